@@ -1,0 +1,41 @@
+# One entry point for newcomers and CI. Each target creates .venv and installs what it needs.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test bench notebooks lint browser clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# One stamp per extra, redone when pyproject.toml changes.
+$(VENV)/.extra-%: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e ".[$*]"
+	@touch $@
+
+demo: $(VENV)/.extra-demo  ## train an MLP on digits, write metrics, curves and graph SVG under runs/demo
+	$(PY) -m nn.examples.digits --out runs/demo
+
+test: $(VENV)/.extra-test browser  ## the full test suite, as CI runs it
+	$(PY) -m pytest -n 2 -q
+
+bench: $(VENV)/.extra-bench  ## benchmarks (add PyTorch CPU with: .venv/bin/pip install torch==2.13.0)
+	$(PY) -m bench.run
+
+notebooks: $(VENV)/.extra-notebooks
+	$(PY) -m jupyter lab notebooks
+
+lint: $(VENV)/.extra-dev
+	$(PY) -m ruff check autograd nn viz tests bench
+
+# Headless Chromium for the stepper's browser test (Debian package; needs root, as on CI).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; the browser test will be skipped"; \
+	  else echo "warning: chromium not found and not root; the browser test will be skipped"; fi; }
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .hypothesis

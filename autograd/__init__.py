@@ -1,0 +1,10 @@
+"""graphgrad's autograd: a Tensor that records a dynamic graph, and reverse-mode
+differentiation over it (first and higher order)."""
+from .dtypes import get_default_dtype, set_default_dtype
+from .engine import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .tensor import Tensor, tensor
+from .ops import *  # noqa: F401,F403
+from .ops import METHODS as _METHODS  # noqa: F401
+
+__graphgrad__ = True  # lets nn and viz tell this package from PyPI's HIPS autograd
+__version__ = "0.1.0"

@@ -1,0 +1,53 @@
+"""dtype policy: Python scalars and lists become the default float dtype (float32),
+int data stays int, bool stays bool, and a NumPy array keeps its dtype."""
+from __future__ import annotations
+
+import numpy as np
+
+_default = [np.dtype(np.float32)]
+
+
+def get_default_dtype() -> np.dtype:
+    """The float dtype given to Python floats and lists (float32 unless changed)."""
+    return _default[0]
+
+
+def set_default_dtype(dtype) -> None:
+    """Change the default float dtype; only float16/32/64 are accepted."""
+    d = np.dtype(dtype)
+    if d.kind != "f":
+        raise TypeError(f"set_default_dtype: expected a floating dtype, got {d}")
+    _default[0] = d
+
+
+def is_floating(dtype) -> bool:
+    return np.dtype(dtype).kind == "f"
+
+
+def is_integer(dtype) -> bool:
+    return np.dtype(dtype).kind in "iu"
+
+
+def to_array(data, dtype=None) -> np.ndarray:
+    """Convert user data to an ndarray following the dtype policy above."""
+    from .tensor import Tensor
+
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        arr = data
+    elif isinstance(data, np.generic):
+        arr = np.asarray(data)
+    else:
+        if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
+            data = [x.data if isinstance(x, Tensor) else x for x in data]
+        arr = np.asarray(data)
+        if arr.dtype == object:
+            raise TypeError(f"tensor: cannot convert {type(data).__name__} to a numeric array")
+        if arr.dtype.kind == "f" and dtype is None:
+            arr = arr.astype(get_default_dtype())
+        elif arr.dtype.kind == "c":
+            raise TypeError("tensor: complex values are not supported")
+    if dtype is not None:
+        arr = arr.astype(dtype, copy=False)
+    return arr

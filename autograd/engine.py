@@ -1,0 +1,308 @@
+"""Grad mode and the backward pass: an iterative, topologically ordered walk over the graph.
+
+The graph is made of ``Op`` nodes (see ``autograd.op``); each Tensor produced by an op
+points at it through ``grad_fn``. ``run_backward`` visits nodes in reverse topological
+order with an explicit work list, so a chain of any length never touches Python's
+recursion limit.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+
+import numpy as np
+
+
+class _ThreadState(threading.local):
+    """Per-thread switches read on every op: grad mode, anomaly mode, module scope, observers."""
+
+    grad_enabled = True
+    anomaly = False
+    scope = ()
+    observers = ()
+
+
+state = _ThreadState()
+
+
+def is_grad_enabled() -> bool:
+    """True when new operations are recorded for differentiation (the default)."""
+    return state.grad_enabled
+
+
+class _GradMode:
+    """Base of the grad-mode switches: a context manager that is also a decorator."""
+
+    mode = True
+
+    def __enter__(self):
+        self._prev = state.grad_enabled
+        state.grad_enabled = self.mode
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)() if type(self) is not set_grad_enabled else set_grad_enabled(self.mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Do not record operations (inference, optimiser updates). Thread-local."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Record operations even inside ``no_grad``. Thread-local."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """``set_grad_enabled(False)`` switches recording off now; as a context it restores on exit."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self._prev = state.grad_enabled
+        state.grad_enabled = self.mode
+
+    def __enter__(self):
+        pass  # already switched in __init__, like torch.set_grad_enabled
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self._prev
+        return False
+
+
+class module_scope:
+    """Tag every op recorded inside with a module path (used by ``viz.draw_model``)."""
+
+    __slots__ = ("name", "_prev")
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __enter__(self):
+        self._prev = state.scope
+        state.scope = self._prev + (self.name,)
+
+    def __exit__(self, *exc):
+        state.scope = self._prev
+        return False
+
+
+def add_observer(observer) -> None:
+    """Register an object told about each forward op and backward step in this thread.
+
+    ``observer.on_forward(op, out_tensor)`` runs after an op is recorded;
+    ``observer.on_backward(op, grad_output, grad_inputs)`` runs after each node's backward.
+    Observers only read; they must not change values.
+    """
+    state.observers = state.observers + (observer,)
+
+
+def remove_observer(observer) -> None:
+    """Unregister an observer added with ``add_observer``."""
+    state.observers = tuple(o for o in state.observers if o is not observer)
+
+
+# --------------------------------------------------------------------------- backward
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` over the axes NumPy broadcasting added or stretched, back to ``shape``.
+
+    The single helper every binary op relies on (the engine applies it on each edge).
+    Works for ndarrays and for Tensors (when the backward pass is being recorded).
+    """
+    gshape = grad.shape
+    if gshape == shape:
+        return grad
+    lead = len(gshape) - len(shape)
+    if lead < 0 or any(s != 1 and s != gshape[i + lead] for i, s in enumerate(shape)):
+        raise RuntimeError(f"internal: gradient of shape {gshape} cannot be reduced to input shape {shape}")
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    if lead:
+        grad = grad.reshape(shape)
+    return grad
+
+
+def _sum_grads(a, b):
+    """Add two gradient contributions (arrays, Tensors, or per-output tuples of them)."""
+    if isinstance(a, tuple):
+        return tuple(y if x is None else x if y is None else x + y for x, y in zip(a, b))
+    return a + b
+
+
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None, allow_unused=False):
+    """Back-propagate ``root_grads`` from the Tensors ``roots``.
+
+    Without ``inputs`` gradients accumulate into ``.grad`` of the leaves (and of tensors
+    that called ``retain_grad``). With ``inputs`` (a sequence of Tensors) nothing is
+    accumulated and the gradients with respect to them are returned, like
+    ``torch.autograd.grad``. With ``create_graph`` the backward computations are themselves
+    recorded, so the returned gradients can be differentiated again.
+    """
+    from .tensor import Tensor
+
+    prev_mode = state.grad_enabled
+    state.grad_enabled = bool(create_graph)
+    try:
+        return _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_unused)
+    finally:
+        state.grad_enabled = prev_mode
+
+
+def _as_grad_value(Tensor, g, create_graph):
+    """Graph mode works on Tensors, plain mode on ndarrays; convert an op's result to the mode."""
+    if create_graph:
+        return g if isinstance(g, Tensor) else Tensor._make(np.asarray(g))
+    return g.data if isinstance(g, Tensor) else g
+
+
+def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
+    observers = state.observers
+    anomaly = state.anomaly
+    # Which tensors the caller wants gradients for: leaves by identity, non-leaves by node.
+    wanted_leaf = {}
+    wanted_node = {}
+    results = None
+    if inputs is not None:
+        results = [None] * len(inputs)
+        for i, t in enumerate(inputs):
+            if not isinstance(t, Tensor) or not t.requires_grad:
+                raise RuntimeError(f"grad: input {i} does not require grad, so no gradient can be taken for it")
+            if t.grad_fn is None:
+                wanted_leaf.setdefault(id(t), []).append(i)
+            else:
+                wanted_node.setdefault(t.grad_fn, []).append(i)
+
+    handed = set()  # ids of arrays already stored as some .grad in this pass (never alias two)
+
+    def deliver_leaf(t, g):
+        for h in t._hooks or ():
+            r = h(g if create_graph else Tensor._make(g))
+            if r is not None:
+                g = _as_grad_value(Tensor, r, create_graph)
+        if results is not None:
+            for i in wanted_leaf.get(id(t), ()):
+                results[i] = g if results[i] is None else results[i] + g
+            return
+        shared = id(g) in handed
+        handed.add(id(g))
+        _accumulate_into(t, g, create_graph, copy=shared)
+
+    # 1. Seed: gradients arriving at each root's node (or directly at a leaf root).
+    grads = {}
+    for t, g in zip(roots, root_grads):
+        if not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn: "
+                               "call requires_grad_() on an input, or do not call backward on a constant")
+        if g.shape != t.shape:
+            raise ValueError(f"backward: gradient has shape {g.shape} but the tensor has shape {t.shape}")
+        if create_graph:
+            g = g if isinstance(g, Tensor) else Tensor._make(np.asarray(g))
+        else:
+            handed.add(id(g))  # the caller may hold this array: copy before storing it
+        node = t.grad_fn
+        if node is None:
+            deliver_leaf(t, g)
+        else:
+            grads[node] = _sum_grads(grads[node], g) if node in grads else g
+
+    # 2. Count, for every node reachable from the roots, how many edges feed it gradient.
+    pending = {}
+    stack = list(grads)
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        for t in node.inputs:
+            if isinstance(t, Tensor) and t.requires_grad:
+                parent = t.grad_fn
+                if parent is not None:
+                    pending[parent] = pending.get(parent, 0) + 1
+                    if parent not in seen:
+                        seen.add(parent)
+                        stack.append(parent)
+
+    # 3. Visit nodes once all their gradient has arrived (Kahn's algorithm, newest first).
+    ready = sorted((n for n in grads if n not in pending), key=lambda n: n.seq)
+    while ready:
+        node = ready.pop()
+        g = grads.pop(node)
+        if node.hooks:
+            for h in node.hooks:
+                r = h(g if create_graph else Tensor._make(g))
+                if r is not None:
+                    g = _as_grad_value(Tensor, r, create_graph)
+        if node.retained is not None:
+            t = node.retained()
+            if t is not None:
+                _accumulate_into(t, g, create_graph, copy=True)
+        if node in wanted_node:
+            for i in wanted_node[node]:
+                results[i] = g
+        if node.released:
+            raise RuntimeError(
+                f"Trying to backward through the graph a second time (op '{node.name}'); its saved values "
+                "were freed after the first backward. Pass retain_graph=True to the first backward "
+                "if you need to backward through the graph again.")
+        in_grads = node.run_backward(g, create_graph)
+        if anomaly:
+            from .anomaly import check_backward
+            check_backward(node, in_grads)
+        if observers:
+            for obs in observers:
+                obs.on_backward(node, g, in_grads)
+        if not retain_graph:
+            node.release()
+        for t, gi in zip(node.inputs, in_grads):
+            if gi is None or not isinstance(t, Tensor) or not t.requires_grad:
+                continue
+            if gi.shape != t.shape:
+                gi = unbroadcast(gi, t.shape)
+            parent = t.grad_fn
+            if parent is None:
+                deliver_leaf(t, gi)
+                continue
+            grads[parent] = _sum_grads(grads[parent], gi) if parent in grads else gi
+            left = pending[parent] - 1
+            pending[parent] = left
+            if left == 0:
+                ready.append(parent)
+
+    if results is not None:
+        for i, r in enumerate(results):
+            if r is None and not allow_unused:
+                raise RuntimeError(f"grad: input {i} is not used to compute the output; "
+                                   "pass allow_unused=True to get None for it")
+        return results
+    return None
+
+
+def _accumulate_into(t, g, create_graph, copy=False):
+    """Add gradient ``g`` into ``t.grad``, in ``t``'s dtype, never aliasing another array."""
+    from .tensor import Tensor
+
+    if create_graph:
+        if g.dtype != t.dtype:
+            g = g.astype(t.dtype)
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    if g.dtype != t.dtype:
+        g = g.astype(t.dtype)
+    old = t.grad
+    if old is None or old.grad_fn is not None or old.shape != t.shape:
+        # Own the array: a gradient may be shared by several inputs or be a read-only view.
+        t.grad = Tensor._make(np.array(g, copy=True) if copy or not g.flags.owndata or not g.flags.writeable
+                              else g)
+    else:
+        np.add(old.data, g, out=old.data)

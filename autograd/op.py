@@ -1,0 +1,126 @@
+"""``Op``: one differentiable operation, its forward and backward side by side.
+
+An op's ``forward(*arrays, **params)`` computes on ndarrays and stores in ``self.saved``
+what the backward needs. ``backward(g)`` returns the gradient for each positional input
+(a single value for one input, a tuple otherwise; None where there is none).
+
+Backward code is written once for two modes. Normally ``g`` and ``self.saved`` hold
+ndarrays and the backward is plain NumPy. Under ``create_graph=True`` the engine hands the
+same code Tensors instead: every saved array that is an input's or the output's data is
+replaced by that Tensor, so the backward is recorded and can be differentiated again.
+Operators (``* / + - @``), ndarray-style methods (``.sum``, ``.reshape``, ...) and the
+functions in ``autograd.ops.dual`` work on both kinds.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .engine import state
+
+_sequence = itertools.count()
+
+
+class Op:
+    """A node of the graph: the operation that produced a Tensor, with its inputs."""
+
+    __slots__ = ("inputs", "saved", "params", "out", "seq", "scope", "hooks", "retained", "released",
+                 "out_name", "created_at", "__weakref__")
+    name = "op"  # display name, set per subclass
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError
+
+    def backward(self, g):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **params):
+        """Run the op on Tensors/arrays/scalars; record a node when some input requires grad."""
+        from .tensor import Tensor
+
+        op = cls.__new__(cls)
+        op.saved = ()
+        record = False
+        arrays = []
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                if a.requires_grad:
+                    record = True
+            else:
+                arrays.append(a)
+        out = op.forward(*arrays, **params)
+        st = state
+        if not (record and st.grad_enabled):
+            t = Tensor._make(out)
+            if st.anomaly:
+                from .anomaly import check_forward
+                check_forward(op, out, None)
+            return t
+        op.inputs = args
+        op.params = params
+        op.out = out
+        op.seq = next(_sequence)
+        op.scope = st.scope
+        op.hooks = None
+        op.retained = None
+        op.released = False
+        op.out_name = None
+        op.created_at = None
+        t = Tensor._make(out, op)
+        if st.anomaly:
+            from .anomaly import check_forward
+            check_forward(op, out, t)
+        if st.observers:
+            for obs in st.observers:
+                obs.on_forward(op, t)
+        return t
+
+    def run_backward(self, g, create_graph):
+        """Call ``backward`` in the requested mode and return one gradient per input."""
+        if create_graph:
+            plain = self.saved
+            self.saved = self._saved_as_tensors()
+            try:
+                grads = self.backward(g)
+            finally:
+                self.saved = plain
+        else:
+            grads = self.backward(g)
+        if len(self.inputs) == 1:
+            grads = (grads,)
+        from .engine import _as_grad_value
+        from .tensor import Tensor
+
+        return tuple(None if gi is None else _as_grad_value(Tensor, gi, create_graph) for gi in grads)
+
+    def _saved_as_tensors(self):
+        """Saved arrays that are an input's or the output's data, replaced by those Tensors."""
+        from .tensor import Tensor
+
+        by_id = {}
+        for t in self.inputs:
+            if isinstance(t, Tensor):
+                by_id.setdefault(id(t.data), t)
+        if self.out is not None and id(self.out) not in by_id:
+            by_id[id(self.out)] = Tensor._make(self.out, self)
+        return tuple(by_id.get(id(s), s) if isinstance(s, np.ndarray) else s for s in self.saved)
+
+    def release(self):
+        """Free the saved arrays and the output value; keep shape and dtype for drawings."""
+        self.saved = ()
+        if self.out is not None:
+            self.out = np.broadcast_to(np.zeros((), self.out.dtype), self.out.shape)
+        self.released = True
+
+    def needs_grad(self, i: int) -> bool:
+        """Whether input ``i`` needs a gradient (lets a backward skip work it would throw away)."""
+        from .tensor import Tensor
+
+        t = self.inputs[i]
+        return isinstance(t, Tensor) and t.requires_grad
+
+    def __repr__(self):
+        return f"<{self.name} backward>"

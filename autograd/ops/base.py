@@ -1,0 +1,84 @@
+"""Helpers shared by the op families: argument conversion, axis checks, dual functions."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..dtypes import to_array
+from ..op import Op  # noqa: F401  (re-exported for the op families)
+from ..tensor import Tensor
+
+_SCALARS = (int, float, bool)
+
+
+def as_operand(x):
+    """A Tensor or ndarray unchanged; a Python number kept as-is (NumPy's weak scalar typing);
+    anything else (lists, NumPy scalars) converted with the dtype policy."""
+    if isinstance(x, (Tensor, np.ndarray)) or type(x) in _SCALARS:
+        return x
+    return to_array(x)
+
+
+def as_tensor_arg(x):
+    """Like ``as_operand`` but a lone Python number becomes a 0-d array of the default dtype."""
+    if isinstance(x, (Tensor, np.ndarray)):
+        return x
+    return to_array(x)
+
+
+def shape_of(x):
+    return x.shape if isinstance(x, (Tensor, np.ndarray)) else ()
+
+
+def normalize_axes(op_name, axis, ndim):
+    """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple of distinct axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"{op_name}: axis must be an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise ValueError(f"{op_name}: axis {a} is out of bounds for a tensor with {ndim} dimensions")
+        out.append(int(a) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op_name}: repeated axis in {axis!r}")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def normalize_axis(op_name, axis, ndim):
+    """A single axis as a non-negative int, with a clear error when out of range."""
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{op_name}: axis must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op_name}: axis {axis} is out of bounds for a tensor with {ndim} dimensions")
+    return int(axis) % ndim
+
+
+def keepdims_shape(shape, axes):
+    """``shape`` with the reduced ``axes`` set to 1 (where a reduced gradient is reshaped to)."""
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def dual(numpy_fn, op_cls, name=None):
+    """A function that records ``op_cls`` when given a Tensor and calls NumPy otherwise.
+
+    Backward code uses these so one implementation serves plain and recorded backward.
+    """
+
+    def fn(*args, **params):
+        for a in args:
+            if isinstance(a, Tensor):
+                return op_cls.apply(*args, **params)
+        return numpy_fn(*args, **params)
+
+    fn.__name__ = name or numpy_fn.__name__
+    return fn
+
+
+def check_broadcast(op_name, *shapes):
+    """The broadcast shape of ``shapes``, or a ValueError naming the op and shapes."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"{op_name}: shapes {', '.join(map(str, shapes))} cannot be broadcast together") from None

@@ -1,0 +1,460 @@
+"""Elementwise ops: forward on arrays, backward beside it (see ``autograd.op`` for the two modes).
+
+Binary ops broadcast like NumPy; the engine sums each gradient back to its input's
+shape with ``engine.unbroadcast``, so backward here returns full-shape gradients.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from .base import Op, as_operand, as_tensor_arg, dual
+
+
+def _binary_forward(name, fn, a, b):
+    try:
+        return fn(a, b)
+    except ValueError:
+        raise ValueError(f"{name}: shapes {np.shape(a)} and {np.shape(b)} cannot be broadcast together") from None
+
+
+# ----------------------------------------------------------------------------- binary
+
+
+class Add(Op):
+    name = "add"
+
+    def forward(self, a, b):
+        return _binary_forward("add", np.add, a, b)
+
+    def backward(self, g):
+        return g, g
+
+
+class Subtract(Op):
+    name = "subtract"
+
+    def forward(self, a, b):
+        return _binary_forward("subtract", np.subtract, a, b)
+
+    def backward(self, g):
+        return g, -g
+
+
+class Multiply(Op):
+    name = "multiply"
+
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return _binary_forward("multiply", np.multiply, a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        return (g * b if self.needs_grad(0) else None), (g * a if self.needs_grad(1) else None)
+
+
+class Divide(Op):
+    """a / b; d/da = 1/b, d/db = -a/b²."""
+
+    name = "divide"
+
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return _binary_forward("divide", np.true_divide, a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        ga = g / b if self.needs_grad(0) else None
+        gb = -g * a / (b * b) if self.needs_grad(1) else None
+        return ga, gb
+
+
+class Power(Op):
+    """a ** b; d/da = b a^(b-1), d/db = a^b log a (defined for a > 0)."""
+
+    name = "power"
+
+    def forward(self, a, b):
+        out = _binary_forward("power", np.power, a, b)
+        self.saved = (a, b, out)
+        return out
+
+    def backward(self, g):
+        a, b, out = self.saved
+        if not self.needs_grad(0):
+            ga = None
+        elif isinstance(b, (int, float)) and b == 0:
+            ga = g * 0  # d/da a**0 = 0, also at a = 0
+        else:
+            ga = g * b * a ** (b - 1)
+        gb = g * out * _log(a) if self.needs_grad(1) else None
+        return ga, gb
+
+
+def _tie_weights(a, b, out_dtype):
+    """Share of the gradient that goes to ``a`` in maximum(a, b): 1 where a wins, 1/2 on ties."""
+    w = (a > b).astype(out_dtype)
+    w += 0.5 * (a == b)
+    return w
+
+
+class Maximum(Op):
+    """Elementwise max; on a tie each side gets half the gradient."""
+
+    name = "maximum"
+
+    def forward(self, a, b):
+        out = _binary_forward("maximum", np.maximum, a, b)
+        self.saved = (_tie_weights(np.asarray(a), np.asarray(b), out.dtype),)
+        return out
+
+    def backward(self, g):
+        (w,) = self.saved
+        return g * w, g * (1 - w)
+
+
+class Minimum(Op):
+    """Elementwise min; on a tie each side gets half the gradient."""
+
+    name = "minimum"
+
+    def forward(self, a, b):
+        out = _binary_forward("minimum", np.minimum, a, b)
+        self.saved = (_tie_weights(np.asarray(b), np.asarray(a), out.dtype),)
+        return out
+
+    def backward(self, g):
+        (w,) = self.saved
+        return g * w, g * (1 - w)
+
+
+class Where(Op):
+    """where(cond, a, b): the gradient goes to a where cond holds and to b elsewhere."""
+
+    name = "where"
+
+    def forward(self, cond, a, b):
+        try:
+            out = np.where(cond, a, b)
+        except ValueError:
+            raise ValueError(f"where: shapes {np.shape(cond)}, {np.shape(a)} and {np.shape(b)} "
+                             "cannot be broadcast together") from None
+        self.saved = (cond,)
+        return out
+
+    def backward(self, g):
+        (cond,) = self.saved
+        zero = np.zeros((), dtype=g.dtype)
+        return None, _where(cond, g, zero), _where(cond, zero, g)
+
+
+# ----------------------------------------------------------------------------- unary
+
+
+class Negative(Op):
+    name = "negative"
+
+    def forward(self, a):
+        return np.negative(a)
+
+    def backward(self, g):
+        return -g
+
+
+class Exp(Op):
+    name = "exp"
+
+    def forward(self, a):
+        out = np.exp(a)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g):
+        return g * self.saved[0]
+
+
+class Log(Op):
+    name = "log"
+
+    def forward(self, a):
+        self.saved = (a,)
+        return np.log(a)
+
+    def backward(self, g):
+        return g / self.saved[0]
+
+
+class Log1p(Op):
+    name = "log1p"
+
+    def forward(self, a):
+        self.saved = (a,)
+        return np.log1p(a)
+
+    def backward(self, g):
+        return g / (1 + self.saved[0])
+
+
+class Sqrt(Op):
+    name = "sqrt"
+
+    def forward(self, a):
+        out = np.sqrt(a)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g):
+        return g / (2 * self.saved[0])
+
+
+class Abs(Op):
+    """|a|; gradient sign(a), which is 0 at 0."""
+
+    name = "abs"
+
+    def forward(self, a):
+        self.saved = (np.sign(a),)
+        return np.abs(a)
+
+    def backward(self, g):
+        return g * self.saved[0]
+
+
+class Sign(Op):
+    """sign(a); its gradient is zero everywhere it exists."""
+
+    name = "sign"
+
+    def forward(self, a):
+        return np.sign(a)
+
+    def backward(self, g):
+        return g * 0
+
+
+class Sin(Op):
+    name = "sin"
+
+    def forward(self, a):
+        self.saved = (a,)
+        return np.sin(a)
+
+    def backward(self, g):
+        return g * _cos(self.saved[0])
+
+
+class Cos(Op):
+    name = "cos"
+
+    def forward(self, a):
+        self.saved = (a,)
+        return np.cos(a)
+
+    def backward(self, g):
+        return -g * _sin(self.saved[0])
+
+
+class Tan(Op):
+    """tan; d/da = 1 + tan²."""
+
+    name = "tan"
+
+    def forward(self, a):
+        out = np.tan(a)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g):
+        out = self.saved[0]
+        return g * (1 + out * out)
+
+
+class Tanh(Op):
+    """tanh; d/da = 1 - tanh²."""
+
+    name = "tanh"
+
+    def forward(self, a):
+        out = np.tanh(a)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g):
+        out = self.saved[0]
+        return g * (1 - out * out)
+
+
+def stable_sigmoid(a):
+    """1 / (1 + e^-a) computed without overflow for large |a|."""
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(np.result_type(a, e), copy=False)
+
+
+class Sigmoid(Op):
+    """Logistic sigmoid (stable for large |a|); d/da = s(1 - s)."""
+
+    name = "sigmoid"
+
+    def forward(self, a):
+        out = stable_sigmoid(a)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g):
+        s = self.saved[0]
+        return g * s * (1 - s)
+
+
+class Relu(Op):
+    """max(a, 0); gradient 1 where a > 0, else 0 (0 at 0)."""
+
+    name = "relu"
+
+    def forward(self, a):
+        self.saved = (a > 0,)
+        return np.maximum(a, 0)
+
+    def backward(self, g):
+        return g * self.saved[0]
+
+
+class Clip(Op):
+    """clip(a, lo, hi); the gradient passes where lo <= a <= hi."""
+
+    name = "clip"
+
+    def forward(self, a, lo=None, hi=None):
+        inside = np.ones(np.shape(a), dtype=bool)
+        if lo is not None:
+            inside &= a >= lo
+        if hi is not None:
+            inside &= a <= hi
+        self.saved = (inside,)
+        return np.clip(a, lo, hi)
+
+    def backward(self, g):
+        return g * self.saved[0]
+
+
+class AsType(Op):
+    """Cast to another dtype; the gradient is cast back to the input's dtype."""
+
+    name = "astype"
+
+    def forward(self, a, dtype=None):
+        self.saved = (a.dtype,)
+        return a.astype(dtype)
+
+    def backward(self, g):
+        return g.astype(self.saved[0])
+
+
+# Dual functions used by backward code (NumPy for arrays, recorded ops for Tensors).
+_sin = dual(np.sin, Sin)
+_cos = dual(np.cos, Cos)
+_log = dual(np.log, Log)
+_exp = dual(np.exp, Exp)
+_where = dual(np.where, Where)
+
+
+# ----------------------------------------------------------------------------- public functions
+
+
+def _binary(op_cls):
+    def fn(a, b):
+        a, b = as_operand(a), as_operand(b)
+        if not isinstance(a, (Tensor, np.ndarray)) and not isinstance(b, (Tensor, np.ndarray)):
+            a = as_tensor_arg(a)
+        return op_cls.apply(a, b)
+
+    fn.__name__ = op_cls.name
+    fn.__doc__ = f"Elementwise {op_cls.name} with NumPy broadcasting; differentiable in both arguments."
+    return fn
+
+
+def _unary(op_cls):
+    def fn(x):
+        return op_cls.apply(as_tensor_arg(x))
+
+    fn.__name__ = op_cls.name
+    fn.__doc__ = (op_cls.__doc__ or f"Elementwise {op_cls.name}.").splitlines()[0]
+    return fn
+
+
+add = _binary(Add)
+subtract = _binary(Subtract)
+multiply = _binary(Multiply)
+divide = _binary(Divide)
+power = _binary(Power)
+maximum = _binary(Maximum)
+minimum = _binary(Minimum)
+
+negative = _unary(Negative)
+exp = _unary(Exp)
+log = _unary(Log)
+log1p = _unary(Log1p)
+sqrt = _unary(Sqrt)
+abs = _unary(Abs)
+sign = _unary(Sign)
+sin = _unary(Sin)
+cos = _unary(Cos)
+tan = _unary(Tan)
+tanh = _unary(Tanh)
+sigmoid = _unary(Sigmoid)
+relu = _unary(Relu)
+
+
+def clip(x, lo=None, hi=None):
+    """Limit values to [lo, hi] (either may be None); gradient passes where lo <= x <= hi."""
+    if lo is None and hi is None:
+        raise ValueError("clip: at least one of lo and hi must be given")
+    if lo is not None and hi is not None and np.any(np.asarray(lo) > np.asarray(hi)):
+        raise ValueError(f"clip: lo ({lo}) must not exceed hi ({hi})")
+    return Clip.apply(as_tensor_arg(x), lo=lo, hi=hi)
+
+
+def where(cond, a, b):
+    """Choose from ``a`` where ``cond`` is true, else from ``b`` (broadcast); cond is not differentiated."""
+    cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    if cond.dtype != bool:
+        raise TypeError(f"where: condition must be boolean, got {cond.dtype}")
+    a, b = as_operand(a), as_operand(b)
+    if not isinstance(a, (Tensor, np.ndarray)) and not isinstance(b, (Tensor, np.ndarray)):
+        a = as_tensor_arg(a)
+    return Where.apply(cond, a, b)
+
+
+def astype(x, dtype):
+    """Cast to ``dtype``; differentiable when both dtypes are floating point."""
+    x = as_tensor_arg(x)
+    dtype = np.dtype(dtype)
+    if isinstance(x, Tensor) and x.requires_grad and dtype.kind != "f":
+        return Tensor._make(x.data.astype(dtype))  # integer/bool results carry no gradient
+    return AsType.apply(x, dtype=dtype)
+
+
+def floor_divide(a, b):
+    """a // b; piecewise constant, so the result carries no gradient."""
+    a, b = as_operand(a), as_operand(b)
+    av = a.data if isinstance(a, Tensor) else a
+    bv = b.data if isinstance(b, Tensor) else b
+    return Tensor._make(np.asarray(_binary_forward("floor_divide", np.floor_divide, av, bv)))
+
+
+def _comparison(name, fn):
+    def compare(a, b):
+        av = a.data if isinstance(a, Tensor) else as_operand(a)
+        bv = b.data if isinstance(b, Tensor) else as_operand(b)
+        return Tensor._make(np.asarray(_binary_forward(name, fn, av, bv)))
+
+    compare.__name__ = name
+    compare.__doc__ = f"Elementwise {name} as a boolean Tensor (no gradient)."
+    return compare
+
+
+less = _comparison("less", np.less)
+less_equal = _comparison("less_equal", np.less_equal)
+greater = _comparison("greater", np.greater)
+greater_equal = _comparison("greater_equal", np.greater_equal)
+equal = _comparison("equal", np.equal)
+not_equal = _comparison("not_equal", np.not_equal)

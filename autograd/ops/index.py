@@ -1,0 +1,96 @@
+"""Indexing: basic and advanced ``t[index]``; the backward scatter-adds, so repeated
+indices accumulate their gradients."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from .base import Op, as_tensor_arg, dual, normalize_axis
+
+_BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
+
+
+def _plain_index(index):
+    """Index with Tensors replaced by their arrays and lists by arrays (NumPy semantics)."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(_plain_index(i) for i in index)
+    if isinstance(index, list):
+        return np.asarray([i.data if isinstance(i, Tensor) else i for i in index])
+    return index
+
+
+def _is_basic(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, _BASIC) and not isinstance(i, bool) for i in items)
+
+
+def _scatter_add_np(g, shape=(), index=(), basic=False):
+    out = np.zeros(shape, dtype=g.dtype)
+    if basic:
+        out[index] = g
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
+class Getitem(Op):
+    """x[index]; backward adds the gradient into zeros of x's shape at the same index."""
+
+    name = "getitem"
+
+    def forward(self, a, index=(), basic=False):
+        try:
+            out = a[index]
+        except IndexError as e:
+            raise IndexError(f"getitem: {e} (tensor of shape {a.shape})") from None
+        self.saved = (a.shape, index, basic)
+        return out
+
+    def backward(self, g):
+        shape, index, basic = self.saved
+        return _scatter_add(g, shape=shape, index=index, basic=basic)
+
+
+class ScatterAdd(Op):
+    """zeros(shape) with g added at ``index`` (the backward of Getitem); its backward is g[index]."""
+
+    name = "scatter_add"
+
+    def forward(self, g, shape=(), index=(), basic=False):
+        self.saved = (index,)
+        return _scatter_add_np(g, shape=shape, index=index, basic=basic)
+
+    def backward(self, gg):
+        return gg[self.saved[0]]
+
+
+_scatter_add = dual(_scatter_add_np, ScatterAdd, "scatter_add")
+
+
+def getitem(x, index):
+    """``x[index]`` with NumPy's basic and advanced indexing; differentiable."""
+    x = as_tensor_arg(x)
+    index = _plain_index(index)
+    return Getitem.apply(x, index=index, basic=_is_basic(index))
+
+
+def scatter_add(g, shape, index):
+    """A tensor of zeros of ``shape`` with ``g`` added at ``index`` (repeated indices accumulate)."""
+    index = _plain_index(index)
+    return ScatterAdd.apply(as_tensor_arg(g), shape=tuple(shape), index=index, basic=_is_basic(index))
+
+
+def take(x, indices, axis=None):
+    """``np.take``: elements at integer ``indices`` along ``axis`` (flattened when None)."""
+    from .shape import flatten
+
+    x = as_tensor_arg(x)
+    idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"take: indices must be integers, got {idx.dtype}")
+    if axis is None:
+        x, axis = flatten(x), 0
+    axis = normalize_axis("take", axis, x.ndim)
+    return getitem(x, (slice(None),) * axis + (idx,))

@@ -1,0 +1,306 @@
+"""Reductions and the softmax family. ``axis`` is None, an int or a tuple (negatives allowed).
+
+Each backward first reshapes the incoming gradient to keepdims form (``expand``) and
+broadcasts it over the reduced axes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from .base import Op, as_tensor_arg, dual, keepdims_shape, normalize_axes, normalize_axis
+from .elementwise import _exp, _where
+
+
+def _broadcast_to_np(x, shape):
+    return np.broadcast_to(x, shape)
+
+
+class BroadcastTo(Op):
+    """Broadcast to a larger shape; backward sums over the stretched axes."""
+
+    name = "broadcast_to"
+
+    def forward(self, a, shape=None):
+        self.saved = (np.shape(a),)
+        try:
+            return np.broadcast_to(a, shape)
+        except ValueError:
+            raise ValueError(f"broadcast_to: cannot broadcast shape {np.shape(a)} to {shape}") from None
+
+    def backward(self, g):
+        from ..engine import unbroadcast
+
+        return unbroadcast(g, self.saved[0])
+
+
+_broadcast_to = dual(_broadcast_to_np, BroadcastTo, "broadcast_to")
+
+
+def expand(g, in_shape, axes, keepdims):
+    """Gradient of a reduction broadcast back over the reduced axes to the input's shape."""
+    if not keepdims:
+        g = g.reshape(keepdims_shape(in_shape, axes))
+    return _broadcast_to(g, in_shape)
+
+
+class Sum(Op):
+    name = "sum"
+
+    def forward(self, a, axis=(), keepdims=False):
+        self.saved = (a.shape, axis, keepdims)
+        return np.sum(a, axis=axis, keepdims=keepdims)
+
+    def backward(self, g):
+        shape, axes, keepdims = self.saved
+        return expand(g, shape, axes, keepdims)
+
+
+class Mean(Op):
+    name = "mean"
+
+    def forward(self, a, axis=(), keepdims=False):
+        self.saved = (a.shape, axis, keepdims)
+        return np.mean(a, axis=axis, keepdims=keepdims)
+
+    def backward(self, g):
+        shape, axes, keepdims = self.saved
+        n = int(np.prod([shape[i] for i in axes]))
+        return expand(g, shape, axes, keepdims) / (n or 1)
+
+
+class Prod(Op):
+    """Product; d/da_i = product of the other elements (exact even when some a_j are 0)."""
+
+    name = "prod"
+
+    def forward(self, a, axis=(), keepdims=False):
+        out = np.prod(a, axis=axis, keepdims=keepdims)
+        self.saved = (a, out, axis, keepdims)
+        return out
+
+    def backward(self, g):
+        a, out, axes, keepdims = self.saved
+        shape = a.shape
+        g_full = expand(g, shape, axes, keepdims)
+        a_data = a.data if isinstance(a, Tensor) else a
+        if np.all(a_data != 0):
+            return g_full * expand(out, shape, axes, keepdims) / a
+        return g_full * _prod_of_others(a, axes)
+
+
+def _prod_of_others(a, axes):
+    """For each element, the product of the other elements of its reduction group."""
+    shape = a.shape
+    kept = [i for i in range(len(shape)) if i not in axes]
+    perm = kept + list(axes)
+    n = int(np.prod([shape[i] for i in axes])) if axes else 1
+    moved = a.transpose(perm).reshape(tuple(shape[i] for i in kept) + (n,))
+    eye = np.eye(n, dtype=bool)
+    # rows[..., i, j] = a_j for j != i and 1 on the diagonal; its product over j excludes a_i.
+    rows = _where(eye, np.ones((), dtype=a.dtype), _broadcast_to(moved.reshape(moved.shape[:-1] + (1, n)),
+                                                                  moved.shape[:-1] + (n, n)))
+    others = rows.prod(axis=-1)
+    inverse = np.argsort(perm)
+    return others.reshape(tuple(shape[i] for i in perm)).transpose(tuple(inverse))
+
+
+class _Extreme(Op):
+    """max/min: the gradient is split evenly among the elements equal to the extreme value."""
+
+    reduce = None
+
+    def forward(self, a, axis=(), keepdims=False):
+        if a.size == 0 and axis:
+            raise ValueError(f"{self.name}: zero-size reduction over axis {axis} of shape {a.shape}")
+        out = type(self).reduce(a, axis=axis, keepdims=keepdims)
+        hit = a == (out if keepdims else out.reshape(keepdims_shape(a.shape, axis)))
+        share = hit / hit.sum(axis=axis, keepdims=True)
+        self.saved = (a.shape, axis, keepdims, share.astype(out.dtype, copy=False))
+        return out
+
+    def backward(self, g):
+        shape, axes, keepdims, share = self.saved
+        return expand(g, shape, axes, keepdims) * share
+
+
+class Max(_Extreme):
+    name = "max"
+    reduce = staticmethod(np.max)
+
+
+class Min(_Extreme):
+    name = "min"
+    reduce = staticmethod(np.min)
+
+
+class Var(Op):
+    """Variance with ``ddof``; d/da = 2 (a - mean) / (n - ddof)."""
+
+    name = "var"
+
+    def forward(self, a, axis=(), keepdims=False, ddof=0):
+        self.saved = (a, axis, keepdims, ddof)
+        return np.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def backward(self, g):
+        a, axes, keepdims, ddof = self.saved
+        n = int(np.prod([a.shape[i] for i in axes]))
+        centred = a - a.mean(axis=axes, keepdims=True)
+        return expand(g, a.shape, axes, keepdims) * centred * (2.0 / (n - ddof))
+
+
+class Std(Op):
+    """Standard deviation with ``ddof``; d/da = (a - mean) / ((n - ddof) std)."""
+
+    name = "std"
+
+    def forward(self, a, axis=(), keepdims=False, ddof=0):
+        out = np.std(a, axis=axis, keepdims=keepdims, ddof=ddof)
+        self.saved = (a, out, axis, keepdims, ddof)
+        return out
+
+    def backward(self, g):
+        a, out, axes, keepdims, ddof = self.saved
+        n = int(np.prod([a.shape[i] for i in axes]))
+        centred = a - a.mean(axis=axes, keepdims=True)
+        std = expand(out, a.shape, axes, keepdims)
+        return expand(g, a.shape, axes, keepdims) * centred / (std * (n - ddof))
+
+
+def _stable_lse(a, axes):
+    """log(sum(exp(a))) over ``axes`` with keepdims, shifted by the max so exp never overflows."""
+    m = np.max(a, axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    return np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
+
+
+class LogSumExp(Op):
+    """log(sum(exp(a))) computed stably; d/da = softmax(a) over the reduced axes."""
+
+    name = "logsumexp"
+
+    def forward(self, a, axis=(), keepdims=False):
+        out = _stable_lse(a, axis).astype(a.dtype, copy=False)
+        if not keepdims:
+            out = out.reshape(tuple(s for i, s in enumerate(a.shape) if i not in axis))
+        self.saved = (a, out, axis, keepdims)
+        return out
+
+    def backward(self, g):
+        a, out, axes, keepdims = self.saved
+        lse = out.reshape(keepdims_shape(a.shape, axes))
+        return expand(g, a.shape, axes, keepdims) * _exp(a - lse)
+
+
+class Softmax(Op):
+    """exp(a) / sum(exp(a)) along one axis; d/da = s (g - sum(g s))."""
+
+    name = "softmax"
+
+    def forward(self, a, axis=-1):
+        e = np.exp(a - np.max(a, axis=axis, keepdims=True))
+        out = e / np.sum(e, axis=axis, keepdims=True)
+        self.saved = (out, axis)
+        return out
+
+    def backward(self, g):
+        s, axis = self.saved
+        gs = g * s
+        return gs - s * gs.sum(axis=axis, keepdims=True)
+
+
+class LogSoftmax(Op):
+    """a - logsumexp(a) along one axis; d/da = g - softmax(a) sum(g)."""
+
+    name = "log_softmax"
+
+    def forward(self, a, axis=-1):
+        out = (a - _stable_lse(a, (axis,))).astype(a.dtype, copy=False)
+        self.saved = (out, axis)
+        return out
+
+    def backward(self, g):
+        out, axis = self.saved
+        return g - _exp(out) * g.sum(axis=axis, keepdims=True)
+
+
+# ----------------------------------------------------------------------------- public functions
+
+
+def _reduction(op_cls, doc):
+    def fn(x, axis=None, keepdims=False):
+        x = as_tensor_arg(x)
+        return op_cls.apply(x, axis=normalize_axes(op_cls.name, axis, x.ndim), keepdims=bool(keepdims))
+
+    fn.__name__ = op_cls.name
+    fn.__doc__ = doc
+    return fn
+
+
+sum = _reduction(Sum, "Sum over ``axis`` (None = all axes).")
+mean = _reduction(Mean, "Arithmetic mean over ``axis``.")
+prod = _reduction(Prod, "Product over ``axis``.")
+max = _reduction(Max, "Maximum over ``axis``; the gradient is shared evenly among tied maxima.")
+min = _reduction(Min, "Minimum over ``axis``; the gradient is shared evenly among tied minima.")
+logsumexp = _reduction(LogSumExp, "log(sum(exp(x))) over ``axis``, stable for large values.")
+
+
+def var(x, axis=None, keepdims=False, ddof=0):
+    """Variance over ``axis`` with ``ddof`` delta degrees of freedom (NumPy's definition)."""
+    x = as_tensor_arg(x)
+    axes = normalize_axes("var", axis, x.ndim)
+    _check_ddof("var", x, axes, ddof)
+    return Var.apply(x, axis=axes, keepdims=bool(keepdims), ddof=ddof)
+
+
+def std(x, axis=None, keepdims=False, ddof=0):
+    """Standard deviation over ``axis`` with ``ddof`` (NumPy's definition)."""
+    x = as_tensor_arg(x)
+    axes = normalize_axes("std", axis, x.ndim)
+    _check_ddof("std", x, axes, ddof)
+    return Std.apply(x, axis=axes, keepdims=bool(keepdims), ddof=ddof)
+
+
+def _check_ddof(name, x, axes, ddof):
+    n = int(np.prod([x.shape[i] for i in axes]))
+    if ddof < 0 or ddof >= n:
+        raise ValueError(f"{name}: ddof={ddof} needs more than {ddof} elements per reduction, "
+                         f"but axis {axes} of shape {x.shape} has {n}")
+
+
+def softmax(x, axis=-1):
+    """Softmax along ``axis`` (shifted by the max, so large inputs do not overflow)."""
+    x = as_tensor_arg(x)
+    return Softmax.apply(x, axis=normalize_axis("softmax", axis, x.ndim))
+
+
+def log_softmax(x, axis=-1):
+    """log(softmax(x)) along ``axis``, computed as x - logsumexp(x) for stability."""
+    x = as_tensor_arg(x)
+    return LogSoftmax.apply(x, axis=normalize_axis("log_softmax", axis, x.ndim))
+
+
+def broadcast_to(x, shape):
+    """Broadcast ``x`` to ``shape`` (NumPy rules); the gradient is summed back."""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return BroadcastTo.apply(as_tensor_arg(x), shape=shape)
+
+
+def argmax(x, axis=None, keepdims=False):
+    """Index of the maximum (first on ties) as an int Tensor; no gradient."""
+    return _arg(np.argmax, "argmax", x, axis, keepdims)
+
+
+def argmin(x, axis=None, keepdims=False):
+    """Index of the minimum (first on ties) as an int Tensor; no gradient."""
+    return _arg(np.argmin, "argmin", x, axis, keepdims)
+
+
+def _arg(fn, name, x, axis, keepdims):
+    data = x.data if isinstance(x, Tensor) else as_tensor_arg(x)
+    if axis is not None:
+        axis = normalize_axis(name, axis, data.ndim)
+    if data.size == 0:
+        raise ValueError(f"{name}: attempt to get {name} of an empty tensor")
+    return Tensor._make(np.asarray(fn(data, axis=axis, keepdims=keepdims)))

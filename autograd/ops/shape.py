@@ -1,0 +1,254 @@
+"""Shape ops. Reshape, Transpose, Concatenate and Pad are ops; the rest (squeeze, expand_dims,
+flatten, swapaxes, stack, split, tile, repeat) are built from them and from indexing,
+following NumPy's semantics and argument names."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from .base import Op, as_tensor_arg, normalize_axis
+from .reduce import broadcast_to
+
+
+def _shape_arg(shape):
+    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` alike."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+class Reshape(Op):
+    name = "reshape"
+
+    def forward(self, a, shape=()):
+        self.saved = (a.shape,)
+        return a.reshape(shape)
+
+    def backward(self, g):
+        return g.reshape(self.saved[0])
+
+
+class Transpose(Op):
+    """Permute axes; the gradient is permuted back with the inverse permutation."""
+
+    name = "transpose"
+
+    def forward(self, a, axes=()):
+        self.saved = (tuple(np.argsort(axes)),)
+        return a.transpose(axes)
+
+    def backward(self, g):
+        return g.transpose(self.saved[0])
+
+
+class Concatenate(Op):
+    """Join along an existing axis; each input gets its slice of the gradient back."""
+
+    name = "concatenate"
+
+    def forward(self, *arrays, axis=0):
+        bounds = np.cumsum([0] + [a.shape[axis] for a in arrays])
+        self.saved = (axis, bounds)
+        return np.concatenate(arrays, axis=axis)
+
+    def backward(self, g):
+        axis, bounds = self.saved
+        lead = (slice(None),) * axis
+        return tuple(g[lead + (slice(int(lo), int(hi)),)] for lo, hi in zip(bounds[:-1], bounds[1:]))
+
+
+class Pad(Op):
+    """Constant padding (``np.pad`` mode 'constant'); the gradient is the un-padded slice."""
+
+    name = "pad"
+
+    def forward(self, a, pad_width=(), constant_values=0):
+        self.saved = (tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, a.shape)),)
+        return np.pad(a, pad_width, mode="constant", constant_values=constant_values)
+
+    def backward(self, g):
+        return g[self.saved[0]]
+
+
+# ----------------------------------------------------------------------------- public functions
+
+
+def reshape(x, *shape):
+    """Same data in a new shape (one dimension may be -1)."""
+    x = as_tensor_arg(x)
+    shape = _shape_arg(shape)
+    bad = ValueError(f"reshape: cannot reshape tensor of shape {x.shape} ({x.size} elements) into {shape}")
+    if shape.count(-1) > 1 or any(s < -1 for s in shape):
+        raise bad
+    if -1 in shape:
+        known = int(np.prod([s for s in shape if s != -1]))
+        if known == 0 or x.size % known:
+            raise bad
+        new = tuple(x.size // known if s == -1 else s for s in shape)
+    else:
+        new = shape
+    if int(np.prod(new)) != x.size:
+        raise bad
+    return Reshape.apply(x, shape=new)
+
+
+def transpose(x, *axes):
+    """Permute axes (NumPy): no axes reverses them, like ``.T``."""
+    x = as_tensor_arg(x)
+    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+        axes = axes[0]
+    if not axes:
+        axes = tuple(range(x.ndim - 1, -1, -1))
+    axes = tuple(normalize_axis("transpose", a, x.ndim) for a in axes)
+    if sorted(axes) != list(range(x.ndim)):
+        raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+    return Transpose.apply(x, axes=axes)
+
+
+def swapaxes(x, axis1, axis2):
+    """Exchange two axes."""
+    x = as_tensor_arg(x)
+    a1, a2 = normalize_axis("swapaxes", axis1, x.ndim), normalize_axis("swapaxes", axis2, x.ndim)
+    perm = list(range(x.ndim))
+    perm[a1], perm[a2] = perm[a2], perm[a1]
+    return transpose(x, perm)
+
+
+def squeeze(x, axis=None):
+    """Remove axes of length 1 (all of them, or those in ``axis``)."""
+    x = as_tensor_arg(x)
+    if axis is None:
+        return reshape(x, tuple(s for s in x.shape if s != 1))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = {normalize_axis("squeeze", a, x.ndim) for a in axes}
+    for a in axes:
+        if x.shape[a] != 1:
+            raise ValueError(f"squeeze: cannot select axis {a} of shape {x.shape}: its length is not 1")
+    return reshape(x, tuple(s for i, s in enumerate(x.shape) if i not in axes))
+
+
+def expand_dims(x, axis):
+    """Insert length-1 axes at ``axis`` (int or tuple), as in NumPy."""
+    x = as_tensor_arg(x)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out_ndim = x.ndim + len(axes)
+    axes = {normalize_axis("expand_dims", a, out_ndim) for a in axes}
+    dims = iter(x.shape)
+    return reshape(x, tuple(1 if i in axes else next(dims) for i in range(out_ndim)))
+
+
+def flatten(x):
+    """All elements in one axis (NumPy's ``flatten``)."""
+    x = as_tensor_arg(x)
+    return reshape(x, (x.size,))
+
+
+def concatenate(tensors, axis=0):
+    """Join a sequence of tensors along an existing axis."""
+    tensors = [as_tensor_arg(t) for t in tensors]
+    if not tensors:
+        raise ValueError("concatenate: need at least one tensor")
+    nd = tensors[0].ndim
+    if nd == 0:
+        raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated")
+    axis = normalize_axis("concatenate", axis, nd)
+    ref = tensors[0].shape
+    for t in tensors[1:]:
+        if t.ndim != nd or any(s != r for i, (s, r) in enumerate(zip(t.shape, ref)) if i != axis):
+            raise ValueError(f"concatenate: shapes {', '.join(str(u.shape) for u in tensors)} do not match "
+                             f"outside axis {axis}")
+    return Concatenate.apply(*tensors, axis=axis)
+
+
+def stack(tensors, axis=0):
+    """Join tensors of equal shape along a new axis."""
+    tensors = [as_tensor_arg(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: need at least one tensor")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {', '.join(str(t.shape) for t in tensors)}")
+    axis = normalize_axis("stack", axis, tensors[0].ndim + 1)
+    return concatenate([expand_dims(t, axis) for t in tensors], axis=axis)
+
+
+def split(x, indices_or_sections, axis=0):
+    """``np.split``: an int gives equal sections (must divide the axis), a list gives split points."""
+    from .index import getitem
+
+    x = as_tensor_arg(x)
+    axis = normalize_axis("split", axis, x.ndim)
+    n = x.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        k = int(indices_or_sections)
+        if k <= 0 or n % k:
+            raise ValueError(f"split: array split does not result in an equal division: "
+                             f"axis {axis} of length {n} into {k} sections")
+        points = [n // k * i for i in range(1, k)]
+    else:
+        points = [int(p) for p in indices_or_sections]
+    lead = (slice(None),) * axis
+    edges = [0] + points + [n]
+    return [getitem(x, lead + (slice(lo, hi),)) for lo, hi in zip(edges[:-1], edges[1:])]
+
+
+def repeat(x, repeats, axis=None):
+    """``np.repeat``: repeat each element (of the flattened tensor when axis is None)."""
+    from .index import take
+
+    x = as_tensor_arg(x)
+    if axis is None:
+        x, axis = flatten(x), 0
+    axis = normalize_axis("repeat", axis, x.ndim)
+    reps = np.asarray(repeats)
+    if reps.dtype.kind not in "iu" or np.any(reps < 0):
+        raise ValueError(f"repeat: repeats must be non-negative integers, got {repeats!r}")
+    try:
+        index = np.repeat(np.arange(x.shape[axis]), reps)
+    except ValueError:
+        raise ValueError(f"repeat: {reps.size} repeats do not match axis {axis} of length {x.shape[axis]}") from None
+    return take(x, index, axis=axis)
+
+
+def tile(x, reps):
+    """``np.tile``: the whole tensor repeated ``reps`` times along each axis."""
+    x = as_tensor_arg(x)
+    reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
+    if any(r < 0 for r in reps):
+        raise ValueError(f"tile: reps must be non-negative, got {reps}")
+    nd = max(x.ndim, len(reps))
+    reps = (1,) * (nd - len(reps)) + reps
+    shape = (1,) * (nd - x.ndim) + x.shape
+    # (r0, d0, r1, d1, ...) by broadcasting, then merged pairwise into (r0*d0, r1*d1, ...)
+    interleaved = reshape(x, tuple(v for s in shape for v in (1, s)))
+    big = broadcast_to(interleaved, tuple(v for r, s in zip(reps, shape) for v in (r, s)))
+    return reshape(big, tuple(r * s for r, s in zip(reps, shape)))
+
+
+_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+def pad(x, pad_width, mode="constant", constant_values=0):
+    """``np.pad`` for modes constant, edge, reflect, symmetric and wrap; differentiable."""
+    from .index import take
+
+    x = as_tensor_arg(x)
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {_PAD_MODES}, got {mode!r}")
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+    except ValueError:
+        raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor of shape {x.shape}") from None
+    if np.any(widths < 0):
+        raise ValueError(f"pad: pad_width must be non-negative, got {pad_width!r}")
+    widths = tuple((int(lo), int(hi)) for lo, hi in widths)
+    if mode == "constant":
+        return Pad.apply(x, pad_width=widths, constant_values=constant_values)
+    out = x
+    for axis, (lo, hi) in enumerate(widths):
+        if lo or hi:
+            if x.shape[axis] == 0:
+                raise ValueError(f"pad: cannot pad empty axis {axis} of shape {x.shape} in mode {mode!r}")
+            index = np.pad(np.arange(x.shape[axis]), (lo, hi), mode=mode)
+            out = take(out, index, axis=axis)
+    return out if isinstance(out, Tensor) else Tensor._make(out)

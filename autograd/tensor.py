@@ -1,0 +1,236 @@
+"""``Tensor``: an ndarray, its gradient, and a link to the op that produced it.
+
+Tensor is thin on purpose: every method and operator below is one line of sugar over a
+function in ``autograd.ops``, where the op logic (forward and backward) lives.
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from . import dtypes
+
+
+class Tensor:
+    """A NumPy array that records the operations applied to it when it requires grad."""
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_name", "_hooks", "__weakref__")
+    __array_ufunc__ = None  # make NumPy defer to Tensor's reflected operators (ndarray * Tensor)
+    __hash__ = object.__hash__  # identity hashing; == is elementwise
+
+    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+        self.data = dtypes.to_array(data, dtype)
+        self.grad = None
+        self.grad_fn = None
+        self._name = name
+        self._hooks = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data, grad_fn=None):
+        """Fast internal constructor: wrap an ndarray (op output) without conversion."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.grad_fn = grad_fn
+        t.requires_grad = grad_fn is not None
+        t._name = None
+        t._hooks = None
+        return t
+
+    # ------------------------------------------------------------------ attributes
+    shape = property(lambda self: self.data.shape, doc="Tuple of axis lengths.")
+    ndim = property(lambda self: self.data.ndim, doc="Number of axes.")
+    size = property(lambda self: self.data.size, doc="Number of elements.")
+    dtype = property(lambda self: self.data.dtype, doc="NumPy dtype of the data.")
+    is_leaf = property(lambda self: self.grad_fn is None,
+                       doc="True for tensors not produced by a recorded op (inputs, parameters).")
+
+    @property
+    def name(self):
+        """Optional label shown in drawings; for op outputs it is kept on the op node."""
+        if self.grad_fn is not None and self._name is None:
+            return self.grad_fn.out_name
+        return self._name
+
+    @name.setter
+    def name(self, value):
+        self._name = value
+        if self.grad_fn is not None:
+            self.grad_fn.out_name = value
+
+    @property
+    def T(self):
+        """The tensor with its axes reversed."""
+        return ops.transpose(self)
+
+    # ------------------------------------------------------------------ autograd
+    def backward(self, gradient=None, retain_graph=False, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
+
+        ``gradient`` is required unless self has one element; it is d(loss)/d(self).
+        ``retain_graph`` keeps saved values for another backward; ``create_graph``
+        records the backward so ``.grad`` can be differentiated again.
+        """
+        from .engine import run_backward
+
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward: grad can be implicitly created only for tensors with one element, "
+                                   f"but this tensor has shape {self.shape}; pass gradient= of that shape")
+            g = np.ones(self.shape, dtype=self.dtype)
+        else:
+            g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
+            if create_graph and isinstance(gradient, Tensor):
+                g = gradient
+        if inputs is not None:
+            raise NotImplementedError("backward(inputs=...) is not supported; use autograd.grad")
+        run_backward([self], [g], retain_graph=retain_graph or create_graph, create_graph=create_graph)
+
+    def detach(self):
+        """A new leaf sharing this data, cut from the graph."""
+        return Tensor._make(self.data)
+
+    def requires_grad_(self, flag=True):
+        """Set ``requires_grad`` in place (leaves only) and return self."""
+        if self.grad_fn is not None and not flag:
+            raise RuntimeError("requires_grad_: cannot turn off requires_grad on a non-leaf tensor; use detach()")
+        if flag and not dtypes.is_floating(self.data.dtype):
+            raise TypeError(f"requires_grad_: only floating-point tensors can require gradients, got {self.dtype}")
+        self.requires_grad = bool(flag)
+        return self
+
+    def retain_grad(self):
+        """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
+        if self.grad_fn is None:
+            if not self.requires_grad:
+                raise RuntimeError("retain_grad: tensor does not require grad")
+            return
+        self.grad_fn.retained = weakref.ref(self)
+
+    def register_hook(self, fn):
+        """Call ``fn(grad)`` when this tensor's gradient is computed; a returned Tensor replaces it.
+
+        Returns a handle with ``.remove()``.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            if self.grad_fn.hooks is None:
+                self.grad_fn.hooks = []
+            hooks = self.grad_fn.hooks
+        hooks.append(fn)
+        return _HookHandle(hooks, fn)
+
+    # ------------------------------------------------------------------ conversion
+    def numpy(self):
+        """The underlying ndarray (shared, not copied)."""
+        return self.data
+
+    def item(self):
+        """The single element as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        """Nested Python lists of the values."""
+        return self.data.tolist()
+
+    def astype(self, dtype):
+        """A copy in another dtype (differentiable between float dtypes)."""
+        return ops.astype(self, dtype)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if not dtypes.is_integer(self.dtype) or self.data.size != 1:
+            raise TypeError(f"only integer tensors of a single element can be used as an index, got {self.dtype} "
+                            f"of shape {self.shape}")
+        return int(self.data)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = []
+        if self.data.dtype != dtypes.get_default_dtype() and dtypes.is_floating(self.data.dtype) or \
+                not dtypes.is_floating(self.data.dtype):
+            extra.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extra.append(f"grad_fn=<{self.grad_fn.name}>")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        if self.name:
+            extra.append(f"name={self.name!r}")
+        return "tensor(" + body + "".join(", " + e for e in extra) + ")"
+
+    # ------------------------------------------------------------------ operators
+    def __add__(self, other): return ops.add(self, other)
+    def __radd__(self, other): return ops.add(other, self)
+    def __sub__(self, other): return ops.subtract(self, other)
+    def __rsub__(self, other): return ops.subtract(other, self)
+    def __mul__(self, other): return ops.multiply(self, other)
+    def __rmul__(self, other): return ops.multiply(other, self)
+    def __truediv__(self, other): return ops.divide(self, other)
+    def __rtruediv__(self, other): return ops.divide(other, self)
+    def __floordiv__(self, other): return ops.floor_divide(self, other)
+    def __rfloordiv__(self, other): return ops.floor_divide(other, self)
+    def __pow__(self, other): return ops.power(self, other)
+    def __rpow__(self, other): return ops.power(other, self)
+    def __matmul__(self, other): return ops.matmul(self, other)
+    def __rmatmul__(self, other): return ops.matmul(other, self)
+    def __neg__(self): return ops.negative(self)
+    def __pos__(self): return self
+    def __abs__(self): return ops.abs(self)
+    def __lt__(self, other): return ops.less(self, other)
+    def __le__(self, other): return ops.less_equal(self, other)
+    def __gt__(self, other): return ops.greater(self, other)
+    def __ge__(self, other): return ops.greater_equal(self, other)
+    def __eq__(self, other): return ops.equal(self, other)
+    def __ne__(self, other): return ops.not_equal(self, other)
+    def __getitem__(self, index): return ops.getitem(self, index)
+
+
+class _HookHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    __slots__ = ("_hooks", "_fn")
+
+    def __init__(self, hooks, fn):
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self):
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
+def tensor(data, requires_grad=False, dtype=None, name=None) -> Tensor:
+    """Same as ``Tensor(...)``."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+from . import ops  # noqa: E402  (ops import Tensor; methods above look ops up at call time)
