@@ -247,7 +247,7 @@ def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_un
             t = node.retained()
             if t is not None:
                 _accumulate_into(t, g, create_graph, copy=True)
-        if node in wanted_node:
+        if wanted_node and node in wanted_node:
             for i in wanted_node[node]:
                 results[i] = g
         if node.released:
@@ -265,18 +265,21 @@ def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_un
         if not retain_graph:
             node.release()
         for t, gi in zip(node.inputs, in_grads):
-            if gi is None or not isinstance(t, Tensor) or not t.requires_grad:
+            if gi is None or type(t) is not Tensor and not isinstance(t, Tensor) or not t.requires_grad:
                 continue
-            if gi.shape != t.shape:
-                gi = unbroadcast(gi, t.shape)
+            if gi.shape != t.data.shape:
+                gi = unbroadcast(gi, t.data.shape)
             parent = t.grad_fn
             if parent is None:
                 deliver_leaf(t, gi)
                 continue
-            grads[parent] = _sum_grads(grads[parent], gi) if parent in grads else gi
+            if parent in grads:
+                grads[parent] = _sum_grads(grads[parent], gi)
+            else:
+                grads[parent] = gi
             left = pending[parent] - 1
             pending[parent] = left
-            if left == 0:
+            if not left:
                 ready.append(parent)
 
     if results is not None:

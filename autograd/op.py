@@ -18,8 +18,10 @@ import itertools
 import numpy as np
 
 from .engine import state
+from .tensor import Tensor  # tensor.py defines Tensor before it imports the ops
 
 _sequence = itertools.count()
+_placeholders = {}  # (shape, dtype) -> zero-stride stand-in for a released output
 
 
 class Op:
@@ -38,8 +40,6 @@ class Op:
     @classmethod
     def apply(cls, *args, **params):
         """Run the op on Tensors/arrays/scalars; record a node when some input requires grad."""
-        from .tensor import Tensor
-
         op = cls.__new__(cls)
         op.saved = ()
         record = False
@@ -52,6 +52,8 @@ class Op:
             else:
                 arrays.append(a)
         out = op.forward(*arrays, **params)
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)  # NumPy returns scalars for 0-d results
         st = state
         if not (record and st.grad_enabled):
             t = Tensor._make(out)
@@ -80,26 +82,22 @@ class Op:
 
     def run_backward(self, g, create_graph):
         """Call ``backward`` in the requested mode and return one gradient per input."""
-        if create_graph:
-            plain = self.saved
-            self.saved = self._saved_as_tensors()
-            try:
-                grads = self.backward(g)
-            finally:
-                self.saved = plain
-        else:
+        if not create_graph:
             grads = self.backward(g)
+            return (grads,) if len(self.inputs) == 1 else grads
+        plain = self.saved
+        self.saved = self._saved_as_tensors()
+        try:
+            grads = self.backward(g)
+        finally:
+            self.saved = plain
         if len(self.inputs) == 1:
             grads = (grads,)
-        from .engine import _as_grad_value
-        from .tensor import Tensor
-
-        return tuple(None if gi is None else _as_grad_value(Tensor, gi, create_graph) for gi in grads)
+        return tuple(None if gi is None else gi if isinstance(gi, Tensor) else Tensor._make(np.asarray(gi))
+                     for gi in grads)
 
     def _saved_as_tensors(self):
         """Saved arrays that are an input's or the output's data, replaced by those Tensors."""
-        from .tensor import Tensor
-
         by_id = {}
         for t in self.inputs:
             if isinstance(t, Tensor):
@@ -111,14 +109,19 @@ class Op:
     def release(self):
         """Free the saved arrays and the output value; keep shape and dtype for drawings."""
         self.saved = ()
-        if self.out is not None:
-            self.out = np.broadcast_to(np.zeros((), self.out.dtype), self.out.shape)
+        out = self.out
+        if out is not None:
+            key = (out.shape, out.dtype)
+            stand_in = _placeholders.get(key)
+            if stand_in is None:
+                if len(_placeholders) > 4096:
+                    _placeholders.clear()
+                stand_in = _placeholders[key] = np.broadcast_to(np.zeros((), out.dtype), out.shape)
+            self.out = stand_in
         self.released = True
 
     def needs_grad(self, i: int) -> bool:
         """Whether input ``i`` needs a gradient (lets a backward skip work it would throw away)."""
-        from .tensor import Tensor
-
         t = self.inputs[i]
         return isinstance(t, Tensor) and t.requires_grad
 

@@ -13,7 +13,10 @@ from .elementwise import _exp, _where
 
 
 def _broadcast_to_np(x, shape):
-    return np.broadcast_to(x, shape)
+    """A fresh (writable, owned) array of ``shape`` filled by broadcasting ``x``."""
+    out = np.empty(shape, dtype=x.dtype)
+    out[...] = x
+    return out
 
 
 class BroadcastTo(Op):

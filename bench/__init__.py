@@ -1,0 +1,1 @@
+"""graphgrad benchmarks: run with `make bench` (or `python -m bench.run`)."""
