@@ -44,7 +44,7 @@ def expand(g, in_shape, axes, keepdims):
     """Gradient of a reduction broadcast back over the reduced axes to the input's shape."""
     if not keepdims:
         g = g.reshape(keepdims_shape(in_shape, axes))
-    return _broadcast_to(g, in_shape)
+    return _broadcast_to(g, shape=in_shape)
 
 
 class Sum(Op):
@@ -102,7 +102,7 @@ def _prod_of_others(a, axes):
     eye = np.eye(n, dtype=bool)
     # rows[..., i, j] = a_j for j != i and 1 on the diagonal; its product over j excludes a_i.
     rows = _where(eye, np.ones((), dtype=a.dtype), _broadcast_to(moved.reshape(moved.shape[:-1] + (1, n)),
-                                                                  moved.shape[:-1] + (n, n)))
+                                                                  shape=moved.shape[:-1] + (n, n)))
     others = rows.prod(axis=-1)
     inverse = np.argsort(perm)
     return others.reshape(tuple(shape[i] for i in perm)).transpose(tuple(inverse))
