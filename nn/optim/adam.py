@@ -1,0 +1,76 @@
+"""Adam (L2 weight decay folded into the gradient) and AdamW (decoupled weight decay)."""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from autograd import Tensor
+
+from .optimizer import Optimizer, _check_range
+
+
+class Adam(Optimizer):
+    """PyTorch's Adam: g += wd·θ; m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²; with ``amsgrad`` v_max =
+    max(v_max, v) replaces v; θ -= lr·m̂/(√v̂ + eps) with m̂ = m/(1-β1^t), v̂ = v/(1-β2^t)."""
+
+    _decoupled = False
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                                  "amsgrad": amsgrad,
+                                      "maximize": maximize})
+
+    def _validate(self, group):
+        super()._validate(group)
+        name = type(self).__name__
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        _check_range(name, "beta parameter at index 0", betas[0], 0.0, 1.0)
+        _check_range(name, "beta parameter at index 1", betas[1], 0.0, 1.0)
+
+    def _update(self, group, params: list[Tensor]) -> None:
+        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        for p in params:
+            g = self._grad(p, group["maximize"])
+            if wd != 0:
+                if self._decoupled:
+                    p.data *= 1 - lr * wd
+                else:
+                    g = g + wd * p.data
+            state = self.state.get(p)
+            if state is None:
+                state = self.state[p] = {"step": 0, "exp_avg": np.zeros_like(p.data),
+                                         "exp_avg_sq": np.zeros_like(p.data)}
+                if group["amsgrad"]:
+                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
+            state["step"] += 1
+            t = state["step"]
+            m, v = state["exp_avg"], state["exp_avg_sq"]
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * (g * g)
+            if group["amsgrad"]:
+                vmax = state.setdefault("max_exp_avg_sq", np.zeros_like(p.data))
+                np.maximum(vmax, v, out=vmax)
+                v = vmax
+            denom = np.sqrt(v)
+            denom /= math.sqrt(1 - b2 ** t)
+            denom += eps
+            step_size = lr / (1 - b1 ** t)
+            np.subtract(p.data, step_size * m / denom, out=p.data)
+
+
+class AdamW(Adam):
+    """PyTorch's AdamW: θ *= 1 - lr·wd (decoupled from the gradient), then the Adam step without L2 in g."""
+
+    _decoupled = True
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         maximize=maximize)

@@ -1,0 +1,45 @@
+"""Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and L2 weight decay."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from autograd import Tensor
+
+from .optimizer import Optimizer, _check_nonneg
+
+
+class SGD(Optimizer):
+    """PyTorch's SGD: g += wd·θ; b = μ·b + (1-τ)·g (b = g at the first step); g = g + μ·b if nesterov else b;
+    θ -= lr·g. ``maximize`` negates the gradient before weight decay."""
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False):
+        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
+                                      "nesterov": nesterov, "maximize": maximize})
+
+    def _validate(self, group):
+        super()._validate(group)
+        _check_nonneg("SGD", "momentum", group["momentum"])
+        _check_nonneg("SGD", "dampening", group["dampening"])
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(f"SGD: nesterov momentum requires momentum > 0 and dampening = 0, got momentum="
+                             f"{group['momentum']}, dampening={group['dampening']}")
+
+    def _update(self, group, params: list[Tensor]) -> None:
+        lr, mu, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
+        for p in params:
+            g = self._grad(p, group["maximize"])
+            if wd != 0:
+                g = g + wd * p.data
+            if mu != 0:
+                state = self.state.setdefault(p, {})
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = np.array(g, dtype=p.dtype, copy=True)
+                else:
+                    buf *= mu
+                    buf += (1 - tau) * g
+                g = g + mu * buf if group["nesterov"] else buf
+            np.subtract(p.data, lr * g, out=p.data)

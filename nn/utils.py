@@ -1,0 +1,65 @@
+"""Gradient clipping (seed T11): rescale or clamp parameters' ``.grad`` in place before an optimiser step."""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from autograd import Tensor
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+
+
+def _grads(parameters: Tensor | Iterable[Tensor], fn: str) -> list[np.ndarray]:
+    """The gradient arrays of the parameters that have one (a single Tensor is accepted too)."""
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    out = []
+    for i, p in enumerate(parameters):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{fn}: expected Tensors, got {type(p).__name__} at position {i}")
+        if p.grad is not None:
+            out.append(p.grad.data)
+    return out
+
+
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float | str = 2.0,
+                    error_if_nonfinite: bool = False) -> Tensor:
+    """Scale all gradients together so their joint ``norm_type`` norm is at most ``max_norm``; return that norm.
+
+    The joint norm is the norm of the vector of per-parameter norms (``inf`` = largest absolute entry);
+    gradients are multiplied by ``max_norm / (norm + 1e-6)`` when that is below 1, as in PyTorch.
+    """
+    p = float(norm_type)
+    if math.isnan(p) or p <= 0:
+        raise ValueError(f"clip_grad_norm_: norm_type must be a positive number or inf, got {norm_type!r}")
+    max_norm = float(max_norm)
+    if math.isnan(max_norm) or max_norm < 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
+    grads = _grads(parameters, "clip_grad_norm_")
+    if not grads:
+        return Tensor._make(np.array(0.0, dtype=np.float32))
+    dtype = np.result_type(*grads)
+    if math.isinf(p):
+        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+    else:
+        norms = np.array([np.linalg.norm(g.ravel().astype(np.float64), ord=p) for g in grads])
+        total = float(np.linalg.norm(norms, ord=p))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"clip_grad_norm_: the total {p}-norm of the gradients is {total}, so they cannot be "
+                           "clipped; set error_if_nonfinite=False to proceed anyway")
+    coef = max_norm / (total + 1e-6)
+    if coef < 1:
+        for g in grads:
+            g *= coef
+    return Tensor._make(np.array(total, dtype=dtype))
+
+
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
+    """Clamp every gradient entry into ``[-clip_value, clip_value]`` in place."""
+    c = float(clip_value)
+    if math.isnan(c) or c < 0:
+        raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}")
+    for g in _grads(parameters, "clip_grad_value_"):
+        np.clip(g, -c, c, out=g)
