@@ -33,7 +33,7 @@ from .elementwise import (
     where,
 )
 from .index import getitem, scatter_add, take
-from .linalg import matmul
+from .linalg import einsum, matmul
 from .reduce import argmax, argmin, broadcast_to, log_softmax, logsumexp, max, mean, min, prod, softmax, std, sum, var
 from .shape import (
     concatenate,
@@ -62,6 +62,7 @@ __all__ = [
     "concatenate",
     "cos",
     "divide",
+    "einsum",
     "equal",
     "erf",
     "exp",
