@@ -5,7 +5,8 @@ from .engine import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .tensor import Tensor, tensor
 from .ops import *  # noqa: F401,F403
 from .ops import METHODS as _METHODS  # noqa: F401
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
+from .function import Function, FunctionCtx  # noqa: F401
 
 __graphgrad__ = True  # lets nn and viz tell this package from PyPI's HIPS autograd
 __version__ = "0.1.0"
