@@ -7,6 +7,7 @@ from .ops import *  # noqa: F401,F403
 from .ops import METHODS as _METHODS  # noqa: F401
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
 from .function import Function, FunctionCtx  # noqa: F401
+from .functional import grad, hessian, jacobian, jvp, value_and_grad, vjp  # noqa: F401
 
 __graphgrad__ = True  # lets nn and viz tell this package from PyPI's HIPS autograd
 __version__ = "0.1.0"
