@@ -75,7 +75,7 @@ class Power(Op):
     name = "power"
 
     def forward(self, a, b):
-        out = _binary_forward("power", np.power, a, b)
+        out = np.asarray(_binary_forward("power", np.power, a, b))
         self.saved = (a, b, out)
         return out
 
@@ -165,7 +165,7 @@ class Exp(Op):
     name = "exp"
 
     def forward(self, a):
-        out = np.exp(a)
+        out = np.asarray(np.exp(a))  # 0-d: an array, so create_graph can map it to the output
         self.saved = (out,)
         return out
 
@@ -199,7 +199,7 @@ class Sqrt(Op):
     name = "sqrt"
 
     def forward(self, a):
-        out = np.sqrt(a)
+        out = np.asarray(np.sqrt(a))
         self.saved = (out,)
         return out
 
@@ -260,7 +260,7 @@ class Tan(Op):
     name = "tan"
 
     def forward(self, a):
-        out = np.tan(a)
+        out = np.asarray(np.tan(a))
         self.saved = (out,)
         return out
 
@@ -275,7 +275,7 @@ class Tanh(Op):
     name = "tanh"
 
     def forward(self, a):
-        out = np.tanh(a)
+        out = np.asarray(np.tanh(a))
         self.saved = (out,)
         return out
 

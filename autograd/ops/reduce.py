@@ -78,7 +78,7 @@ class Prod(Op):
     name = "prod"
 
     def forward(self, a, axis=(), keepdims=False):
-        out = np.prod(a, axis=axis, keepdims=keepdims)
+        out = np.asarray(np.prod(a, axis=axis, keepdims=keepdims))  # saved: must be the output array
         self.saved = (a, out, axis, keepdims)
         return out
 
@@ -159,7 +159,7 @@ class Std(Op):
     name = "std"
 
     def forward(self, a, axis=(), keepdims=False, ddof=0):
-        out = np.std(a, axis=axis, keepdims=keepdims, ddof=ddof)
+        out = np.asarray(np.std(a, axis=axis, keepdims=keepdims, ddof=ddof))
         self.saved = (a, out, axis, keepdims, ddof)
         return out
 
@@ -187,6 +187,7 @@ class LogSumExp(Op):
         out = _stable_lse(a, axis).astype(a.dtype, copy=False)
         if not keepdims:
             out = out.reshape(tuple(s for i, s in enumerate(a.shape) if i not in axis))
+        out = np.asarray(out)
         self.saved = (a, out, axis, keepdims)
         return out
 

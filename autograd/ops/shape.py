@@ -64,6 +64,8 @@ class Pad(Op):
 
     def forward(self, a, pad_width=(), constant_values=0):
         self.saved = (tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, a.shape)),)
+        if a.ndim == 0:
+            return a.copy()  # nothing to pad (np.pad rejects 0-d arrays)
         return np.pad(a, pad_width, mode="constant", constant_values=constant_values)
 
     def backward(self, g):
