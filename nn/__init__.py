@@ -1,0 +1,56 @@
+"""graphgrad's neural-network library: Modules, layers, activations, losses and initialisers on autograd.
+
+Names, parameter layouts and defaults follow PyTorch (``nn.Linear(in_features, out_features)``,
+``weight`` of shape (out, in), ``running_mean``...), so PyTorch code and state_dicts carry over.
+"""
+from ._compat import check_autograd as _check_autograd
+
+_check_autograd("nn")
+
+from . import functional, init
+from .layers import (
+    ELU,
+    GELU,
+    MLP,
+    BatchNorm1d,
+    BatchNorm2d,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ModuleDict,
+    ModuleList,
+    PReLU,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Swish,
+    Tanh,
+)
+from .losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HingeLoss,
+    L1Loss,
+    MSELoss,
+    MultiMarginLoss,
+    NLLLoss,
+)
+from .module import IncompatibleKeys, Module, Parameter, StateDictError
+
+__all__ = [
+    "ELU", "GELU", "MLP", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "CrossEntropyLoss",
+    "Dropout", "Embedding", "Flatten", "HingeLoss", "Identity", "IncompatibleKeys", "L1Loss", "LayerNorm",
+    "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList", "MultiMarginLoss",
+    "NLLLoss", "PReLU", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "StateDictError", "Swish",
+    "Tanh", "functional", "init",
+]
+
+# ---- training stack (optim, data, fit, save/load): appended below by its owner ----

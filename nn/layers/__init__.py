@@ -1,0 +1,35 @@
+"""Layers: every ``nn`` Module class except the losses (in ``nn.losses``)."""
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, PReLU, ReLU, Sigmoid, SiLU, Softmax, Swish, Tanh
+from .containers import ModuleDict, ModuleList, Sequential
+from .dropout import Dropout
+from .embedding import Embedding
+from .flatten import Flatten
+from .linear import Identity, Linear
+from .mlp import MLP
+from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
+
+__all__ = [
+           "ELU",
+           "GELU",
+           "MLP",
+           "BatchNorm1d",
+           "BatchNorm2d",
+           "Dropout",
+           "Embedding",
+           "Flatten",
+           "Identity",
+           "LayerNorm",
+           "LeakyReLU",
+           "Linear",
+           "LogSoftmax",
+           "ModuleDict",
+           "ModuleList",
+           "PReLU",
+           "ReLU",
+           "Sequential",
+           "SiLU",
+           "Sigmoid",
+           "Softmax",
+           "Swish",
+           "Tanh",
+]
