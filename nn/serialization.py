@@ -122,15 +122,17 @@ def save(obj: dict[str, Any], path: str | os.PathLike) -> None:
 def load(path: str | os.PathLike) -> dict[str, Any]:
     """Read a file written by ``save`` (or any pickle-free ``.npz``: then a dict nested by ``/`` in names)."""
     path = os.fspath(path)
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic == b"\x93NUMPY":
+        raise ValueError(f"nn.load: '{path}' is a single .npy array, not a saved state dict")
+    if not magic.startswith(b"PK"):
+        raise ValueError(f"nn.load: '{path}' is not an .npz file (it does not start with a zip header)")
     try:
         npz = np.load(path, allow_pickle=False)
-        if isinstance(npz, np.ndarray):
-            raise ValueError(f"nn.load: '{path}' is a single .npy array, not a saved state dict")  # noqa: TRY004
         with npz:
             arrays = {name: npz[name] for name in npz.files}
-    except (zipfile.BadZipFile, OSError) as e:
-        if isinstance(e, FileNotFoundError):
-            raise
+    except zipfile.BadZipFile as e:
         raise ValueError(f"nn.load: '{path}' is not an .npz file ({e})") from None
     except ValueError as e:
         if "pickle" in str(e).lower():
