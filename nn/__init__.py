@@ -54,3 +54,14 @@ __all__ = [
 ]
 
 # ---- training stack (optim, data, fit, save/load): appended below by its owner ----
+from . import data, metrics, optim, utils
+from .callbacks import Callback, EarlyStopping, LambdaCallback, ProgressBar
+from .history import History
+from .serialization import load, save
+from .training import evaluate, fit
+
+__all__ += [
+    "Callback", "EarlyStopping", "History", "LambdaCallback", "ProgressBar", "data", "evaluate", "fit", "load",
+    "metrics", "optim", "save", "utils",
+]
+# ---- end of the training-stack block ----
