@@ -6,7 +6,9 @@ from .tensor import Tensor, tensor
 from .ops import *  # noqa: F401,F403
 from .ops import METHODS as _METHODS  # noqa: F401
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
+from .random import get_rng_state, manual_seed, rand, randint, randn, set_rng_state  # noqa: F401
 from .anomaly import detect_anomaly, is_anomaly_enabled  # noqa: F401
+from .creation import arange, eye, full, full_like, linspace, ones, ones_like, zeros, zeros_like  # noqa: F401
 from .function import Function, FunctionCtx  # noqa: F401
 from .functional import grad, hessian, jacobian, jvp, value_and_grad, vjp  # noqa: F401
 

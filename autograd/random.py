@@ -1,0 +1,87 @@
+"""The one random generator behind every random draw in autograd, nn and viz.
+
+All packages take their randomness from ``generator()`` at the moment they draw, so
+``manual_seed(n)`` makes a whole program repeatable. ``manual_seed`` reseeds the generator
+in place, so a reference to it kept elsewhere stays valid.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .dtypes import get_default_dtype
+from .tensor import Tensor
+
+_generator = np.random.default_rng()
+
+
+def generator() -> np.random.Generator:
+    """The shared ``np.random.Generator`` (seeded from the OS until ``manual_seed`` is called)."""
+    return _generator
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Reseed the shared generator: afterwards it draws exactly what ``np.random.default_rng(seed)`` would."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"manual_seed: seed must be non-negative, got {seed}")
+    _generator.bit_generator.state = type(_generator.bit_generator)(int(seed)).state
+    return _generator
+
+
+def get_rng_state() -> dict:
+    """A copy of the generator's state, to restore later with ``set_rng_state``."""
+    return _generator.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore a state saved with ``get_rng_state``."""
+    _generator.bit_generator.state = state
+
+
+def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1); ``rand(2, 3)`` or ``rand((2, 3))``."""
+    shape = shape_arg("rand", shape)
+    d = _float_dtype("rand", dtype)
+    draw_dtype = d if d in (np.float32, np.float64) else np.float64
+    return Tensor(_generator.random(shape, dtype=draw_dtype).astype(d, copy=False), requires_grad=requires_grad)
+
+
+def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples; ``randn(2, 3)`` or ``randn((2, 3))``."""
+    shape = shape_arg("randn", shape)
+    d = _float_dtype("randn", dtype)
+    draw_dtype = d if d in (np.float32, np.float64) else np.float64
+    return Tensor(_generator.standard_normal(shape, dtype=draw_dtype).astype(d, copy=False),
+                  requires_grad=requires_grad)
+
+
+def randint(low: int, high: int | None = None, size=(), dtype=np.int64) -> Tensor:
+    """Integers in [low, high) (or [0, low) when high is None), like ``Generator.integers``."""
+    if high is None:
+        low, high = 0, low
+    if high <= low:
+        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
+    shape = shape_arg("randint", (size,))
+    return Tensor(_generator.integers(low, high, size=shape, dtype=dtype))
+
+
+def _float_dtype(name, dtype):
+    d = get_default_dtype() if dtype is None else np.dtype(dtype)
+    if d.kind != "f":
+        raise TypeError(f"{name}: dtype must be a floating dtype, got {d}")
+    return d
+
+
+def shape_arg(name: str, shape: tuple) -> tuple:
+    """Accept ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` and ``f()`` (0-d); validate every length."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    out = []
+    for s in shape:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"{name}: shape must be ints or a tuple of ints, got {shape!r}")
+        if s < 0:
+            raise ValueError(f"{name}: negative dimension {s} in shape {tuple(shape)}")
+        out.append(int(s))
+    return tuple(out)
