@@ -79,6 +79,10 @@ class set_grad_enabled(_GradMode):
         state.grad_enabled = self._prev
         return False
 
+    def __call__(self, fn):
+        state.grad_enabled = self._prev  # used as a decorator: switch only while fn runs, not from now on
+        return super().__call__(fn)
+
 
 class module_scope:
     """Tag every op recorded inside with a module path (used by ``viz.draw_model``)."""
