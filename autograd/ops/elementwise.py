@@ -5,6 +5,8 @@ shape with ``engine.unbroadcast``, so backward here returns full-shape gradients
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -87,15 +89,18 @@ class Power(Op):
             ga = g * 0  # d/da a**0 = 0, also at a = 0
         else:
             ga = g * b * a ** (b - 1)
-        gb = g * out * _log(a) if self.needs_grad(1) else None
+        if not self.needs_grad(1):
+            gb = None
+        elif isinstance(a, (int, float)):  # a Python base stays a weak scalar (no float64 upcast)
+            gb = g * out * math.log(a)
+        else:
+            gb = g * out * _log(a)
         return ga, gb
 
 
 def _tie_weights(a, b, out_dtype):
     """Share of the gradient that goes to ``a`` in maximum(a, b): 1 where a wins, 1/2 on ties."""
-    w = (a > b).astype(out_dtype)
-    w += 0.5 * (a == b)
-    return w
+    return np.asarray(np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0)), dtype=out_dtype)
 
 
 class Maximum(Op):

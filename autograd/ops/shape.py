@@ -3,6 +3,8 @@ flatten, swapaxes, stack, split, tile, repeat) are built from them and from inde
 following NumPy's semantics and argument names."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -54,7 +56,7 @@ class Concatenate(Op):
     def backward(self, g):
         axis, bounds = self.saved
         lead = (slice(None),) * axis
-        return tuple(g[lead + (slice(int(lo), int(hi)),)] for lo, hi in zip(bounds[:-1], bounds[1:]))
+        return tuple(g[lead + (slice(int(lo), int(hi)),)] for lo, hi in itertools.pairwise(bounds))
 
 
 class Pad(Op):
@@ -191,7 +193,7 @@ def split(x, indices_or_sections, axis=0):
         points = [int(p) for p in indices_or_sections]
     lead = (slice(None),) * axis
     edges = [0] + points + [n]
-    return [getitem(x, lead + (slice(lo, hi),)) for lo, hi in zip(edges[:-1], edges[1:])]
+    return [getitem(x, lead + (slice(lo, hi),)) for lo, hi in itertools.pairwise(edges)]
 
 
 def repeat(x, repeats, axis=None):

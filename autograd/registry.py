@@ -1,0 +1,399 @@
+"""The op registry: the one table of every differentiable op, how to call it and where it is defined.
+
+Each ``OpEntry`` names a public function, binds its fixed parameters into a callable taking
+Tensors (several entries per op where parameters change the code path), gives each input's
+``Domain`` and the ``shapes`` kind used to draw valid shapes, and lists the ``Op`` classes it
+exercises. The property tests (gradcheck and gradgradcheck on every entry), the hypothesis
+strategies of ``autograd.testing`` and the coverage test all read this table; nothing else
+keeps a list of ops. Public functions that have no gradient are listed in ``NON_DIFFERENTIABLE``;
+the rest of the public API (transforms, checks, grad-mode switches) in ``NOT_OPS``.
+
+Packages that define their own ``Op`` subclasses (fused layers in ``nn``) add them with ``register``.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from . import ops
+from .op import Op
+from .ops import elementwise as _ew
+from .ops import index as _ix
+from .ops import linalg as _la
+from .ops import reduce as _rd
+from .ops import shape as _sh
+from .ops import special as _sp
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where an input's values may be drawn so the op is smooth there (finite differences agree).
+
+    Values lie in [low, high], at least ``margin`` away from each point in ``avoid`` (kinks,
+    poles). ``distinct``: the elements of all distinct inputs of one call are pairwise at least
+    ``margin`` apart (no ties for max/min/maximum/minimum). ``integer``: an index array with
+    values in [low, high] (valid for any axis of length >= ``high + 1``; negatives count from
+    the end); it is not differentiated.
+    """
+
+    name: str
+    low: float = -2.0
+    high: float = 2.0
+    avoid: tuple[float, ...] = ()
+    margin: float = 0.0
+    distinct: bool = False
+    integer: bool = False
+
+    def contains(self, values) -> bool:
+        """Whether every element of ``values`` lies in this domain (ties not checked)."""
+        v = np.asarray(values)
+        if self.integer:
+            return v.dtype.kind in "iu" and bool(np.all((v >= self.low) & (v <= self.high)))
+        if not np.all(np.isfinite(v)) or not np.all((v >= self.low) & (v <= self.high)):
+            return False
+        return all(np.all(np.abs(v - p) >= self.margin) for p in self.avoid)
+
+
+REAL = Domain("real")
+POSITIVE = Domain("positive", low=0.2, high=3.0)
+NONZERO = Domain("nonzero", avoid=(0.0,), margin=0.2)
+UNIT = Domain("unit interval (-1, 1)", low=-0.9, high=0.9)
+ABOVE_MINUS_ONE = Domain("greater than -1", low=-0.6, high=3.0)
+NO_POLES = Domain("away from the poles of tan", low=-1.2, high=1.2)
+DISTINCT = Domain("real, no ties", margin=0.1, distinct=True)
+AWAY_FROM_BOUNDS = Domain("real, away from the clip bounds -0.5 and 0.5", avoid=(-0.5, 0.5), margin=0.1)
+AWAY_FROM_ZERO_AND_HALF = Domain("real, away from 0 and 0.5", avoid=(0.0, 0.5), margin=0.1)
+INDEX = Domain("integer index (repeats and negatives)", low=-2, high=1, integer=True)
+
+DOMAINS = MappingProxyType({d.name: d for d in (REAL, POSITIVE, NONZERO, UNIT, ABOVE_MINUS_ONE, NO_POLES, DISTINCT,
+                                                 AWAY_FROM_BOUNDS, AWAY_FROM_ZERO_AND_HALF, INDEX)})
+
+CLIP_LO, CLIP_HI = -0.5, 0.5
+
+
+@dataclass(frozen=True)
+class OpEntry:
+    """One way of calling one differentiable op.
+
+    ``fn`` takes one Tensor per domain in ``domains`` (in order) with every other parameter bound.
+    ``shapes`` names how to draw input shapes (see ``SHAPE_KINDS``); ``shape_opts`` refines it.
+    ``reference`` computes the same values with NumPy alone (the forward tests compare against it).
+    """
+
+    name: str
+    variant: str
+    fn: Callable
+    domains: tuple[Domain, ...]
+    shapes: str
+    ops: tuple[type[Op], ...]
+    shape_opts: Mapping = field(default_factory=dict)
+    second_order: bool = True
+    reference: Callable | None = None  # the same call written directly in NumPy (ndarrays in and out)
+
+    @property
+    def arity(self) -> int:
+        return len(self.domains)
+
+    @property
+    def id(self) -> str:
+        """Unique name: ``name[variant]``."""
+        return f"{self.name}[{self.variant}]" if self.variant else self.name
+
+    def __repr__(self):
+        return f"<OpEntry {self.id}>"
+
+
+SHAPE_KINDS = MappingProxyType({
+    "elementwise": "one shape per input, mutually broadcastable (a single shape for one input); "
+                   "opts min_ndim, max_ndim, min_side, max_side",
+    "same": "every input has the same shape; opts as elementwise",
+    "matmul": "two shapes NumPy's matmul accepts; opt form in vv, mv, vm, mm, batched",
+    "einsum": "shapes fitting opt subscripts (label sizes drawn, '...' broadcast)",
+    "take": "a tensor with axis 0 of length >= 2, and any index shape",
+})
+
+
+# ----------------------------------------------------------------------------- helpers bound by entries
+
+
+def _pattern(shape):
+    """A fixed boolean mask of ``shape`` (alternating, so both branches of where are used)."""
+    return (np.arange(math.prod(shape)).reshape(shape) % 2 == 0) if shape else np.array(True)
+
+
+def _where(a, b):
+    return ops.where(_pattern(np.broadcast_shapes(a.shape, b.shape)), a, b)
+
+
+def _repeated_rows(x):
+    """Advanced index along axis 0 with a repeat and a negative index: [0, -1, 0]."""
+    return x[np.array([0, -1, 0])]
+
+
+def _mask_rows(x):
+    return x[_pattern(x.shape)]
+
+
+def _mixed_index(x):
+    return x[..., np.array([0, 0]), None] if x.ndim >= 1 else x[None]
+
+
+def _scatter(x):
+    """scatter_add of x's rows into 2 rows (even rows to 0, odd to 1): repeated indices accumulate."""
+    index = np.arange(x.shape[0]) % 2
+    return ops.scatter_add(x, (2,) + x.shape[1:], index)
+
+
+def _broadcast_up(x):
+    return ops.broadcast_to(x, (2,) + tuple(2 if s == 1 else s for s in x.shape))
+
+
+def _reverse_reshape(x):
+    return ops.reshape(x, x.shape[::-1])
+
+
+def _last_first(x):
+    return ops.transpose(x, *([x.ndim - 1] + list(range(x.ndim - 1))))
+
+
+# ----------------------------------------------------------------------------- the table
+
+_R, _P, _N, _D = REAL, POSITIVE, NONZERO, DISTINCT
+_ENTRIES: list[OpEntry] = []
+
+
+def register(entry: OpEntry) -> OpEntry:
+    """Add an entry to the registry (ids must be unique); returns it."""
+    if any(e.id == entry.id for e in _ENTRIES):
+        raise ValueError(f"register: an entry with id {entry.id!r} already exists")
+    if entry.shapes not in SHAPE_KINDS:
+        raise ValueError(f"register: unknown shape kind {entry.shapes!r}; known: {', '.join(SHAPE_KINDS)}")
+    _ENTRIES.append(entry)
+    return entry
+
+
+def _add(name, variant, fn, domains, shapes, op_classes, ref=None, **opts):
+    register(OpEntry(name, variant, fn, tuple(domains), shapes, tuple(op_classes), shape_opts=opts, reference=ref))
+
+
+# Elementwise, binary (NumPy broadcasting) and with Python scalars (weak typing).
+_add("add", "", ops.add, (_R, _R), "elementwise", [_ew.Add], ref=np.add)
+_add("add", "scalar", lambda a: 1.5 + a, (_R,), "elementwise", [_ew.Add], ref=lambda a: 1.5 + a)
+_add("subtract", "", ops.subtract, (_R, _R), "elementwise", [_ew.Subtract], ref=np.subtract)
+_add("subtract", "scalar", lambda a: 1.5 - a, (_R,), "elementwise", [_ew.Subtract], ref=lambda a: 1.5 - a)
+_add("multiply", "", ops.multiply, (_R, _R), "elementwise", [_ew.Multiply], ref=np.multiply)
+_add("multiply", "scalar", lambda a: a * -2.5, (_R,), "elementwise", [_ew.Multiply], ref=lambda a: a * -2.5)
+_add("divide", "", ops.divide, (_R, _N), "elementwise", [_ew.Divide], ref=np.divide)
+_add("divide", "scalar numerator", lambda b: 2.0 / b, (_N,), "elementwise", [_ew.Divide], ref=lambda b: 2.0 / b)
+_add("power", "", ops.power, (_P, _R), "elementwise", [_ew.Power], ref=np.power)
+_add("power", "integer exponent", lambda a: a ** 3, (_R,), "elementwise", [_ew.Power], ref=lambda a: a * a * a)
+_add("power", "fractional exponent", lambda a: a ** -1.5, (_P,), "elementwise", [_ew.Power],
+     ref=lambda a: 1 / (a * np.sqrt(a)))
+_add("power", "scalar base", lambda b: 2.0 ** b, (_R,), "elementwise", [_ew.Power], ref=lambda b: np.exp2(b))
+_add("maximum", "", ops.maximum, (_D, _D), "elementwise", [_ew.Maximum], ref=np.maximum)
+_add("minimum", "", ops.minimum, (_D, _D), "elementwise", [_ew.Minimum], ref=np.minimum)
+_add("where", "fixed mask", _where, (_R, _R), "elementwise", [_ew.Where],
+     ref=lambda a, b: np.where(_pattern(np.broadcast_shapes(a.shape, b.shape)), a, b))
+# Elementwise, unary.
+_add("negative", "", ops.negative, (_R,), "elementwise", [_ew.Negative], ref=np.negative)
+_add("exp", "", ops.exp, (_R,), "elementwise", [_ew.Exp], ref=np.exp)
+_add("log", "", ops.log, (_P,), "elementwise", [_ew.Log], ref=np.log)
+_add("log1p", "", ops.log1p, (ABOVE_MINUS_ONE,), "elementwise", [_ew.Log1p], ref=np.log1p)
+_add("sqrt", "", ops.sqrt, (_P,), "elementwise", [_ew.Sqrt], ref=np.sqrt)
+_add("abs", "", ops.abs, (_N,), "elementwise", [_ew.Abs], ref=np.abs)
+_add("sign", "", ops.sign, (_N,), "elementwise", [_ew.Sign], ref=np.sign)
+_add("sin", "", ops.sin, (_R,), "elementwise", [_ew.Sin], ref=np.sin)
+_add("cos", "", ops.cos, (_R,), "elementwise", [_ew.Cos], ref=np.cos)
+_add("tan", "", ops.tan, (NO_POLES,), "elementwise", [_ew.Tan], ref=np.tan)
+_add("tanh", "", ops.tanh, (_R,), "elementwise", [_ew.Tanh], ref=np.tanh)
+_add("sigmoid", "", ops.sigmoid, (_R,), "elementwise", [_ew.Sigmoid], ref=lambda x: 1 / (1 + np.exp(-x)))
+_add("relu", "", ops.relu, (_N,), "elementwise", [_ew.Relu], ref=lambda x: np.where(x > 0, x, 0.0))
+_add("erf", "", ops.erf, (_R,), "elementwise", [_sp.Erf], ref=np.vectorize(math.erf, otypes=[np.float64]))
+_add("clip", "lo and hi", lambda x: ops.clip(x, CLIP_LO, CLIP_HI), (AWAY_FROM_BOUNDS,), "elementwise", [_ew.Clip],
+     ref=lambda x: np.clip(x, CLIP_LO, CLIP_HI))
+_add("clip", "lo only", lambda x: ops.clip(x, lo=CLIP_LO), (AWAY_FROM_BOUNDS,), "elementwise", [_ew.Clip],
+     ref=lambda x: np.maximum(x, CLIP_LO))
+_add("clip", "hi only", lambda x: ops.clip(x, hi=CLIP_HI), (AWAY_FROM_BOUNDS,), "elementwise", [_ew.Clip],
+     ref=lambda x: np.minimum(x, CLIP_HI))
+_add("astype", "float64", lambda x: ops.astype(x, np.float64), (_R,), "elementwise", [_ew.AsType],
+     ref=lambda x: x.astype(np.float64))
+
+
+def _np_logsumexp(x, axis=None, keepdims=False):
+    return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
+
+
+# Reductions: axis None / int / negative int / tuple, keepdims.
+for _name, _cls, _dom, _ref in (("sum", _rd.Sum, _R, np.sum), ("mean", _rd.Mean, _R, np.mean),
+                                ("prod", _rd.Prod, _N, np.prod), ("max", _rd.Max, _D, np.max),
+                                ("min", _rd.Min, _D, np.min), ("logsumexp", _rd.LogSumExp, _R, _np_logsumexp)):
+    _f = getattr(ops, _name)
+    _add(_name, "axis=None", _f, (_dom,), "elementwise", [_cls], ref=_ref)
+    _add(_name, "axis=0", lambda x, _f=_f: _f(x, axis=0), (_dom,), "elementwise", [_cls],
+         ref=lambda x, _r=_ref: _r(x, axis=0), min_ndim=1)
+    _add(_name, "axis=-1, keepdims", lambda x, _f=_f: _f(x, axis=-1, keepdims=True), (_dom,), "elementwise", [_cls],
+         ref=lambda x, _r=_ref: _r(x, axis=-1, keepdims=True), min_ndim=1)
+    _add(_name, "axis=(0, -1)", lambda x, _f=_f: _f(x, axis=(0, -1)), (_dom,), "elementwise", [_cls],
+         ref=lambda x, _r=_ref: _r(x, axis=(0, -1)), min_ndim=2)
+# std is not differentiable where all values of a group are equal: draw tie-free values.
+for _name, _cls, _dom, _ref in (("var", _rd.Var, _R, np.var), ("std", _rd.Std, _D, np.std)):
+    _f = getattr(ops, _name)
+    _add(_name, "axis=None", _f, (_dom,), "elementwise", [_cls], ref=_ref, min_ndim=1, min_side=2)
+    _add(_name, "axis=-1, ddof=1", lambda x, _f=_f: _f(x, axis=-1, ddof=1), (_dom,), "elementwise", [_cls],
+         ref=lambda x, _r=_ref: _r(x, axis=-1, ddof=1), min_ndim=1, min_side=2)
+    _add(_name, "axis=(0, 1), keepdims", lambda x, _f=_f: _f(x, axis=(0, 1), keepdims=True), (_dom,), "elementwise",
+         [_cls], ref=lambda x, _r=_ref: _r(x, axis=(0, 1), keepdims=True), min_ndim=2, min_side=2)
+_add("prod", "with zeros", lambda x: ops.prod(x * (x > 0.5).data, axis=-1), (AWAY_FROM_ZERO_AND_HALF,), "elementwise",
+     [_rd.Prod],
+     ref=lambda x: np.prod(x * (x > 0.5), axis=-1), min_ndim=1)
+
+
+def _np_softmax(x, axis):
+    e = np.exp(x)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+_add("softmax", "axis=-1", ops.softmax, (_R,), "elementwise", [_rd.Softmax], ref=lambda x: _np_softmax(x, -1),
+     min_ndim=1)
+_add("softmax", "axis=0", lambda x: ops.softmax(x, axis=0), (_R,), "elementwise", [_rd.Softmax],
+     ref=lambda x: _np_softmax(x, 0), min_ndim=1)
+_add("log_softmax", "axis=-1", ops.log_softmax, (_R,), "elementwise", [_rd.LogSoftmax],
+     ref=lambda x: np.log(_np_softmax(x, -1)), min_ndim=1)
+_add("log_softmax", "axis=0", lambda x: ops.log_softmax(x, axis=0), (_R,), "elementwise", [_rd.LogSoftmax],
+     ref=lambda x: np.log(_np_softmax(x, 0)), min_ndim=1)
+
+# Shape ops.
+_add("reshape", "flat -1", lambda x: ops.reshape(x, -1), (_R,), "elementwise", [_sh.Reshape],
+     ref=lambda x: x.reshape(-1))
+_add("reshape", "reversed shape", _reverse_reshape, (_R,), "elementwise", [_sh.Reshape],
+     ref=lambda x: x.reshape(x.shape[::-1]))
+_add("transpose", "reverse", ops.transpose, (_R,), "elementwise", [_sh.Transpose], ref=np.transpose)
+_add("transpose", "last axis first", _last_first, (_R,), "elementwise", [_sh.Transpose],
+     ref=lambda x: np.moveaxis(x, -1, 0), min_ndim=1)
+_add("swapaxes", "0, -1", lambda x: ops.swapaxes(x, 0, -1), (_R,), "elementwise", [_sh.Transpose],
+     ref=lambda x: np.swapaxes(x, 0, -1), min_ndim=1)
+_add("squeeze", "all", ops.squeeze, (_R,), "elementwise", [_sh.Reshape], ref=np.squeeze)
+_add("squeeze", "axis=0", lambda x: ops.squeeze(x, 0), (_R,), "elementwise", [_sh.Reshape],
+     ref=lambda x: np.squeeze(x, 0), min_ndim=1, size_one_axes=(0,))
+_add("expand_dims", "axis=0", lambda x: ops.expand_dims(x, 0), (_R,), "elementwise", [_sh.Reshape],
+     ref=lambda x: np.expand_dims(x, 0))
+_add("expand_dims", "axis=(0, -1)", lambda x: ops.expand_dims(x, (0, -1)), (_R,), "elementwise", [_sh.Reshape],
+     ref=lambda x: np.expand_dims(x, (0, -1)))
+_add("flatten", "", ops.flatten, (_R,), "elementwise", [_sh.Reshape], ref=lambda x: x.flatten())
+_add("broadcast_to", "new axis, size-1 stretched", _broadcast_up, (_R,), "elementwise", [_rd.BroadcastTo],
+     ref=lambda x: np.broadcast_to(x, (2,) + tuple(2 if s == 1 else s for s in x.shape)))
+_add("repeat", "axis=None", lambda x: ops.repeat(x, 2), (_R,), "elementwise", [_ix.Getitem],
+     ref=lambda x: np.repeat(x, 2))
+_add("repeat", "axis=0, counts", lambda x: ops.repeat(x, np.arange(x.shape[0]) % 3, axis=0), (_R,), "elementwise",
+     [_ix.Getitem], ref=lambda x: np.repeat(x, np.arange(x.shape[0]) % 3, axis=0), min_ndim=1)
+_add("tile", "(2,)", lambda x: ops.tile(x, 2), (_R,), "elementwise", [_sh.Reshape, _rd.BroadcastTo],
+     ref=lambda x: np.tile(x, 2))
+_add("tile", "(2, 1, 2)", lambda x: ops.tile(x, (2, 1, 2)), (_R,), "elementwise", [_sh.Reshape, _rd.BroadcastTo],
+     ref=lambda x: np.tile(x, (2, 1, 2)))
+_add("concatenate", "axis=0", lambda a, b: ops.concatenate([a, b]), (_R, _R), "same", [_sh.Concatenate],
+     ref=lambda a, b: np.concatenate([a, b]), min_ndim=1)
+_add("concatenate", "axis=-1, three", lambda a, b, c: ops.concatenate([a, b, c], axis=-1), (_R, _R, _R), "same",
+     [_sh.Concatenate], ref=lambda a, b, c: np.concatenate([a, b, c], axis=-1), min_ndim=1)
+_add("stack", "axis=0", lambda a, b: ops.stack([a, b]), (_R, _R), "same", [_sh.Concatenate],
+     ref=lambda a, b: np.stack([a, b]))
+_add("stack", "axis=-1", lambda a, b: ops.stack([a, b], axis=-1), (_R, _R), "same", [_sh.Concatenate],
+     ref=lambda a, b: np.stack([a, b], axis=-1))
+_add("split", "points [1]", lambda x: tuple(ops.split(x, [1])), (_R,), "elementwise", [_ix.Getitem],
+     ref=lambda x: tuple(np.split(x, [1])), min_ndim=1)
+_add("split", "2 sections, axis=-1", lambda x: tuple(ops.split(x, 2, axis=-1)), (_R,), "elementwise",
+     [_ix.Getitem], ref=lambda x: tuple(np.split(x, 2, axis=-1)), min_ndim=1, even_last=True)
+_add("pad", "constant", lambda x: ops.pad(x, 1, constant_values=0.5), (_R,), "elementwise", [_sh.Pad],
+     ref=lambda x: np.pad(x, 1, constant_values=0.5) if x.ndim else x.copy())
+_add("pad", "constant, per axis", lambda x: ops.pad(x, [(0, 1)] + [(1, 0)] * (x.ndim - 1)), (_R,), "elementwise",
+     [_sh.Pad], ref=lambda x: np.pad(x, [(0, 1)] + [(1, 0)] * (x.ndim - 1)), min_ndim=1)
+for _mode in ("edge", "reflect", "symmetric", "wrap"):
+    _add("pad", _mode, lambda x, _m=_mode: ops.pad(x, 1, mode=_m), (_R,), "elementwise", [_ix.Getitem],
+         ref=lambda x, _m=_mode: np.pad(x, 1, mode=_m), min_ndim=1, min_side=2)
+
+# Indexing (the backward scatter-adds; repeated indices accumulate).
+_add("getitem", "int", lambda x: x[0], (_R,), "elementwise", [_ix.Getitem], ref=lambda x: x[0], min_ndim=1)
+_add("getitem", "slices", lambda x: x[::2, 1:], (_R,), "elementwise", [_ix.Getitem], ref=lambda x: x[::2, 1:],
+     min_ndim=2)
+_add("getitem", "ellipsis and newaxis", lambda x: x[..., None, -1], (_R,), "elementwise", [_ix.Getitem],
+     ref=lambda x: x[..., None, -1], min_ndim=1)
+_add("getitem", "empty slice", lambda x: x[1:1], (_R,), "elementwise", [_ix.Getitem], ref=lambda x: x[1:1],
+     min_ndim=1)
+_add("getitem", "repeated index array", _repeated_rows, (_R,), "elementwise", [_ix.Getitem],
+     ref=lambda x: x[np.array([0, -1, 0])], min_ndim=1)
+_add("getitem", "boolean mask", _mask_rows, (_R,), "elementwise", [_ix.Getitem], ref=lambda x: x[_pattern(x.shape)])
+_add("getitem", "mixed advanced", _mixed_index, (_R,), "elementwise", [_ix.Getitem],
+     ref=lambda x: x[..., np.array([0, 0]), None], min_ndim=1)
+_add("take", "axis=0", lambda x, i: ops.take(x, i, axis=0), (_R, INDEX), "take", [_ix.Getitem],
+     ref=lambda x, i: np.take(x, i, axis=0))
+_add("take", "flat", lambda x, i: ops.take(x, i), (_R, INDEX), "take", [_ix.Getitem], ref=np.take)
+
+
+def _np_scatter(x):
+    out = np.zeros((2,) + x.shape[1:], dtype=x.dtype)
+    np.add.at(out, np.arange(x.shape[0]) % 2, x)
+    return out
+
+
+_add("scatter_add", "repeated rows", _scatter, (_R,), "elementwise", [_ix.ScatterAdd], ref=_np_scatter, min_ndim=1)
+
+# Matrix products.
+for _form in ("vv", "mv", "vm", "mm", "batched"):
+    _add("matmul", _form, ops.matmul, (_R, _R), "matmul", [_la.Matmul], ref=np.matmul, form=_form)
+for _subs in ("ij,jk->ik", "ii->i", "ii", "ij->j", "bij,bjk->bik", "i,j->ij", "...ij,...jk->...ik", "ij,ij->",
+              "ij,jk,kl->il", "i...i->..."):
+    _add("einsum", _subs, lambda *xs, _s=_subs: ops.einsum(_s, *xs), (_R,) * (_subs.split("->")[0].count(",") + 1),
+         "einsum", [_la.Einsum], ref=lambda *xs, _s=_subs: np.einsum(_s, *xs), subscripts=_subs)
+
+
+# ----------------------------------------------------------------------------- public functions without gradients
+
+NON_DIFFERENTIABLE = frozenset({
+    "less", "less_equal", "greater", "greater_equal", "equal", "not_equal",  # boolean results
+    "floor_divide",  # piecewise constant
+    "argmax", "argmin",  # integer results
+    "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "linspace", "eye", "rand", "randn",  # creation
+    "randint", "manual_seed",
+})
+
+NOT_OPS = frozenset({
+    "Tensor", "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "get_default_dtype", "set_default_dtype",
+    "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian",
+    "Function", "gradcheck", "gradgradcheck", "GradcheckError", "detect_anomaly",
+})
+
+
+# ----------------------------------------------------------------------------- queries
+
+
+def entries(name: str | None = None) -> tuple[OpEntry, ...]:
+    """All registry entries, or those of the public function ``name``."""
+    found = tuple(e for e in _ENTRIES if name is None or e.name == name)
+    if name is not None and not found:
+        raise KeyError(f"registry: no differentiable op named {name!r}")
+    return found
+
+
+def get(entry_id: str) -> OpEntry:
+    """The entry with id ``name[variant]`` (or a plain name with a single entry)."""
+    for e in _ENTRIES:
+        if e.id == entry_id:
+            return e
+    matches = [e for e in _ENTRIES if e.name == entry_id]
+    if len(matches) == 1:
+        return matches[0]
+    raise KeyError(f"registry: no entry {entry_id!r}" + (f"; variants: {[e.id for e in matches]}" if matches else ""))
+
+
+def names() -> frozenset[str]:
+    """Names of the public functions that have registry entries."""
+    return frozenset(e.name for e in _ENTRIES)
+
+
+def covered_ops() -> frozenset[type[Op]]:
+    """Every Op class some entry exercises."""
+    return frozenset(c for e in _ENTRIES for c in e.ops)
