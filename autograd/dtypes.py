@@ -34,16 +34,16 @@ def to_array(data, dtype=None) -> np.ndarray:
 
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, np.ndarray):
-        arr = data
-    elif isinstance(data, np.generic):
-        arr = np.asarray(data)
+    if isinstance(data, (np.ndarray, np.generic)):
+        arr = data if type(data) is np.ndarray else np.asarray(data)
+        if arr.dtype.kind not in "biufc":
+            raise TypeError(f"tensor: cannot make a tensor from an array of dtype {arr.dtype}")
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
             data = [x.data if isinstance(x, Tensor) else x for x in data]
         arr = np.asarray(data)
-        if arr.dtype == object:
-            raise TypeError(f"tensor: cannot convert {type(data).__name__} to a numeric array")
+        if arr.dtype.kind not in "biufc":  # objects, strings, bytes, datetimes
+            raise TypeError(f"tensor: cannot convert {type(data).__name__} to a numeric array (got dtype {arr.dtype})")
         if arr.dtype.kind == "f" and dtype is None:
             arr = arr.astype(get_default_dtype())
         elif arr.dtype.kind == "c":
