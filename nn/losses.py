@@ -144,13 +144,16 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
     t = _float_target(target, x, fn)
     nonneg = x.data >= 0
     neg_x = -x
-    # softplus(-x): the where branches give d/dx = -sigmoid(-x) everywhere, including x = 0.
-    softplus_neg = ag.where(nonneg, 0.0, neg_x) + ag.log1p(ag.exp(ag.where(nonneg, neg_x, x)))
+    # softplus(-x) = max(-x, 0) + log1p(exp(-|x|)); the where branches give d/dx = -sigmoid(-x) everywhere,
+    # including x = 0. The max part is added to (1 - t) x first so that they cancel exactly when x << 0.
+    relu_neg = ag.where(nonneg, 0.0, neg_x)
+    log_part = ag.log1p(ag.exp(ag.where(nonneg, neg_x, x)))
     if pos_weight is not None:
         pw = _constant(pos_weight, x, fn, "pos_weight")
-        loss = (1.0 - t) * x + (1.0 + (pw - 1.0) * t) * softplus_neg
+        c = 1.0 + (pw - 1.0) * t
+        loss = ((1.0 - t) * x + c * relu_neg) + c * log_part
     else:
-        loss = (1.0 - t) * x + softplus_neg
+        loss = ((1.0 - t) * x + relu_neg) + log_part
     if weight is not None:
         loss = loss * _constant(weight, x, fn, "weight")
     return _reduce(loss, reduction)
