@@ -1,0 +1,37 @@
+"""Colours and shapes shared by the drawings, so a parameter looks the same everywhere."""
+from __future__ import annotations
+
+FONT = "Helvetica"
+
+GRAPH = {"fontname": FONT, "fontsize": "11", "nodesep": "0.25", "ranksep": "0.35", "bgcolor": "white"}
+NODE = {"fontname": FONT, "fontsize": "10", "margin": "0.08,0.04", "height": "0.3"}
+EDGE = {"fontname": FONT, "fontsize": "9", "arrowsize": "0.7", "color": "#555555"}
+
+OP = {"shape": "ellipse", "style": "filled", "fillcolor": "#dbe9f6", "color": "#4a78a8"}
+TENSOR = {"shape": "box", "style": "filled", "fillcolor": "#ffffff", "color": "#777777"}
+PARAM = {"shape": "box", "style": "filled,bold", "fillcolor": "#fde9b8", "color": "#b07d00"}
+INPUT = {"shape": "box", "style": "filled", "fillcolor": "#ddf0d8", "color": "#4d8a3d"}
+CONST = {"shape": "box", "style": "filled,dashed", "fillcolor": "#f3f3f3", "color": "#aaaaaa", "fontsize": "9",
+         "fontcolor": "#444444"}
+OUTPUT = {"penwidth": "2.2", "color": "#2b6e2b"}
+
+BACKWARD_OP = {"shape": "box", "style": "rounded,filled", "fillcolor": "#f8dede", "color": "#a84a4a"}
+ACCUMULATE = {"shape": "box", "style": "filled,bold", "fillcolor": "#fde9b8", "color": "#b07d00"}
+SEED = {"shape": "box", "style": "filled", "fillcolor": "#eeeeee", "color": "#777777"}
+FREED = {"style": "rounded,filled,dashed"}
+
+CURRENT = {"fillcolor": "#ff9f43", "color": "#c0392b", "penwidth": "3", "fontcolor": "#000000"}
+TOUCHED = {"color": "#c0392b", "penwidth": "2"}  # tensors the current step reads or writes
+PENDING = {"fillcolor": "#f7f7f7", "color": "#cccccc", "fontcolor": "#9a9a9a"}
+CURRENT_EDGE = {"color": "#c0392b", "penwidth": "2.2"}
+PENDING_EDGE = {"color": "#cccccc"}
+GRAD_EDGE = {"color": "#a84a4a"}
+
+MODULE_CLUSTER = {"style": "rounded,filled", "fillcolor": "#f6f8fb", "color": "#8da2bf", "fontsize": "10",
+                  "labeljust": "l"}
+MODULE_BOX = {"shape": "box3d", "style": "filled", "fillcolor": "#e6e0f3", "color": "#6a55a0"}
+REPEAT_CLUSTER = {"style": "dashed,rounded", "color": "#6a55a0", "fontcolor": "#6a55a0", "fontsize": "10",
+                  "labeljust": "r"}
+
+POSITIVE = "#1f77b4"
+NEGATIVE = "#d62728"

@@ -1,0 +1,280 @@
+"""``draw_graph`` (the forward graph) and ``draw_backward`` (the graph gradients flow through).
+
+Both only read what ops recorded (``Op.inputs``, ``params``, ``out``, ``seq``) and what tensors
+hold (``.data``, ``.grad``); drawing never changes the graph, values or gradients.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from autograd import Tensor
+
+from . import _style as S
+from ._format import constant_text, label, meta_text, params_text, summary_text, value_text
+from ._walk import as_tensor_roots, collect_ops, tensor_inputs
+from .record import received_gradient
+from .render import Drawing
+
+__all__ = ["ForwardGraph", "draw_backward", "draw_graph"]
+
+_RANKDIRS = ("TB", "LR", "BT", "RL")
+# Ops whose inputs can be swapped: their edges need no position label.
+_COMMUTATIVE = frozenset({"add", "multiply", "maximum", "minimum"})
+
+
+def _check_options(fn, rankdir, max_value_elements):
+    if rankdir not in _RANKDIRS:
+        raise ValueError(f"{fn}: rankdir must be one of {_RANKDIRS}, got {rankdir!r}")
+    if not isinstance(max_value_elements, (int, np.integer)) or isinstance(max_value_elements, bool) \
+            or max_value_elements < 0:
+        raise ValueError(f"{fn}: max_value_elements must be a non-negative int, got {max_value_elements!r}")
+
+
+def _names_by_id(names) -> dict:
+    """``{id(tensor): name}`` from a mapping name -> Tensor (e.g. ``dict(model.named_parameters())``)."""
+    if names is None:
+        return {}
+    if not hasattr(names, "items"):
+        raise TypeError(f"names must be a mapping of name -> Tensor, got {type(names).__name__}")
+    return {id(t): str(k) for k, t in names.items() if isinstance(t, Tensor)}
+
+
+def _new_drawing(name: str, rankdir: str) -> Drawing:
+    return Drawing(name=name, graph_attr={**S.GRAPH, "rankdir": rankdir}, node_attr=dict(S.NODE),
+                   edge_attr=dict(S.EDGE))
+
+
+def known_gradient(op):
+    """The gradient ``op``'s output received, when something kept it (retain_grad or a recording)."""
+    if op.retained is not None:
+        t = op.retained()
+        if t is not None and t.grad is not None:
+            return t.grad.data
+    return received_gradient(op)
+
+
+@dataclass
+class Highlight:
+    """Per-frame emphasis the Stepper puts on a forward drawing."""
+
+    current: set = field(default_factory=set)        # op nodes being run / back-propagated now
+    pending: set = field(default_factory=set)        # op nodes not run yet (faded, no values)
+    touched: set = field(default_factory=set)        # node ids read or written by this step
+    current_edges: set = field(default_factory=set)  # (src id, dst id)
+    grads: dict = field(default_factory=dict)        # node id -> gradient text
+    caption: str = ""
+
+
+class ForwardGraph:
+    """The walked forward graph with stable node ids: ``op{k}`` / ``t{k}`` for the k-th op run and
+    its output, ``in{n}`` for leaf tensors, ``c{k}_{i}`` for constant argument ``i`` of op ``k``."""
+
+    def __init__(self, out, names=None, fn: str = "draw_graph"):
+        self.roots = as_tensor_roots(out, fn)
+        self.names = _names_by_id(names)
+        self.ops = collect_ops(self.roots)
+        self.index = {op: k for k, op in enumerate(self.ops)}
+        self.leaves: list[tuple[str, Tensor]] = []
+        self._leaf_ids: dict[int, str] = {}
+        self.consts: list[tuple[str, object]] = []
+        self.edges: list[tuple[str, str, str | None]] = []
+        for op in self.ops:
+            k = self.index[op]
+            commutative = op.name in _COMMUTATIVE or len(tensor_inputs(op)) + self._n_consts(op) < 2
+            for i, x in enumerate(op.inputs):
+                pos = None if commutative else str(i)
+                if isinstance(x, Tensor):
+                    self.edges.append((self.tensor_id(x), f"op{k}", pos))
+                else:
+                    cid = f"c{k}_{i}"
+                    self.consts.append((cid, x))
+                    self.edges.append((cid, f"op{k}", pos))
+            self.edges.append((f"op{k}", f"t{k}", None))
+        for t in self.roots:
+            if t.grad_fn is None:
+                self.tensor_id(t)
+
+    @staticmethod
+    def _n_consts(op):
+        return sum(1 for x in op.inputs if not isinstance(x, Tensor))
+
+    def tensor_id(self, t: Tensor) -> str:
+        """The node id of a tensor: its producing op's output node, or its own leaf node."""
+        if t.grad_fn is not None and t.grad_fn in self.index:
+            return f"t{self.index[t.grad_fn]}"
+        key = id(t)
+        if key not in self._leaf_ids:
+            nid = f"in{len(self.leaves)}"
+            self._leaf_ids[key] = nid
+            self.leaves.append((nid, t))
+        return self._leaf_ids[key]
+
+    def __len__(self) -> int:
+        """Number of nodes in the drawing."""
+        return 2 * len(self.ops) + len(self.leaves) + len(self.consts)
+
+    # ------------------------------------------------------------------ building the Digraph
+    def _tensor_name(self, t: Tensor | None, op=None) -> str | None:
+        if t is not None:
+            return self.names.get(id(t)) or t.name
+        if op is not None:
+            return op.out_name
+        return None
+
+    def build(self, rankdir="TB", show_values=True, max_value_elements=8, show_grads=False,
+              highlight: Highlight | None = None, name="forward") -> Drawing:
+        """The Digraph: op nodes (ellipses) and tensor nodes (boxes), leaves styled by kind."""
+        hl = highlight or Highlight()
+        dot = _new_drawing(name, rankdir)
+        if hl.caption:
+            dot.attr(label=hl.caption, labelloc="t", labeljust="l", fontsize="12")
+        root_ids = {self.tensor_id(t) for t in self.roots}
+        root_by_op = {t.grad_fn: t for t in self.roots if t.grad_fn is not None}
+        pending_ids = set()
+
+        def grad_line(nid, grad):
+            if nid in hl.grads:
+                return "grad " + hl.grads[nid]
+            if show_grads and grad is not None:
+                return "grad " + summary_text(grad, max_value_elements)
+            return None
+
+        for nid, t in self.leaves:
+            style = S.PARAM if t.requires_grad else S.INPUT
+            kind = "parameter" if t.requires_grad else "input"
+            val = value_text(t.data, max_value_elements) if show_values else None
+            g = t.grad.data if t.grad is not None else None
+            attrs = dict(style)
+            if nid in root_ids:
+                attrs.update(S.OUTPUT)
+            if nid in hl.touched:
+                attrs.update(S.TOUCHED)
+            dot.node(nid, label(self._tensor_name(t) or kind, meta_text(t.data), val, grad_line(nid, g)),
+                     tooltip=kind, **_klass(nid, hl), **attrs)
+        for cid, value in self.consts:
+            dot.node(cid, label(constant_text(value, max_value_elements)), tooltip="constant", **S.CONST)
+        for op in self.ops:
+            k = self.index[op]
+            oid, tid = f"op{k}", f"t{k}"
+            pending = op in hl.pending
+            attrs = dict(S.OP)
+            if op.released:
+                attrs["style"] = "filled,dashed"
+            if pending:
+                attrs.update(S.PENDING)
+                pending_ids.update((oid, tid))
+            if op in hl.current:
+                attrs.update(S.CURRENT)
+            tip = f"{op.name} (step {k + 1} of the forward pass)"
+            if getattr(op, "created_at", None):
+                tip += f", created at {op.created_at}"
+            dot.node(oid, label(op.name, params_text(op.name, op.params)), tooltip=tip, **_klass(oid, hl, op), **attrs)
+
+            root = root_by_op.get(op)
+            data = root.data if root is not None else (None if op.released else op.out)
+            val = value_text(data, max_value_elements) if show_values and data is not None and not pending else None
+            tattrs = dict(S.TENSOR)
+            if tid in root_ids:
+                tattrs.update(S.OUTPUT)
+            if pending:
+                tattrs.update(S.PENDING)
+            if tid in hl.touched:
+                tattrs.update(S.TOUCHED)
+            g = known_gradient(op) if show_grads else None
+            dot.node(tid, label(self._tensor_name(root, op), meta_text(op.out), val, grad_line(tid, g)),
+                     tooltip="released after backward: values freed" if op.released else "tensor",
+                     **_klass(tid, hl), **tattrs)
+        for src, dst, pos in self.edges:
+            attrs = {}
+            if pos is not None:
+                attrs["label"] = pos
+            if (src, dst) in hl.current_edges:
+                attrs.update(S.CURRENT_EDGE)
+            elif src in pending_ids or dst in pending_ids:
+                attrs.update(S.PENDING_EDGE)
+            dot.edge(src, dst, **attrs)
+        return dot
+
+
+def _klass(nid, hl: Highlight, op=None) -> dict:
+    """SVG class for highlighted nodes (Graphviz copies ``class`` into the SVG ``<g>``), so pages can find them."""
+    if op is not None and op in hl.current:
+        return {"class": "current"}
+    return {"class": "touched"} if nid in hl.touched else {}
+
+
+def draw_graph(out, rankdir: str = "TB", show_values: bool = True, max_value_elements: int = 8,
+               show_grads: bool = False, names=None) -> Drawing:
+    """The forward graph that produced ``out``: op nodes and tensor nodes (name, shape, dtype, small values).
+
+    Parameters (leaves requiring grad) are amber, other inputs green, constants grey and dashed,
+    the output has a bold green border. ``names`` maps names to tensors (e.g.
+    ``dict(model.named_parameters())``) to label leaves; ``show_grads`` adds the gradients known
+    after ``backward()``. Edges into non-commutative ops are labelled with the argument position.
+    """
+    _check_options("draw_graph", rankdir, max_value_elements)
+    return ForwardGraph(out, names).build(rankdir, show_values, max_value_elements, show_grads)
+
+
+def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=None) -> Drawing:
+    """The backward graph of ``out``: one node per backward function, edges in the direction gradients flow.
+
+    After ``backward()`` each node shows the gradient it received when known (``retain_grad``
+    tensors, or every node when the backward ran inside ``viz.record()`` or a ``Stepper``), and
+    each leaf its ``.grad``: values when small, else shape and norm. Nodes whose saved values
+    were freed by the backward are dashed.
+    """
+    _check_options("draw_backward", rankdir, max_value_elements)
+    roots = as_tensor_roots(out, "draw_backward")
+    names_by_id = _names_by_id(names)
+    ops = collect_ops(roots)
+    index = {op: k for k, op in enumerate(ops)}
+    dot = _new_drawing("backward", rankdir)
+    leaves: dict[int, tuple[str, Tensor]] = {}
+
+    def leaf_id(t):
+        if id(t) not in leaves:
+            leaves[id(t)] = (f"acc{len(leaves)}", t)
+        return leaves[id(t)][0]
+
+    for r, t in enumerate(roots):
+        if not t.requires_grad:
+            raise ValueError(f"draw_backward: output {r} (shape {t.shape}) does not require grad, so it has "
+                             "no backward graph")
+        sid = f"seed{r}"
+        nm = names_by_id.get(id(t)) or t.name or ("output" if len(roots) == 1 else f"output {r}")
+        seed = known_gradient(t.grad_fn) if t.grad_fn is not None else None
+        dot.node(sid, label(f"start: d{nm}/d{nm}", meta_text(t.data),
+                            summary_text(seed, max_value_elements) if seed is not None else None),
+                 tooltip="the gradient backward starts from", **S.SEED)
+        dot.edge(sid, f"b{index[t.grad_fn]}" if t.grad_fn is not None else leaf_id(t))
+
+    for op in ops:
+        k = index[op]
+        g = known_gradient(op)
+        attrs = dict(S.BACKWARD_OP)
+        if op.released:
+            attrs.update(S.FREED)
+        out_name = op.out_name
+        lines = [f"{op.name} backward", out_name and f"(for {out_name})"]
+        if g is not None:
+            lines.append("grad " + summary_text(g, max_value_elements))
+        else:
+            lines.append("grad " + meta_text(op.out))
+        if op.released:
+            lines.append("saved values freed")
+        dot.node(f"b{k}", label(*lines), tooltip=f"backward of {op.name}", **attrs)
+        for i, x in tensor_inputs(op):
+            if not x.requires_grad:
+                continue
+            if x.grad_fn is not None:
+                dot.edge(f"b{k}", f"b{index[x.grad_fn]}", **S.GRAD_EDGE)
+            else:
+                dot.edge(f"b{k}", leaf_id(x), **S.GRAD_EDGE)
+    for nid, t in leaves.values():
+        nm = names_by_id.get(id(t)) or t.name or "leaf"
+        grad = ("grad " + summary_text(t.grad.data, max_value_elements)) if t.grad is not None else "grad: none yet"
+        dot.node(nid, label(f"accumulate into {nm}", meta_text(t.data), grad), tooltip="leaf .grad", **S.ACCUMULATE)
+    return dot

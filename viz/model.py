@@ -1,0 +1,410 @@
+"""``draw_model``: the op graph of one forward call, grouped into one cluster per module.
+
+The model runs once on ``example_input`` under an engine observer; every recorded op carries
+the stack of modules it ran inside (``Op.scope``), named through ``model.named_modules()``.
+Modules deeper than ``depth`` collapse to one box each; unrolled loops (an RNN's time steps,
+a stack of identical blocks) are drawn once inside a dashed "×n" cluster. With the defaults
+the depth is picked so the drawing stays under ``max_nodes`` nodes. Running the model changes
+nothing: parameters, buffers (e.g. BatchNorm running statistics) and the random generator are
+restored afterwards.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from autograd import Tensor
+from autograd.engine import enable_grad
+
+from . import _style as S
+from ._format import label, params_text, shape_text
+from ._repeats import tandem_blocks
+from ._walk import as_tensor_roots, collect_ops
+from .graph import _RANKDIRS, _new_drawing
+from .record import Recording, record
+from .render import Drawing
+
+__all__ = ["draw_model"]
+
+_DIGITS = re.compile(r"^\d+$")
+
+
+# --------------------------------------------------------------------------- running the model
+def _prepare_inputs(example_input):
+    args = example_input if isinstance(example_input, tuple) else (example_input,)
+    prepared = []
+    for a in args:
+        if isinstance(a, (np.ndarray, Tensor)):
+            data = a.data if isinstance(a, Tensor) else a
+            t = Tensor(data)
+            if data.dtype.kind == "f":
+                t.requires_grad_(True)  # so ops on the input are recorded too; the caller's tensor is untouched
+            prepared.append(t)
+        else:
+            prepared.append(a)
+    return prepared
+
+
+class _Preserved:
+    """Snapshot of a model's parameter/buffer arrays and the random generator, restored after the run."""
+
+    def __init__(self, model):
+        self.items = []
+        state = model.state_dict(keep_vars=True) if hasattr(model, "state_dict") else {}
+        for t in state.values():
+            if isinstance(t, Tensor):
+                self.items.append((t, t.data, np.array(t.data, copy=True)))
+        self.rng = None
+        try:
+            from autograd.random import generator
+            self.gen = generator()
+            self.rng = self.gen.bit_generator.state
+        except (ImportError, AttributeError):
+            self.gen = None
+
+    def restore(self):
+        for t, arr, copy in self.items:
+            if not np.array_equal(arr, copy, equal_nan=arr.dtype.kind == "f"):
+                np.copyto(arr, copy)
+            if t.data is not arr:
+                t.data = arr
+        if self.gen is not None and self.rng is not None:
+            self.gen.bit_generator.state = self.rng
+
+
+def _run(model, example_input) -> tuple[Recording, list, list]:
+    inputs = _prepare_inputs(example_input)
+    saved = _Preserved(model)
+    try:
+        with enable_grad(), record() as rec:
+            result = model(*inputs)
+    finally:
+        saved.restore()
+    roots = as_tensor_roots(result, "draw_model")
+    return rec, roots, inputs
+
+
+# --------------------------------------------------------------------------- structure
+@dataclass
+class _Block:
+    """A repeated run: ``unit`` (the first repetition's ops) happened ``count`` times inside ``context``."""
+
+    depth: int            # chain length of the context module path
+    unit: list
+    count: int
+    contained: set = field(default_factory=set)  # ids of child modules whose ops all lie in the unit
+    key: str = ""
+
+
+class _Analysis:
+    """Module chains, repeat grouping and call counts for the ops of one forward call."""
+
+    def __init__(self, model, ops, group_repeats: bool):
+        self.model = model
+        self.ops = ops
+        self.names = {id(m): name for name, m in model.named_modules()}
+        self.modules = {id(m): m for _, m in model.named_modules()}
+        self.chain = {op: self._chain(op) for op in ops}
+        self.canon = {op: op for op in ops}
+        self.blocks: list[_Block] = []
+        self.aliases: dict[int, list] = {}  # id(module drawn) -> modules it stands for (other repetitions)
+        if group_repeats:
+            self._group(ops, 0)
+        self.calls = self._count_calls()
+
+    def resolve(self, op):
+        """The op drawn for ``op``: its first-repetition counterpart, through nested repeats."""
+        while self.canon[op] is not op:
+            op = self.canon[op]
+        return op
+
+    def _chain(self, op):
+        scope = op.scope
+        start = 0
+        for i, m in enumerate(scope):
+            if m is self.model:
+                start = i + 1
+        return tuple(scope[start:])
+
+    def name(self, m) -> str:
+        return self.names.get(id(m)) or f"?{type(m).__name__}"
+
+    def _sig(self, op, depth):
+        rel = tuple((type(m).__name__, "#" if _DIGITS.match(self.name(m).rsplit(".", 1)[-1]) else
+                     self.name(m).rsplit(".", 1)[-1]) for m in self.chain[op][depth:])
+        return op.name, rel, op.out.shape, op.out.dtype.str
+
+    def _group(self, ops, depth):
+        """Compress repeats among ``ops`` (all inside one module path of length ``depth``), then recurse."""
+        reps = [op for op in ops if self.canon[op] is op]
+        if len(reps) >= 2:
+            sigs = [self._sig(op, depth) for op in reps]
+            for start, p, count in sorted(tandem_blocks(sigs), key=lambda b: -b[1] * b[2]):  # outer loops first
+                unit = reps[start:start + p]
+                if any(self.canon[op] is not op for op in unit):
+                    continue  # already folded by an enclosing repeat found first
+                block = _Block(depth, unit, count, key=f"rep{len(self.blocks)}")
+                for j in range(1, count):
+                    for k in range(p):
+                        op, rep = reps[start + j * p + k], unit[k]
+                        self.canon[op] = rep
+                        for m, m0 in zip(self.chain[op], self.chain[rep]):
+                            if m is not m0:
+                                lst = self.aliases.setdefault(id(m0), [])
+                                if all(x is not m for x in lst):
+                                    lst.append(m)
+                unit_set = set(unit)
+                for op in unit:
+                    c = self.chain[op]
+                    if len(c) > depth:
+                        child = c[depth]
+                        if all(o in unit_set for o in reps if self.canon[o] is o and len(self.chain[o]) > depth
+                               and self.chain[o][depth] is child):
+                            block.contained.add(id(child))
+                self.blocks.append(block)
+        by_child: dict[int, list] = {}
+        for op in ops:
+            if self.canon[op] is op and len(self.chain[op]) > depth:
+                by_child.setdefault(id(self.chain[op][depth]), []).append(op)
+        for child_ops in by_child.values():
+            self._group(child_ops, depth + 1)
+
+    def _count_calls(self) -> dict[int, int]:
+        """Calls per module: distinct scope tuples of its own ops (each call pushes a new tuple)."""
+        direct: dict[int, set] = {}
+        for op in self.ops:
+            if op.scope and self.chain[op]:
+                direct.setdefault(id(self.chain[op][-1]), set()).add(id(op.scope))
+        calls = {}
+        for mid, m in self.modules.items():
+            n = len(direct.get(mid, ()))
+            if n == 0:
+                n = max((len(direct.get(id(d), ())) for d in m.modules()), default=0) \
+                    if hasattr(m, "modules") else 0
+            calls[mid] = max(n, 1)
+        return calls
+
+    @property
+    def max_level(self) -> int:
+        return max((len(c) for c in self.chain.values()), default=0)
+
+
+# --------------------------------------------------------------------------- drawing
+def _module_title(an: _Analysis, m, calls_in_block: int = 1) -> str:
+    nm = an.name(m)
+    others = an.aliases.get(id(m), [])
+    if others:
+        names = [nm] + [an.name(x) for x in others]
+        text = f"{names[0]} \u2026 {names[-1]}" if len(names) > 2 else " + ".join(names)
+        return f"{text} ({type(m).__name__} \u00d7{len(names)})"
+    calls = an.calls.get(id(m), 1)
+    return f"{nm} ({type(m).__name__})" + (f" \u00d7{calls} calls" if calls > 1 else "")
+
+
+def _param_count(m) -> int:
+    try:
+        return int(sum(p.data.size for p in m.parameters()))
+    except (AttributeError, TypeError):
+        return 0
+
+
+class _Layout:
+    """Display units at a given depth (op nodes and module boxes), their clusters and edges."""
+
+    def __init__(self, an: _Analysis, roots, inputs, depth: int, show_params: bool):
+        self.an, self.depth = an, depth
+        self.unit_of = {}
+        self.units = {}  # node id -> (kind, payload, cluster path)
+        box_ids = {}
+        blocks_by_depth = sorted(an.blocks, key=lambda b: (b.depth, -len(b.unit)))
+        block_of_op = {}
+        for b in blocks_by_depth:
+            for op in b.unit:
+                block_of_op.setdefault(op, []).append(b)
+        for k, op in enumerate(an.ops):
+            rep = an.canon[op]
+            if rep is not op:
+                continue
+            chain = an.chain[op]
+            if depth == 0:
+                mod_path, box = (), an.model
+            elif len(chain) >= depth:
+                mod_path, box = chain[:depth - 1], chain[depth - 1]
+            else:
+                mod_path, box = chain, None
+            path = self._cluster_path(mod_path, box, op, block_of_op.get(op, []))
+            if box is not None:
+                nid = box_ids.setdefault(id(box), f"m{len(box_ids)}")
+                if nid not in self.units:
+                    self.units[nid] = ("box", box, path)
+            else:
+                nid = f"op{k}"
+                self.units[nid] = ("op", op, path)
+            self.unit_of[op] = nid
+        for op in an.ops:
+            self.unit_of[op] = self.unit_of[an.canon[op]]
+        self.params = {}
+        self.edges: dict[tuple, dict] = {}
+        self.inputs = [(f"in{i}", t) for i, t in enumerate(inputs) if isinstance(t, Tensor)]
+        input_ids = {id(t): nid for nid, t in self.inputs}
+        param_names = {}
+        if show_params and hasattr(an.model, "named_parameters"):
+            param_names = {id(p): n for n, p in an.model.named_parameters()}
+        for op in an.ops:
+            dst = self.unit_of[op]
+            for x in op.inputs:
+                if not isinstance(x, Tensor):
+                    continue
+                if x.grad_fn is not None and x.grad_fn in self.unit_of:
+                    src = self.unit_of[x.grad_fn]
+                    loop = self._is_loop(x.grad_fn, op)
+                    if src == dst and not (loop and self.units[dst][0] == "box"):
+                        continue
+                    self._edge(src, dst, x.grad_fn.out.shape, loop)
+                elif id(x) in input_ids:
+                    self._edge(input_ids[id(x)], dst, x.shape, False)
+                elif id(x) in param_names and self.units[dst][0] == "op":
+                    pid = self.params.setdefault(id(x), (f"p{len(self.params)}", x, param_names[id(x)],
+                                                         self.units[dst][2]))[0]
+                    self._edge(pid, dst, None, False)
+        self.outputs = []
+        for i, t in enumerate(roots):
+            oid = f"out{i}"
+            self.outputs.append((oid, t))
+            if t.grad_fn is not None and t.grad_fn in self.unit_of:
+                self._edge(self.unit_of[t.grad_fn], oid, t.shape, False)
+            elif id(t) in input_ids:
+                self._edge(input_ids[id(t)], oid, t.shape, False)
+
+    def _cluster_path(self, mod_path, box, op, blocks):
+        """Cluster keys from outermost in: module clusters, with repeat clusters where they belong."""
+        path = []
+        full = tuple(mod_path) + ((box,) if box is not None and box is not self.an.model else ())
+        for level in range(len(full) + 1):
+            for b in blocks:
+                if b.depth == level and (level == len(full) or id(full[level]) in b.contained):
+                    path.append(("block", b))
+            if level < len(mod_path):
+                path.append(("module", mod_path[level]))
+        return tuple(path)
+
+    def _is_loop(self, producer, consumer) -> bool:
+        """An edge that goes back once repetitions are folded: from one time step into the next."""
+        return self.an.resolve(consumer).seq <= self.an.resolve(producer).seq
+
+    def _edge(self, src, dst, shape, loop):
+        key = (src, dst, loop)
+        if key not in self.edges:
+            self.edges[key] = {"shape": shape}
+
+    def node_count(self) -> int:
+        return len(self.units) + len(self.params) + len(self.inputs) + len(self.outputs)
+
+    # ------------------------------------------------------------------ emit DOT
+    def draw(self, rankdir: str, show_shapes: bool, title: str) -> Drawing:
+        an = self.an
+        dot = _new_drawing("model", rankdir)
+        dot.attr(label=title, labelloc="t", fontsize="12")
+        tree: dict = {"children": {}, "nodes": []}
+
+        def place(path, emit):
+            node = tree
+            for key in path:
+                k = (key[0], id(key[1]))
+                node = node["children"].setdefault(k, {"key": key, "children": {}, "nodes": []})
+            node["nodes"].append(emit)
+
+        for nid, (kind, payload, path) in self.units.items():
+            if kind == "op":
+                lab = label(payload.name, params_text(payload.name, payload.params))
+                place(path, (nid, {"label": lab, **S.OP}))
+            else:
+                m = payload
+                n_par = _param_count(m)
+                lab = label(_module_title(an, m) if m is not an.model else type(m).__name__,
+                            f"{n_par:,} params" if n_par else None)
+                place(path, (nid, {"label": lab, "tooltip": repr(m)[:500], **S.MODULE_BOX}))
+        for pid, p, pname, path in self.params.values():
+            place(path, (pid, {"label": label(pname.rsplit(".", 1)[-1], shape_text(p.shape)), **S.PARAM,
+                               "fontsize": "9"}))
+        for nid, t in self.inputs:
+            dot.node(nid, label("input", shape_text(t.shape) + " " + t.dtype.name), **S.INPUT)
+        for oid, t in self.outputs:
+            dot.node(oid, label("output", shape_text(t.shape) + " " + t.dtype.name), **{**S.TENSOR, **S.OUTPUT})
+
+        counter = [0]
+
+        def emit(node, graph):
+            for nid, attrs in node["nodes"]:
+                graph.node(nid, **attrs)
+            for child in node["children"].values():
+                kind, obj = child["key"]
+                counter[0] += 1
+                with graph.subgraph(name=f"cluster_{counter[0]}") as sub:
+                    if kind == "module":
+                        sub.attr(label=_module_title(an, obj), **S.MODULE_CLUSTER)
+                    else:
+                        sub.attr(label=f"repeated \u00d7{obj.count}", **S.REPEAT_CLUSTER)
+                    emit(child, sub)
+
+        emit(tree, dot)
+        for (src, dst, loop), info in self.edges.items():
+            attrs = {}
+            if show_shapes and info["shape"] is not None:
+                attrs["label"] = shape_text(info["shape"])
+            if loop:
+                attrs.update(style="dashed", constraint="false", color="#6a55a0")
+                attrs["label"] = (attrs.get("label", "") + " next").strip()
+            dot.edge(src, dst, **attrs)
+        dot.depth = self.depth
+        dot.node_count = self.node_count()
+        return dot
+
+
+def draw_model(model, example_input, depth: int | None = None, max_nodes: int = 60, rankdir: str = "TB",
+               show_params: bool = True, show_shapes: bool = True, group_repeats: bool | None = None) -> Drawing:
+    """The graph of ``model(example_input)`` with one cluster per module, nested ``depth`` levels deep.
+
+    Modules ``depth`` levels below the model are drawn as one box each (``depth=0``: the whole
+    model as one box). With ``depth=None`` the deepest level whose drawing has at most
+    ``max_nodes`` nodes is chosen, and repeated runs (time steps, identical blocks) are folded
+    into one dashed "×n" cluster when that is needed to fit (``group_repeats`` forces it on or
+    off). ``example_input`` may be a tuple of arguments. Edges carry tensor shapes.
+    """
+    if not callable(model) or not hasattr(model, "named_modules"):
+        raise TypeError(f"draw_model: expected an nn.Module, got {type(model).__name__}")
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0):
+        raise ValueError(f"draw_model: depth must be None or a non-negative int, got {depth!r}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, (int, np.integer)) or max_nodes < 1:
+        raise ValueError(f"draw_model: max_nodes must be a positive int, got {max_nodes!r}")
+    if rankdir not in _RANKDIRS:
+        raise ValueError(f"draw_model: rankdir must be one of {_RANKDIRS}, got {rankdir!r}")
+    rec, roots, inputs = _run(model, example_input)
+    ops = collect_ops(roots) if any(t.grad_fn is not None for t in roots) else list(rec.forward)
+    title = type(model).__name__
+    analyses = {}
+
+    def analysis(grouped):
+        if grouped not in analyses:
+            analyses[grouped] = _Analysis(model, ops, grouped)
+        return analyses[grouped]
+
+    if depth is not None:
+        grouped = bool(group_repeats) if group_repeats is not None else False
+        lay = _Layout(analysis(grouped), roots, inputs, int(depth), show_params)
+        if group_repeats is None and lay.node_count() > max_nodes:
+            lay = _Layout(analysis(True), roots, inputs, int(depth), show_params)
+        return lay.draw(rankdir, show_shapes, title)
+    options = (False, True) if group_repeats is None else (bool(group_repeats),)
+    top = analysis(options[0]).max_level + 1
+    fallback = None
+    for d in range(top, 0, -1):
+        for grouped in options:
+            lay = _Layout(analysis(grouped), roots, inputs, d, show_params)
+            if lay.node_count() <= max_nodes:
+                return lay.draw(rankdir, show_shapes, title)
+            if fallback is None or lay.node_count() < fallback.node_count():
+                fallback = lay
+    return fallback.draw(rankdir, show_shapes, title)

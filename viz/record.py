@@ -1,0 +1,73 @@
+"""``viz.record()``: watch forward ops and backward steps through the engine's observers.
+
+Gradients that flow through intermediate nodes are normally thrown away; a recording keeps
+a copy of each one (keyed weakly by its graph node, so it lives exactly as long as the graph)
+for ``draw_backward`` and the ``Stepper`` to show.
+"""
+from __future__ import annotations
+
+import contextlib
+import weakref
+
+import numpy as np
+
+from autograd import Tensor
+from autograd.engine import add_observer, remove_observer
+
+# op -> copy of the gradient it received (d root / d op output) in the last recorded backward.
+_received: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _plain(g):
+    if g is None:
+        return None
+    if isinstance(g, Tensor):
+        g = g.data
+    return np.array(g, copy=True)
+
+
+class Recording:
+    """What happened while the ``record()`` context was open, in the order it happened.
+
+    ``forward``: op nodes in execution order. ``backward``: op nodes in the order the engine
+    visited them. ``received[op]``: the gradient of the op's output; ``sent[op]``: the gradients
+    it passed to each input (None where an input gets none).
+    """
+
+    def __init__(self, keep_forward: bool = True):
+        self.forward: list = []
+        self.backward: list = []
+        self.received: dict = {}
+        self.sent: dict = {}
+        self._keep_forward = keep_forward
+
+    def on_forward(self, op, out) -> None:
+        if self._keep_forward:
+            self.forward.append(op)
+
+    def on_backward(self, op, grad_output, grad_inputs) -> None:
+        g = _plain(grad_output)
+        self.backward.append(op)
+        self.received[op] = g
+        self.sent[op] = tuple(_plain(gi) for gi in grad_inputs)
+        _received[op] = g
+
+
+@contextlib.contextmanager
+def record(keep_forward: bool = True):
+    """Context manager yielding a ``Recording`` of the ops run and backward steps taken inside it.
+
+    Gradients seen here are also remembered for ``viz.draw_backward``, which then shows every
+    intermediate gradient, not only those of leaves and ``retain_grad`` tensors.
+    """
+    rec = Recording(keep_forward)
+    add_observer(rec)
+    try:
+        yield rec
+    finally:
+        remove_observer(rec)
+
+
+def received_gradient(op):
+    """The gradient ``op``'s output received in the last recorded backward, or None."""
+    return _received.get(op)

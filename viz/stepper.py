@@ -1,0 +1,340 @@
+"""``Stepper``: walk through the forward pass op by op, then the backward pass node by node.
+
+Forward frames follow execution order (``op.seq``). Backward frames follow the order the
+engine actually visits nodes: the Stepper runs the backward itself under an observer, with
+``retain_graph=True`` and ``inputs=`` the leaves, so nothing is accumulated into any ``.grad``
+and the user's graph stays usable (``retain_grad`` tensors keep their old ``.grad``). Hooks
+registered on the graph do run during that backward, exactly as in a real one.
+"""
+from __future__ import annotations
+
+import html
+import itertools
+import re
+from pathlib import Path
+
+import numpy as np
+
+from autograd import Tensor
+from autograd.engine import add_observer, remove_observer, run_backward, unbroadcast
+
+from ._format import meta_text, params_text, summary_text, value_text
+from .graph import ForwardGraph, Highlight, _check_options
+from .record import Recording
+from .render import Drawing
+
+__all__ = ["Frame", "Stepper"]
+
+_instances = itertools.count()
+
+
+class Frame:
+    """One step: which op ran (or was back-propagated), a caption, and the drawing with it highlighted."""
+
+    __slots__ = ("_build", "_drawing", "_svg", "index", "node", "op", "phase", "text", "title")
+
+    def __init__(self, index, phase, op, node, title, text, build):
+        self.index = index
+        self.phase = phase  # "forward" or "backward"
+        self.op = op
+        self.node = node  # id of the highlighted op node in the drawing
+        self.title = title
+        self.text = text
+        self._build = build
+        self._drawing = None
+        self._svg = None
+
+    @property
+    def drawing(self) -> Drawing:
+        """The graph with this step's node highlighted (a ``graphviz.Digraph``)."""
+        if self._drawing is None:
+            self._drawing = self._build()
+        return self._drawing
+
+    def to_svg(self) -> str:
+        if self._svg is None:
+            self._svg = self.drawing.to_svg()
+        return self._svg
+
+    svg = property(to_svg, doc="The frame rendered as SVG text.")
+
+    def _repr_svg_(self) -> str:
+        return self.to_svg()
+
+    def __repr__(self):
+        return f"<Frame {self.index} {self.title}>"
+
+
+class _RetainedGrads:
+    """Save and restore ``.grad`` of ``retain_grad`` tensors around the Stepper's own backward."""
+
+    def __init__(self, ops):
+        self.saved = []
+        for op in ops:
+            t = op.retained() if op.retained is not None else None
+            if t is not None:
+                g = t.grad
+                self.saved.append((t, g, None if g is None else np.array(g.data, copy=True)))
+
+    def restore(self):
+        for t, g, data in self.saved:
+            if g is not None:
+                g.data[...] = data
+            t.grad = g
+
+
+class Stepper:
+    """Step through how ``out`` was computed (forward) and differentiated (backward), one node per frame.
+
+    Outside Jupyter use ``.frames``, ``len()``, ``.step()`` and ``.save_html(path)``; in Jupyter
+    the Stepper displays as a slider with buttons (ipywidgets), or as the same self-contained
+    HTML page when ipywidgets is missing. ``gradient`` seeds a non-scalar output's backward;
+    ``backward=False`` steps through the forward pass only.
+    """
+
+    def __init__(self, out, gradient=None, backward: bool = True, rankdir: str = "TB", show_values: bool = True,
+                 max_value_elements: int = 8, names=None):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"Stepper: expected a Tensor, got {type(out).__name__}")
+        _check_options("Stepper", rankdir, max_value_elements)
+        if out.grad_fn is None:
+            raise ValueError("Stepper: this tensor was not produced by recorded operations (it is a leaf, or was "
+                             "computed under no_grad / from inputs that do not require grad): nothing to step through")
+        self.out = out
+        self._graph = ForwardGraph(out, names, fn="Stepper")
+        self._opts = {"rankdir": rankdir, "show_values": show_values, "max_value_elements": max_value_elements}
+        self._uid = f"gg{next(_instances)}"
+        self.recording: Recording | None = None
+        self.frames: list[Frame] = []
+        self._forward_frames()
+        if backward:
+            self._backward_frames(gradient)
+        self.position = -1
+
+    # ------------------------------------------------------------------ frames
+    def _make_frame(self, phase, op, title, text, hl):
+        opts = self._opts
+        index = len(self.frames)
+        node = f"op{self._graph.index[op]}"
+        hl.caption = title
+
+        def build():
+            return self._graph.build(highlight=hl, name=f"{phase}_{index}", **opts)
+
+        self.frames.append(Frame(index, phase, op, node, title, text, build))
+
+    def _forward_frames(self):
+        g = self._graph
+        n = len(g.ops)
+        mx = self._opts["max_value_elements"]
+        for k, op in enumerate(g.ops):
+            ins = [(src, dst) for src, dst, _ in g.edges if dst == f"op{k}"]
+            hl = Highlight(current={op}, pending=set(g.ops[k + 1:]), touched={s for s, _ in ins} | {f"t{k}"},
+                           current_edges=set(ins) | {(f"op{k}", f"t{k}")})
+            data = self.out.data if op is self.out.grad_fn else (None if op.released else op.out)
+            shown = value_text(data, mx) if data is not None else None
+            params = params_text(op.name, op.params)
+            title = f"forward {k + 1}/{n}: {op.name}" + (f" ({params})" if params else "") + f" -> {meta_text(op.out)}"
+            text = title + ("" if shown is None else f"\nvalue = {shown}")
+            self._make_frame("forward", op, title, text, hl)
+
+    def _backward_frames(self, gradient):
+        out, g = self.out, self._graph
+        if any(op.released for op in g.ops):
+            raise RuntimeError("Stepper: the graph's saved values were freed by an earlier backward(); call "
+                               "backward(retain_graph=True), build the Stepper before backward(), or pass "
+                               "backward=False to step through the forward pass only")
+        if gradient is None:
+            if out.size != 1:
+                raise ValueError(f"Stepper: the output has shape {out.shape}; pass gradient= of that shape to seed "
+                                 "the backward pass, or backward=False")
+            seed = np.ones(out.shape, dtype=out.dtype)
+        else:
+            seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=out.dtype)
+            if seed.shape != out.shape:
+                raise ValueError(f"Stepper: gradient has shape {seed.shape} but the output has shape {out.shape}")
+        leaves = [t for _, t in g.leaves if t.requires_grad]
+        rec = Recording(keep_forward=False)
+        retained = _RetainedGrads(g.ops)
+        add_observer(rec)
+        try:
+            run_backward([out], [seed], retain_graph=True, inputs=leaves, allow_unused=True)
+        finally:
+            remove_observer(rec)
+            retained.restore()
+        self.recording = rec
+        mx = self._opts["max_value_elements"]
+        grads: dict[str, str] = {}
+        leaf_sums: dict[str, np.ndarray] = {}
+        total = len(rec.backward)
+        for m, op in enumerate(rec.backward):
+            k = g.index[op]
+            grads[f"t{k}"] = summary_text(rec.received[op], mx)
+            sent = rec.sent[op]
+            touched = {f"t{k}"}
+            edges = set()
+            for i, x in enumerate(op.inputs):
+                if not isinstance(x, Tensor):
+                    continue
+                src = g.tensor_id(x)
+                touched.add(src)
+                edges.add((src, f"op{k}"))
+                gi = sent[i] if i < len(sent) else None
+                if gi is not None and x.grad_fn is None and x.requires_grad:
+                    gi = unbroadcast(gi, x.shape) if gi.shape != x.shape else gi
+                    leaf_sums[src] = gi if src not in leaf_sums else leaf_sums[src] + gi
+                    grads[src] = summary_text(leaf_sums[src], mx)
+            hl = Highlight(current={op}, touched=touched, current_edges=edges | {(f"op{k}", f"t{k}")},
+                           grads=dict(grads))
+            title = f"backward {m + 1}/{total}: {op.name} receives grad {summary_text(rec.received[op], mx)}"
+            sends = [f"input {i}: {summary_text(s, mx)}" for i, s in enumerate(sent) if s is not None]
+            text = title + ("\nsends " + "; ".join(sends) if sends else "")
+            self._make_frame("backward", op, title, text, hl)
+
+    # ------------------------------------------------------------------ navigation
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getitem__(self, i) -> Frame:
+        return self.frames[i]
+
+    def __iter__(self):
+        return iter(self.frames)
+
+    @property
+    def current(self) -> Frame:
+        """The frame at the cursor (the first one before any ``step()``)."""
+        return self.frames[max(self.position, 0)]
+
+    def step(self, n: int = 1) -> Frame:
+        """Move the cursor ``n`` frames (backwards when negative, clamped to the ends); return that frame."""
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+            raise TypeError(f"Stepper.step: n must be an int, got {n!r}")
+        self.position = int(min(max(self.position + n, 0), len(self.frames) - 1))
+        return self.frames[self.position]
+
+    def goto(self, i: int) -> Frame:
+        """Jump to frame ``i`` (negative counts from the end)."""
+        if not -len(self.frames) <= i < len(self.frames):
+            raise IndexError(f"Stepper.goto: frame {i} out of range for {len(self.frames)} frames")
+        self.position = i % len(self.frames)
+        return self.frames[self.position]
+
+    def reset(self) -> None:
+        """Back to before the first frame."""
+        self.position = -1
+
+    def to_svg(self) -> str:
+        """The current frame as SVG (so ``viz.to_svg(stepper)`` works)."""
+        return self.current.to_svg()
+
+    def __repr__(self):
+        nf = sum(f.phase == "forward" for f in self.frames)
+        return f"<Stepper: {nf} forward and {len(self.frames) - nf} backward frames, at {self.position}>"
+
+    # ------------------------------------------------------------------ HTML and Jupyter
+    def _frame_divs(self) -> str:
+        parts = []
+        for f in self.frames:
+            svg = _inline_svg(f.to_svg(), f"{self._uid}f{f.index}_")
+            hidden = "" if f.index == 0 else ' style="display:none"'
+            cls = "gg-frame gg-visible" if f.index == 0 else "gg-frame"
+            parts.append(f'<div class="{cls}" data-index="{f.index}" data-phase="{f.phase}" data-node="{f.node}"'
+                         f'{hidden}><pre class="gg-caption">{html.escape(f.text)}</pre>{svg}</div>')
+        return "\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        """The stepper as an HTML fragment: inline SVG frames, a range slider and buttons (no network)."""
+        n = len(self.frames)
+        uid = self._uid
+        return (f'<div class="gg-stepper" id="{uid}" data-current="0">\n<style>{_CSS.replace("ROOT", "#" + uid)}'
+                f'</style>\n<div class="gg-controls"><button type="button" class="gg-prev">&#9664;</button> '
+                f'<input type="range" class="gg-slider" min="0" max="{n - 1}" value="0" step="1"> '
+                f'<button type="button" class="gg-next">&#9654;</button> <span class="gg-pos">1 / {n}</span></div>\n'
+                f'{self._frame_divs()}\n</div>\n<script>{_JS.replace("ROOT_ID", uid)}</script>')
+
+    def save_html(self, path) -> Path:
+        """Write one self-contained page (inline SVGs, a slider, no network access) and return its path."""
+        path = Path(path)
+        page = ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+                '<title>graphgrad stepper</title></head>\n<body>\n' + self._repr_html_() + '\n</body></html>\n')
+        path.write_text(page, encoding="utf-8")
+        return path
+
+    def widget(self):
+        """An ipywidgets box: a slider and buttons driving the frame shown (needs ``ipywidgets``)."""
+        try:
+            import ipywidgets as W
+        except ImportError as e:
+            raise ImportError("Stepper.widget needs ipywidgets: pip install \"graphgrad[notebooks]\"") from e
+        slider = W.IntSlider(value=max(self.position, 0), min=0, max=len(self.frames) - 1, description="step")
+        prev, nxt = W.Button(description="\u25c0", layout=W.Layout(width="3em")), \
+            W.Button(description="\u25b6", layout=W.Layout(width="3em"))
+        view = W.HTML()
+
+        def show(i):
+            self.position = i
+            f = self.frames[i]
+            view.value = f'<pre>{html.escape(f.text)}</pre>' + _inline_svg(f.to_svg(), f"{self._uid}w_")
+
+        slider.observe(lambda change: show(change["new"]), names="value")
+        prev.on_click(lambda _: setattr(slider, "value", max(slider.value - 1, 0)))
+        nxt.on_click(lambda _: setattr(slider, "value", min(slider.value + 1, len(self.frames) - 1)))
+        show(slider.value)
+        return W.VBox([W.HBox([prev, slider, nxt]), view])
+
+    def _ipython_display_(self):
+        from IPython.display import HTML, display
+
+        try:
+            box = self.widget()
+        except ImportError:
+            display(HTML(self._repr_html_()))
+        else:
+            display(box)
+
+
+def _inline_svg(svg: str, prefix: str) -> str:
+    """SVG text ready to inline in HTML: no XML prolog, element ids made unique per frame."""
+    start = svg.find("<svg")
+    svg = svg[start:] if start >= 0 else svg
+    return re.sub(r'\bid="', f'id="{prefix}', svg)
+
+
+_CSS = """
+ROOT { font-family: Helvetica, Arial, sans-serif; }
+ROOT .gg-controls { margin: 4px 0; display: flex; align-items: center; gap: 6px; }
+ROOT .gg-slider { width: 320px; }
+ROOT .gg-caption { margin: 4px 0; font-size: 12px; white-space: pre-wrap; }
+ROOT svg { max-width: 100%; height: auto; }
+"""
+
+_JS = """
+(function () {
+  var root = document.getElementById("ROOT_ID");
+  var frames = root.querySelectorAll(".gg-frame");
+  var slider = root.querySelector(".gg-slider");
+  var pos = root.querySelector(".gg-pos");
+  function show(i) {
+    i = Math.max(0, Math.min(frames.length - 1, i | 0));
+    for (var k = 0; k < frames.length; k++) {
+      var on = (k === i);
+      frames[k].style.display = on ? "" : "none";
+      frames[k].classList.toggle("gg-visible", on);
+    }
+    slider.value = i;
+    pos.textContent = (i + 1) + " / " + frames.length;
+    root.setAttribute("data-current", String(i));
+  }
+  slider.addEventListener("input", function () { show(+slider.value); });
+  slider.addEventListener("change", function () { show(+slider.value); });
+  root.querySelector(".gg-prev").addEventListener("click", function () { show(+slider.value - 1); });
+  root.querySelector(".gg-next").addEventListener("click", function () { show(+slider.value + 1); });
+  root.addEventListener("keydown", function (e) {
+    if (e.key === "ArrowLeft") show(+slider.value - 1);
+    if (e.key === "ArrowRight") show(+slider.value + 1);
+  });
+  root.gotoFrame = show;
+  show(0);
+})();
+"""
