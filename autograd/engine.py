@@ -247,7 +247,7 @@ def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_un
                 r = h(g if create_graph else Tensor._make(g))
                 if r is not None:
                     g = _as_grad_value(Tensor, r, create_graph)
-        if node.retained is not None:
+        if node.retained is not None and results is None:  # grad(inputs=...) fills no .grad
             t = node.retained()
             if t is not None:
                 _accumulate_into(t, g, create_graph, copy=True)

@@ -380,3 +380,15 @@ def test_backward_leaves_grad_mode_unchanged():
     with ag.no_grad():
         y = x * 2
     assert y.grad_fn is None
+
+
+def test_run_backward_with_inputs_does_not_fill_retained_grads():
+    x = leaf([1.0, 2.0])
+    h = x * 2
+    h.retain_grad()
+    y = (h * h).sum()
+    (gx,) = run_backward([y], [np.ones(())], retain_graph=True, inputs=[x])
+    np.testing.assert_allclose(gx, 8 * x.data)
+    assert h.grad is None and x.grad is None
+    y.backward()
+    np.testing.assert_allclose(h.grad.data, 2 * h.data)
