@@ -20,6 +20,8 @@ from types import MappingProxyType
 import numpy as np
 
 from . import ops
+from .function import Function, _FunctionNode, _OnceDifferentiable, _Unpack
+from .functional import _Alias
 from .op import Op
 from .ops import elementwise as _ew
 from .ops import index as _ix
@@ -349,21 +351,73 @@ for _subs in ("ij,jk->ik", "ii->i", "ii", "ij->j", "bij,bjk->bik", "i,j->ij", ".
          "einsum", [_la.Einsum], ref=lambda *xs, _s=_subs: np.einsum(_s, *xs), subscripts=_subs)
 
 
+# The machinery around ops: grad's differentiable results (an identity alias node) and user Functions
+# (NumPy backward, so once differentiable).
+
+
+class _Cube(Function):
+    """x³ with a hand-written NumPy backward: the registry's example of a one-output Function."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 3 * x * x * g
+
+
+class _SinCos(Function):
+    """(sin x, cos x): the registry's example of a Function with two outputs."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x), np.cos(x)
+
+    @staticmethod
+    def backward(ctx, g_sin, g_cos):
+        (x,) = ctx.saved_tensors
+        return g_sin * np.cos(x) - g_cos * np.sin(x)
+
+
+def _grad_of_cube_sum(x):
+    from .functional import grad
+
+    return grad(lambda y: (y * y * y).sum())(x)
+
+
+register(OpEntry("grad", "of sum(x³)", _grad_of_cube_sum, (_R,), "elementwise", (_Alias,),
+                 reference=lambda x: 3 * x * x))
+register(OpEntry("Function", "one output", _Cube.apply, (_R,), "elementwise", (_FunctionNode,), second_order=False,
+                 reference=lambda x: x * x * x))
+register(OpEntry("Function", "two outputs", _SinCos.apply, (_R,), "elementwise", (_FunctionNode, _Unpack),
+                 second_order=False, reference=lambda x: (np.sin(x), np.cos(x))))
+
+# Op classes that are plumbing, not operations a user calls: exempt from needing an entry.
+INTERNAL_OPS = frozenset({
+    _OnceDifferentiable,  # stands for a Function's NumPy gradient under create_graph; refuses a second backward
+})
+
+
 # ----------------------------------------------------------------------------- public functions without gradients
 
 NON_DIFFERENTIABLE = frozenset({
     "less", "less_equal", "greater", "greater_equal", "equal", "not_equal",  # boolean results
     "floor_divide",  # piecewise constant
     "argmax", "argmin",  # integer results
-    "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "linspace", "eye", "rand", "randn",  # creation
-    "randint", "manual_seed",
+    "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "arange", "linspace", "eye",  # creation
+    "rand", "randn", "randint",  # random draws
 })
 
+# The rest of the public API: not array functions at all.
 NOT_OPS = frozenset({
     "Tensor", "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "get_default_dtype", "set_default_dtype",
+    "get_default_dtype", "set_default_dtype", "manual_seed", "get_rng_state", "set_rng_state",
     "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian",
-    "Function", "gradcheck", "gradgradcheck", "GradcheckError", "detect_anomaly",
+    "Function", "FunctionCtx", "gradcheck", "gradgradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled",
 })
 
 

@@ -372,7 +372,7 @@ def _binary(op_cls):
             a = as_tensor_arg(a)
         return op_cls.apply(a, b)
 
-    fn.__name__ = op_cls.name
+    fn.__name__ = fn.__qualname__ = op_cls.name
     fn.__doc__ = f"Elementwise {op_cls.name} with NumPy broadcasting; differentiable in both arguments."
     return fn
 
@@ -381,7 +381,7 @@ def _unary(op_cls):
     def fn(x):
         return op_cls.apply(as_tensor_arg(x))
 
-    fn.__name__ = op_cls.name
+    fn.__name__ = fn.__qualname__ = op_cls.name
     fn.__doc__ = (op_cls.__doc__ or f"Elementwise {op_cls.name}.").splitlines()[0]
     return fn
 
@@ -452,7 +452,7 @@ def _comparison(name, fn):
         bv = b.data if isinstance(b, Tensor) else as_operand(b)
         return Tensor._make(np.asarray(_binary_forward(name, fn, av, bv)))
 
-    compare.__name__ = name
+    compare.__name__ = compare.__qualname__ = name
     compare.__doc__ = f"Elementwise {name} as a boolean Tensor (no gradient)."
     return compare
 

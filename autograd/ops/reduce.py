@@ -114,8 +114,8 @@ class _Extreme(Op):
     reduce = None
 
     def forward(self, a, axis=(), keepdims=False):
-        if a.size == 0 and axis:
-            raise ValueError(f"{self.name}: zero-size reduction over axis {axis} of shape {a.shape}")
+        if any(a.shape[i] == 0 for i in axis):
+            raise ValueError(f"{self.name}: zero-size reduction over axis {axis} of shape {a.shape} has no identity")
         out = type(self).reduce(a, axis=axis, keepdims=keepdims)
         hit = a == (out if keepdims else out.reshape(keepdims_shape(a.shape, axis)))
         share = hit / hit.sum(axis=axis, keepdims=True)
@@ -237,7 +237,7 @@ def _reduction(op_cls, doc):
         x = as_tensor_arg(x)
         return op_cls.apply(x, axis=normalize_axes(op_cls.name, axis, x.ndim), keepdims=bool(keepdims))
 
-    fn.__name__ = op_cls.name
+    fn.__name__ = fn.__qualname__ = op_cls.name
     fn.__doc__ = doc
     return fn
 

@@ -46,7 +46,9 @@ def test_forward_matches_numpy_and_records_declared_ops(entry, data):
     for o, r in zip(outs, refs):
         assert o.shape == np.shape(r)
         np.testing.assert_allclose(o.data, r, rtol=1e-12, atol=1e-12)
-    assert set(entry.ops) <= _graph_ops(outs), f"{entry.id} does not record {entry.ops}"
+    recorded = _graph_ops(outs)
+    for op_cls in entry.ops:
+        assert any(issubclass(r, op_cls) for r in recorded), f"{entry.id} does not record {op_cls.__name__}"
 
 
 class _DtypeSpy:
