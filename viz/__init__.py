@@ -20,6 +20,15 @@ from .record import Recording, record
 from .render import Drawing, RendererNotFoundError, renderer_name, set_renderer, to_svg
 from .stepper import Frame, Stepper
 
+
+def __getattr__(name):
+    if name == "plots":  # matplotlib is optional: import viz.plots only when asked for
+        import importlib
+
+        return importlib.import_module(".plots", __name__)
+    raise AttributeError(f"module 'viz' has no attribute {name!r}")
+
+
 __all__ = [
     "Drawing",
     "Frame",
