@@ -151,9 +151,12 @@ def _truncated_standard_normal(n: int, lo: float, hi: float, rng: np.random.Gene
     c = 0.0 if lo <= 0 <= hi else (lo if lo > 0 else hi)
     span = 40.0 / max(abs(c), 1.0)
     lo_eff, hi_eff = max(lo, c - span), min(hi, c + span)
+    peak = math.exp(-c * c / 2) / math.sqrt(2 * math.pi)
+    accept_rate = mass / ((hi_eff - lo_eff) * peak) if mass > 0 and peak > 0 else 0.0
+    accept_rate = min(max(accept_rate, 1 / 40), 1.0)  # far tails: mass underflows, the rate is still >= 1/40
     while filled < n:
         need = n - filled
-        z = rng.uniform(lo_eff, hi_eff, need * 40 + 16)
+        z = rng.uniform(lo_eff, hi_eff, int(need / accept_rate * 1.1) + 16)
         accept = rng.random(z.size) <= np.exp(-(z * z - c * c) / 2)
         z = z[accept][:need]
         out[filled:filled + z.size] = z
