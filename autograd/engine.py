@@ -237,11 +237,17 @@ def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_un
                         seen.add(parent)
                         stack.append(parent)
 
+    # With inputs=, only nodes that lead to a wanted input run (the rest, e.g. a caller's graph
+    # behind a non-leaf input, may be large or already released).
+    needed = _needed_nodes(Tensor, seen, wanted_leaf, wanted_node) if results is not None else None
+
     # 3. Visit nodes once all their gradient has arrived (Kahn's algorithm, newest first).
     ready = sorted((n for n in grads if n not in pending), key=lambda n: n.seq)
     while ready:
         node = ready.pop()
         g = grads.pop(node)
+        if needed is not None and node not in needed:
+            continue  # its parents cannot be needed either, so they are never reached
         if node.hooks:
             for h in node.hooks:
                 r = h(g if create_graph else Tensor._make(g))
@@ -293,6 +299,21 @@ def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_un
                                    "pass allow_unused=True to get None for it")
         return results
     return None
+
+
+def _needed_nodes(Tensor, nodes, wanted_leaf, wanted_node):
+    """The nodes from which a wanted input is reachable; visited oldest first, so inputs come before users."""
+    needed = set()
+    for node in sorted(nodes, key=lambda n: n.seq):
+        if node in wanted_node:
+            needed.add(node)
+            continue
+        for t in node.inputs:
+            if isinstance(t, Tensor) and t.requires_grad and (
+                    t.grad_fn in needed if t.grad_fn is not None else id(t) in wanted_leaf):
+                needed.add(node)
+                break
+    return needed
 
 
 def _accumulate_into(t, g, create_graph, copy=False):

@@ -392,3 +392,32 @@ def test_run_backward_with_inputs_does_not_fill_retained_grads():
     assert h.grad is None and x.grad is None
     y.backward()
     np.testing.assert_allclose(h.grad.data, 2 * h.data)
+
+
+def test_run_backward_with_inputs_runs_only_nodes_leading_to_them():
+    x = leaf([1.0, 2.0])
+    h = x * 2
+    h.sum().backward()  # h's node is released now
+    calls = []
+    h.register_hook(lambda g: calls.append(1))
+    y = (h * h).sum()
+    (gh,) = run_backward([y], [np.ones(())], inputs=[h])  # must not walk into the released graph behind h
+    np.testing.assert_allclose(gh, 2 * h.data)
+    assert calls == [1]  # h's own hooks still run, as it is a wanted input
+    # a branch that does not lead to the wanted input is not executed at all
+    w = leaf([3.0])
+    side = w.exp()
+    side_calls = []
+    side.register_hook(lambda g: side_calls.append(1))
+    z = (x * 5).sum() + side.sum()
+    (gx,) = run_backward([z], [np.ones(())], inputs=[x])
+    np.testing.assert_allclose(gx, [5.0, 5.0])
+    assert side_calls == [] and not side.grad_fn.released
+
+
+def test_grad_of_non_leaf_stays_differentiable_wrt_caller_leaf():
+    w = leaf([1.0, 2.0])
+    h = w * 2
+    g = ag.grad(lambda v: (v ** 3).sum())(h)  # 3 h^2
+    g.sum().backward()  # d/dw sum(3 (2w)^2) = 24 w
+    np.testing.assert_allclose(w.grad.data, 24 * w.data)
