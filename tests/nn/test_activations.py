@@ -177,3 +177,27 @@ def test_module_reprs():
     assert repr(nn.Softmax(dim=1)) == "Softmax(dim=1)"
     assert repr(nn.GELU("tanh")) == "GELU(approximate='tanh')"
     assert repr(nn.PReLU()) == "PReLU(num_parameters=1)"
+
+
+def test_activations_match_pytorch():
+    torch = pytest.importorskip("torch")
+    tf = torch.nn.functional
+    x = _away_from_kinks(np.random.default_rng(9), (3, 4, 2))
+    w = np.array([0.1, 0.2, 0.3, 0.4])
+    cases = [
+        (F.relu, tf.relu), (F.leaky_relu, tf.leaky_relu), (lambda t: F.elu(t, 1.5), lambda t: tf.elu(t, 1.5)),
+        (F.sigmoid, torch.sigmoid), (F.tanh, torch.tanh), (lambda t: F.softmax(t, 1), lambda t: tf.softmax(t, 1)),
+        (lambda t: F.log_softmax(t, 1), lambda t: tf.log_softmax(t, 1)), (F.silu, tf.silu), (F.gelu, tf.gelu),
+        (lambda t: F.gelu(t, "tanh"), lambda t: tf.gelu(t, approximate="tanh")),
+        (lambda t: F.prelu(t, w), lambda t: tf.prelu(t, torch.from_numpy(w))),
+    ]
+    g = np.random.default_rng(10).normal(size=x.shape)
+    for ours_fn, torch_fn in cases:
+        xt = torch.tensor(x, requires_grad=True)
+        ref = torch_fn(xt)
+        ref.backward(torch.from_numpy(g))
+        ours_x = ag.tensor(x, requires_grad=True)
+        out = ours_fn(ours_x)
+        out.backward(g)
+        np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(ours_x.grad.data, xt.grad.numpy(), rtol=1e-10, atol=1e-13)

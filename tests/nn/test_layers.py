@@ -334,3 +334,30 @@ def test_embedding_from_pretrained_and_errors():
         emb(np.array([0, 3]))
     with pytest.raises(ValueError, match="padding_idx 7"):
         nn.Embedding(3, 2, padding_idx=7)
+
+
+# ----------------------------------------------------------------------------- optional: PyTorch parity
+
+
+def test_batchnorm_and_layernorm_match_pytorch_over_training_steps():
+    torch = pytest.importorskip("torch")
+    ours = nn.Sequential(nn.BatchNorm1d(3, momentum=0.3), nn.LayerNorm(3)).double()
+    theirs = torch.nn.Sequential(torch.nn.BatchNorm1d(3, momentum=0.3), torch.nn.LayerNorm(3)).double()
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    for _ in range(3):
+        x = rng.normal(loc=1.0, scale=2.0, size=(5, 3, 4))  # (N, C, L); LayerNorm then sees (N, L, C)
+        xt = torch.tensor(x, requires_grad=True)
+        ref = theirs[1](theirs[0](xt).transpose(1, 2))
+        g = rng.normal(size=ref.shape)
+        ref.backward(torch.from_numpy(g))
+        xo = ag.tensor(x, requires_grad=True)
+        out = ours[1](ours[0](xo).transpose(0, 2, 1))
+        out.backward(g)
+        np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), rtol=1e-8, atol=1e-10)
+    for k, v in theirs.state_dict().items():
+        np.testing.assert_allclose(ours.state_dict()[k], v.numpy(), rtol=1e-12, err_msg=k)
+    ours.eval()
+    theirs.eval()
+    x = rng.normal(size=(2, 3, 4))
+    np.testing.assert_allclose(ours[0](x).data, theirs[0](torch.from_numpy(x)).detach().numpy(), rtol=1e-12)

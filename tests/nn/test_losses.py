@@ -347,3 +347,47 @@ def test_loss_modules_keep_weights_as_buffers_and_repr():
     assert list(nn.BCEWithLogitsLoss(pos_weight=np.ones(3)).state_dict()) == ["pos_weight"]
     assert repr(nn.MSELoss(reduction="sum")) == "MSELoss(reduction='sum')"
     assert repr(nn.HingeLoss()) == "HingeLoss(margin=1.0)"
+
+
+# ----------------------------------------------------------------------------- optional: PyTorch parity
+
+
+def _torch_case(torch, fn_ours, fn_torch, x, *args, **kwargs):
+    xt = torch.tensor(x, requires_grad=True)
+    ref = fn_torch(xt, *[torch.from_numpy(a) if isinstance(a, np.ndarray) else a for a in args],
+                   **{k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()})
+    ref.sum().backward()
+    ours_x = _t(x)
+    out = fn_ours(ours_x, *args, **kwargs)
+    out.sum().backward()
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours_x.grad.data, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_losses_match_pytorch(reduction):
+    torch = pytest.importorskip("torch")
+    tf = torch.nn.functional
+    x = rng.normal(size=(6, 4))
+    y = rng.normal(size=(6, 4))
+    _torch_case(torch, F.mse_loss, tf.mse_loss, x, y, reduction=reduction)
+    _torch_case(torch, F.l1_loss, tf.l1_loss, x, y, reduction=reduction)
+    p = rng.uniform(0.02, 0.98, size=(6, 4))
+    yb = rng.uniform(size=(6, 4)).round()
+    w = rng.uniform(0.5, 2.0, size=(4,))
+    _torch_case(torch, F.binary_cross_entropy, tf.binary_cross_entropy, p, yb, weight=w, reduction=reduction)
+    _torch_case(torch, F.binary_cross_entropy_with_logits, tf.binary_cross_entropy_with_logits, x, yb,
+                weight=w, pos_weight=np.array([1.0, 3.0, 0.5, 2.0]), reduction=reduction)
+    t = rng.integers(0, 4, size=6)
+    t[2] = -100
+    for eps in (0.0, 0.15):
+        _torch_case(torch, F.cross_entropy, tf.cross_entropy, x, t, weight=w, reduction=reduction,
+                    label_smoothing=eps)
+    x3 = rng.normal(size=(2, 4, 3, 2))
+    t3 = rng.integers(0, 4, size=(2, 3, 2))
+    _torch_case(torch, F.cross_entropy, tf.cross_entropy, x3, t3, reduction=reduction, label_smoothing=0.1,
+                ignore_index=1)
+    _torch_case(torch, F.nll_loss, tf.nll_loss, x, t, weight=w, reduction=reduction)
+    for pp in (1, 2):
+        _torch_case(torch, F.multi_margin_loss, tf.multi_margin_loss, x, np.where(t < 0, 0, t), p=pp, margin=0.7, weight=w,
+                    reduction=reduction)

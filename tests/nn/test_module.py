@@ -444,3 +444,36 @@ def test_deepcopy_and_pickle_give_independent_equal_models():
             np.testing.assert_array_equal(v, v2)
         clone.block.fc.weight.data[...] = 0
         assert not np.all(net.block.fc.weight.data == 0)
+
+
+# ----------------------------------------------------------------------------- optional: PyTorch parity
+
+
+def test_pytorch_state_dict_loads_key_for_key_and_back():
+    torch = pytest.importorskip("torch")
+    tnn = torch.nn
+    theirs = tnn.Sequential(tnn.Linear(4, 8), tnn.BatchNorm1d(8), tnn.ReLU(), tnn.Dropout(0.2), tnn.Linear(8, 6),
+                            tnn.LayerNorm(6), tnn.PReLU(), tnn.Linear(6, 3, bias=False))
+    ours = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 6),
+                         nn.LayerNorm(6), nn.PReLU(), nn.Linear(6, 3, bias=False))
+    theirs(torch.randn(10, 4))  # move the running statistics away from their initial values
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})  # strict: same keys and shapes
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    theirs.eval()
+    ours.eval()
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    np.testing.assert_allclose(ours(x).data, theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    fresh = tnn.Sequential(tnn.Linear(4, 8), tnn.BatchNorm1d(8), tnn.ReLU(), tnn.Dropout(0.2), tnn.Linear(8, 6),
+                           tnn.LayerNorm(6), tnn.PReLU(), tnn.Linear(6, 3, bias=False))
+    fresh.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    assert int(fresh[1].num_batches_tracked) == 1
+
+
+def test_mlp_keys_match_an_equivalent_pytorch_sequential():
+    torch = pytest.importorskip("torch")
+    tnn = torch.nn
+    theirs = tnn.Sequential(tnn.Linear(5, 7), tnn.ReLU(), tnn.Linear(7, 7), tnn.ReLU(), tnn.Linear(7, 2))
+    mlp = nn.MLP([5, 7, 7, 2])
+    mlp.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(1).normal(size=(3, 5)).astype(np.float32)
+    np.testing.assert_allclose(mlp(x).data, theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
