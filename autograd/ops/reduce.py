@@ -173,9 +173,10 @@ class Std(Op):
 
 def _stable_lse(a, axes):
     """log(sum(exp(a))) over ``axes`` with keepdims, shifted by the max so exp never overflows."""
-    m = np.max(a, axis=axes, keepdims=True)
+    m = np.max(a, axis=axes, keepdims=True, initial=-np.inf)  # initial: empty groups give -inf, not an error
     m = np.where(np.isfinite(m), m, 0)
-    return np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
+    with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for all -inf (or empty) input
+        return np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
 
 
 class LogSumExp(Op):
