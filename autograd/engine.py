@@ -246,8 +246,8 @@ def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_un
     while ready:
         node = ready.pop()
         g = grads.pop(node)
-        if needed is not None and node not in needed:
-            continue  # its parents cannot be needed either, so they are never reached
+        if needed is not None and node not in needed and node not in wanted_node:
+            continue  # leads to no wanted input; its parents cannot either, so they are never reached
         if node.hooks:
             for h in node.hooks:
                 r = h(g if create_graph else Tensor._make(g))
@@ -260,6 +260,8 @@ def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_un
         if wanted_node and node in wanted_node:
             for i in wanted_node[node]:
                 results[i] = g
+            if node not in needed:
+                continue  # a wanted input whose own inputs lead to no other wanted input: stop here
         if node.released:
             raise RuntimeError(
                 f"Trying to backward through the graph a second time (op '{node.name}'); its saved values "
@@ -302,17 +304,19 @@ def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_un
 
 
 def _needed_nodes(Tensor, nodes, wanted_leaf, wanted_node):
-    """The nodes from which a wanted input is reachable; visited oldest first, so inputs come before users."""
+    """Nodes whose backward must run for ``inputs=``: some input leads to a wanted tensor.
+
+    Visited oldest first, so every node's inputs are decided before the node itself.
+    """
     needed = set()
     for node in sorted(nodes, key=lambda n: n.seq):
-        if node in wanted_node:
-            needed.add(node)
-            continue
         for t in node.inputs:
-            if isinstance(t, Tensor) and t.requires_grad and (
-                    t.grad_fn in needed if t.grad_fn is not None else id(t) in wanted_leaf):
-                needed.add(node)
-                break
+            if isinstance(t, Tensor) and t.requires_grad:
+                parent = t.grad_fn
+                hit = (id(t) in wanted_leaf) if parent is None else (parent in needed or parent in wanted_node)
+                if hit:
+                    needed.add(node)
+                    break
     return needed
 
 
