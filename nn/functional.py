@@ -215,13 +215,16 @@ def swish(input, beta=1.0) -> Tensor:
 
 
 def gelu(input, approximate: str = "none") -> Tensor:
-    """x * Phi(x) with the exact normal CDF via erf, or PyTorch's tanh approximation (``'tanh'``)."""
+    """x * Phi(x) with the exact normal CDF via erf (``'none'``), PyTorch's tanh approximation (``'tanh'``),
+    or the sigmoid approximation x * sigmoid(1.702 x) (``'sigmoid'``, a graphgrad extension)."""
     x = _tensor(input, "gelu")
     if approximate == "none":
         return 0.5 * x * (1.0 + ag.erf(x * _SQRT_HALF))
     if approximate == "tanh":
         return 0.5 * x * (1.0 + ag.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))))
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    if approximate == "sigmoid":
+        return x * ag.sigmoid(1.702 * x)
+    raise ValueError(f"gelu: approximate must be 'none', 'tanh' or 'sigmoid', got {approximate!r}")
 
 
 # ----------------------------------------------------------------------------- normalisation

@@ -136,12 +136,12 @@ class Swish(Module):
 
 
 class GELU(Module):
-    """x Φ(x): exact with erf (``approximate='none'``) or the tanh approximation (``'tanh'``)."""
+    """x Φ(x): exact with erf (``approximate='none'``), or the ``'tanh'`` or ``'sigmoid'`` approximation."""
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        if approximate not in ("none", "tanh", "sigmoid"):
+            raise ValueError(f"GELU: approximate must be 'none', 'tanh' or 'sigmoid', got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, x):

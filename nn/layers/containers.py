@@ -40,7 +40,7 @@ class Sequential(Module):
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
-            return type(self)(OrderedDict(list(self._modules.items())[idx]))
+            return Sequential(OrderedDict(list(self._modules.items())[idx]))
         return list(self._modules.values())[_index("Sequential", idx, len(self))]
 
     def __setitem__(self, idx, module: Module) -> None:

@@ -40,6 +40,8 @@ REFERENCES = {
     "gelu": (F.gelu, nn.GELU(), lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2)))),
     "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), nn.GELU("tanh"),
                   lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))),
+    "gelu_sigmoid": (lambda x: F.gelu(x, approximate="sigmoid"), nn.GELU("sigmoid"),
+                     lambda x: x * _np_sigmoid(1.702 * x)),
     "prelu": (lambda x: F.prelu(x, np.array([0.25])), nn.PReLU(dtype=np.float64),
               lambda x: np.where(x > 0, x, 0.25 * x)),
 }
@@ -165,9 +167,9 @@ def test_softmax_rows_sum_to_one_and_bad_dim():
 
 
 def test_gelu_rejects_unknown_approximation():
-    with pytest.raises(ValueError, match="'none' or 'tanh'"):
-        F.gelu(np.ones(2), approximate="sigmoid")
-    with pytest.raises(ValueError, match="'none' or 'tanh'"):
+    with pytest.raises(ValueError, match="'none', 'tanh' or 'sigmoid', got 'erf'"):
+        F.gelu(np.ones(2), approximate="erf")
+    with pytest.raises(ValueError, match="'none', 'tanh' or 'sigmoid'"):
         nn.GELU("fast")
 
 

@@ -107,6 +107,8 @@ def test_mlp_repr_and_training_reduces_loss():
     ag.manual_seed(2)
     mlp = nn.MLP([2, 16, 1], dtype=np.float64)
     assert repr(mlp).splitlines()[-1] == ")  # 65 params in total"
+    head = mlp[:2]
+    assert type(head) is nn.Sequential and list(head) == list(mlp)[:2]
     x = rng.normal(size=(64, 2))
     y = (x[:, :1] * x[:, 1:] > 0).astype(np.float64)
     first = None
