@@ -71,7 +71,7 @@ class Function:
         raise NotImplementedError("Function subclasses must define @staticmethod backward(ctx, *grad_outputs)")
 
     @classmethod
-    def apply(cls, *args):
+    def apply(cls, *args) -> Tensor | tuple[Tensor, ...]:
         """Run ``forward`` on the arrays behind ``args``; record a node when an input requires grad."""
         if cls._node_cls is None:
             raise TypeError("Function.apply: subclass Function and call apply on the subclass")
@@ -84,12 +84,12 @@ class Function:
         if layout is None:  # a single output: the node's value is the output itself
             return Tensor._make(packed.data) if node is not None and ctx._single_constant else packed
         outs = []
-        for entry, const in zip(layout.entries, layout.constants):
+        for k, (entry, const) in enumerate(zip(layout.entries, layout.constants)):
             if const is not None:
                 outs.append(Tensor._make(const))
             else:
                 start, stop, shape, dtype = entry
-                outs.append(_Unpack.apply(packed, start=start, stop=stop, shape=shape, dtype=dtype))
+                outs.append(_Unpack.apply(packed, index=k, start=start, stop=stop, shape=shape, dtype=dtype))
         layout.constants = [None] * len(layout.entries)  # the node keeps only shapes, not constant outputs
         return tuple(outs)
 
@@ -208,7 +208,7 @@ class _Unpack(Op):
 
     name = "function_output"
 
-    def forward(self, packed, start=0, stop=0, shape=(), dtype=None):
+    def forward(self, packed, index=0, start=0, stop=0, shape=(), dtype=None):
         self.saved = (packed.size, start, stop, packed.dtype)
         return packed[start:stop].reshape(shape).astype(dtype, copy=False)
 
