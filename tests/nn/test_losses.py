@@ -1,6 +1,8 @@
 """Losses: values against NumPy for every reduction, gradients by gradcheck, and every bad-input error."""
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import autograd as ag
 import nn
@@ -391,3 +393,36 @@ def test_losses_match_pytorch(reduction):
     for pp in (1, 2):
         _torch_case(torch, F.multi_margin_loss, tf.multi_margin_loss, x, np.where(t < 0, 0, t), p=pp, margin=0.7, weight=w,
                     reduction=reduction)
+
+
+# ----------------------------------------------------------------------------- properties
+
+
+@given(n=st.integers(1, 6), c=st.integers(2, 5), scale=st.sampled_from([0.1, 3.0, 1e4]), seed=st.integers(0, 2**31))
+def test_cross_entropy_is_nll_of_log_softmax_and_finite_for_huge_logits(n, c, scale, seed):
+    r = np.random.default_rng(seed)
+    x = r.normal(scale=scale, size=(n, c))
+    t = r.integers(0, c, size=n)
+    ce = F.cross_entropy(x, t, reduction="none").data
+    np.testing.assert_allclose(ce, F.nll_loss(F.log_softmax(x, dim=1), t, reduction="none").data, rtol=1e-12)
+    np.testing.assert_allclose(ce, _ce_reference(x, t, reduction="none"), rtol=1e-9, atol=1e-12)
+    assert np.all(np.isfinite(ce)) and np.all(ce >= 0)
+    xt = _t(x)
+    F.cross_entropy(xt, t).backward()
+    np.testing.assert_allclose(xt.grad.data.sum(axis=1), 0.0, atol=1e-12)  # softmax - onehot rows sum to 0
+
+
+@given(values=st.lists(st.floats(-15, 15, allow_nan=False), min_size=1, max_size=10), seed=st.integers(0, 2**31))
+def test_bce_with_logits_equals_bce_of_sigmoid(values, seed):
+    x = np.array(values)
+    y = np.random.default_rng(seed).uniform(size=x.shape)
+    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(x, y, reduction="none").data,
+                               F.binary_cross_entropy(F.sigmoid(x), y, reduction="none").data, rtol=1e-7, atol=1e-9)
+
+
+@given(values=st.lists(st.floats(-50, 50, allow_nan=False), min_size=1, max_size=10))
+def test_hinge_loss_is_zero_exactly_beyond_the_margin(values):
+    x = np.array(values)
+    y = np.where(x >= 0, 1.0, -1.0)
+    loss = F.hinge_loss(x, y, reduction="none").data
+    np.testing.assert_array_equal(loss == 0, np.abs(x) >= 1)

@@ -1,9 +1,12 @@
 """Module system: registration, traversal, modes, state_dict round trips and every load error, repr."""
 import copy
+import itertools
 import pickle
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import autograd as ag
 import nn
@@ -477,3 +480,14 @@ def test_mlp_keys_match_an_equivalent_pytorch_sequential():
     mlp.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     x = np.random.default_rng(1).normal(size=(3, 5)).astype(np.float32)
     np.testing.assert_allclose(mlp(x).data, theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@given(sizes=st.lists(st.integers(1, 6), min_size=2, max_size=5), seed=st.integers(0, 2**31))
+def test_state_dict_round_trip_for_any_mlp(sizes, seed):
+    ag.manual_seed(seed)
+    a, b = nn.MLP(sizes), nn.MLP(sizes)
+    b.load_state_dict(a.state_dict())
+    x = np.random.default_rng(seed).normal(size=(3, sizes[0])).astype(np.float32)
+    np.testing.assert_array_equal(a(x).data, b(x).data)
+    assert len(a.state_dict()) == 2 * (len(sizes) - 1)
+    assert a.num_parameters() == sum(i * o + o for i, o in itertools.pairwise(sizes))
