@@ -65,6 +65,7 @@ class Highlight:
     current_edges: set = field(default_factory=set)  # (src id, dst id)
     grads: dict = field(default_factory=dict)        # node id -> gradient text
     caption: str = ""
+    backward: bool = False                           # current edges point the way gradients flow
 
 
 class ForwardGraph:
@@ -192,6 +193,8 @@ class ForwardGraph:
                 attrs["label"] = pos
             if (src, dst) in hl.current_edges:
                 attrs.update(S.CURRENT_EDGE)
+                if hl.backward:
+                    attrs["dir"] = "back"
             elif src in pending_ids or dst in pending_ids:
                 attrs.update(S.PENDING_EDGE)
             dot.edge(src, dst, **attrs)

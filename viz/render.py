@@ -10,6 +10,7 @@ for, and renders a typical drawing in milliseconds after a one-off start-up of u
 """
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -39,6 +40,7 @@ class RendererNotFoundError(RuntimeError):
 _forced: list[str | None] = [None]
 _lock = threading.Lock()  # one wasm instance, not re-entrant
 _wasm: list[object] = []
+atexit.register(_wasm.clear)  # free the wasm instance while its modules are alive (quiet interpreter exit)
 
 
 def set_renderer(name: str | None) -> None:

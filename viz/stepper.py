@@ -45,6 +45,11 @@ class Frame:
         self._svg = None
 
     @property
+    def details(self) -> str:
+        """The caption below the title: values produced, gradients sent."""
+        return self.text.partition("\n")[2]
+
+    @property
     def drawing(self) -> Drawing:
         """The graph with this step's node highlighted (a ``graphviz.Digraph``)."""
         if self._drawing is None:
@@ -165,7 +170,7 @@ class Stepper:
         self.recording = rec
         mx = self._opts["max_value_elements"]
         grads: dict[str, str] = {}
-        leaf_sums: dict[str, np.ndarray] = {}
+        sums: dict[str, np.ndarray] = {}  # gradient each tensor node has received so far
         total = len(rec.backward)
         for m, op in enumerate(rec.backward):
             k = g.index[op]
@@ -180,12 +185,12 @@ class Stepper:
                 touched.add(src)
                 edges.add((src, f"op{k}"))
                 gi = sent[i] if i < len(sent) else None
-                if gi is not None and x.grad_fn is None and x.requires_grad:
+                if gi is not None and x.requires_grad:
                     gi = unbroadcast(gi, x.shape) if gi.shape != x.shape else gi
-                    leaf_sums[src] = gi if src not in leaf_sums else leaf_sums[src] + gi
-                    grads[src] = summary_text(leaf_sums[src], mx)
+                    sums[src] = gi if src not in sums else sums[src] + gi
+                    grads[src] = summary_text(sums[src], mx)
             hl = Highlight(current={op}, touched=touched, current_edges=edges | {(f"op{k}", f"t{k}")},
-                           grads=dict(grads))
+                           grads=dict(grads), backward=True)
             title = f"backward {m + 1}/{total}: {op.name} receives grad {summary_text(rec.received[op], mx)}"
             sends = [f"input {i}: {summary_text(s, mx)}" for i, s in enumerate(sent) if s is not None]
             text = title + ("\nsends " + "; ".join(sends) if sends else "")
@@ -240,7 +245,7 @@ class Stepper:
             hidden = "" if f.index == 0 else ' style="display:none"'
             cls = "gg-frame gg-visible" if f.index == 0 else "gg-frame"
             parts.append(f'<div class="{cls}" data-index="{f.index}" data-phase="{f.phase}" data-node="{f.node}"'
-                         f'{hidden}><pre class="gg-caption">{html.escape(f.text)}</pre>{svg}</div>')
+                         f'{hidden}><pre class="gg-caption">{html.escape(f.details)}</pre>{svg}</div>')
         return "\n".join(parts)
 
     def _repr_html_(self) -> str:

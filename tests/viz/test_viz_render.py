@@ -1,0 +1,114 @@
+"""viz.render: system dot when present, the in-process renderer otherwise, one clear error without either."""
+import os
+import shutil
+
+import graphviz
+import pytest
+from _vizdot import svg_texts
+
+import viz
+from viz import render
+
+
+@pytest.fixture
+def no_dot(monkeypatch, tmp_path):
+    """A PATH with no Graphviz on it, as on a fresh machine."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("GRAPHGRAD_RENDERER", raising=False)
+    assert shutil.which("dot") is None
+
+
+def simple():
+    d = render.Drawing()
+    d.node("a", "first\\nline two")
+    d.edge("a", "b")
+    return d
+
+
+def test_fallback_renders_svg_without_dot(no_dot):
+    assert render.renderer_name() == "wasm"
+    svg = viz.to_svg(simple())
+    assert svg_texts(svg) == ["first", "line two", "b"]
+
+
+def test_pipe_render_and_jupyter_display_without_dot(no_dot, tmp_path):
+    d = simple()
+    assert isinstance(d, graphviz.Digraph)
+    assert svg_texts(d.pipe(format="svg").decode())[0] == "first"
+    assert svg_texts(d.pipe(format="svg", encoding="utf-8"))[0] == "first"
+    assert svg_texts(d._repr_mimebundle_()["image/svg+xml"])[-1] == "b"
+    assert svg_texts(d._repr_svg_())[-1] == "b"
+    out = d.render(tmp_path / "g", format="svg")
+    with open(out, encoding="utf-8") as f:
+        assert svg_texts(f.read())[0] == "first"
+    out2 = d.render(outfile=tmp_path / "h.svg")
+    assert out2.endswith("h.svg") and os.path.exists(out2)
+
+
+def test_subgraphs_keep_the_rendering_class(no_dot):
+    d = simple()
+    with d.subgraph(name="cluster_x") as c:
+        assert isinstance(c, render.Drawing)
+        c.node("q")
+    assert "q" in svg_texts(viz.to_svg(d))
+
+
+def test_unsupported_format_is_a_clear_error_and_does_not_break_later_renders(no_dot):
+    with pytest.raises(render.RendererNotFoundError, match="png"):
+        simple().pipe(format="png")
+    assert "first" in svg_texts(viz.to_svg(simple()))
+
+
+def test_bad_dot_source_is_reported_and_renderer_recovers(no_dot):
+    with pytest.raises(RuntimeError, match="could not render"):
+        render.render("digraph { a -> }")
+    assert "b" in svg_texts(viz.to_svg("digraph { a -> b }"))
+
+
+def test_no_renderer_at_all_raises_one_clear_error(no_dot, monkeypatch):
+    monkeypatch.setattr(render, "_wasm_available", lambda: False)
+    with pytest.raises(render.RendererNotFoundError) as e:
+        viz.to_svg(simple())
+    msg = str(e.value)
+    assert "graphgrad[render]" in msg and "apt-get install graphviz" in msg
+    with pytest.raises(render.RendererNotFoundError):
+        simple()._repr_mimebundle_()
+
+
+def test_forcing_dot_without_dot_says_so(no_dot, monkeypatch):
+    monkeypatch.setenv("GRAPHGRAD_RENDERER", "dot")
+    with pytest.raises(render.RendererNotFoundError, match="not on PATH"):
+        render.renderer_name()
+    monkeypatch.setenv("GRAPHGRAD_RENDERER", "wasm")
+    assert render.renderer_name() == "wasm"
+    monkeypatch.setenv("GRAPHGRAD_RENDERER", "cairo")
+    with pytest.raises(ValueError, match="GRAPHGRAD_RENDERER"):
+        render.renderer_name()
+
+
+def test_set_renderer(no_dot):
+    try:
+        render.set_renderer("wasm")
+        assert render.renderer_name() == "wasm"
+        with pytest.raises(ValueError, match="unknown renderer"):
+            render.set_renderer("png")
+    finally:
+        render.set_renderer(None)
+
+
+def test_system_dot_is_used_when_on_path(monkeypatch, tmp_path):
+    """A fake `dot` on PATH is called with the layout engine and format and its output returned."""
+    fake = tmp_path / "dot"
+    fake.write_text("#!/bin/sh\necho \"<svg xmlns='http://www.w3.org/2000/svg'><text>$1 $2</text></svg>\"\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("GRAPHGRAD_RENDERER", raising=False)
+    assert render.renderer_name() == "dot"
+    assert svg_texts(viz.to_svg(simple())) == ["-Kdot -Tsvg"]
+
+
+def test_to_svg_rejects_other_objects():
+    with pytest.raises(TypeError, match="to_svg"):
+        viz.to_svg(42)
+    with pytest.raises(TypeError, match="DOT source"):
+        render.render(b"digraph {}")
