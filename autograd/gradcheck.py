@@ -34,6 +34,10 @@ def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol:
 
     with enable_grad():
         outs = _outputs("gradcheck", fn(*xs))
+    for j, o in enumerate(outs):
+        if o.requires_grad and o.dtype != np.float64:
+            raise TypeError(f"gradcheck: output {j} has dtype {o.dtype}; finite differences are only meaningful in "
+                            "float64, so fn must not cast its result to a lower precision")
     analytic = _analytic_jacobians(outs, [xs[i] for i in diff])
     numeric = _numeric_jacobians(fn, xs, diff, [o.shape for o in outs], eps)
 

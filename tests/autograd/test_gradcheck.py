@@ -159,3 +159,12 @@ def test_property_elementwise_ops_pass_first_and_second_order(values, op):
 def test_property_wrong_backward_always_caught(values):
     with pytest.raises(GradcheckError):
         gradcheck(lambda p: WrongSquare.apply(p), (t64(values),))
+
+
+def test_rejects_low_precision_outputs_and_handles_identity_and_empty():
+    x = t64([1.0, 2.0])
+    with pytest.raises(TypeError, match="output 0 has dtype float32"):
+        gradcheck(lambda p: p.astype(np.float32) * 1.0, (x,))
+    assert gradcheck(lambda p: p, (x,)) and gradgradcheck(lambda p: p, (x,))
+    e = t64(np.zeros((0, 3)))
+    assert gradcheck(lambda p: p.sum(axis=0), (e,)) and gradgradcheck(lambda p: (p * p).sum(axis=0), (e,))
