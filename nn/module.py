@@ -281,6 +281,26 @@ class Module:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
+    def get_submodule(self, target: str) -> Module:
+        """The descendant at dotted path ``target`` ("" is this module), e.g. ``"block.fc"``."""
+        m = self
+        for i, part in enumerate(target.split(".") if target else []):
+            child = m._modules.get(part)
+            if child is None:
+                where = ".".join(target.split(".")[:i]) or type(self).__name__
+                raise AttributeError(f"get_submodule: {where} has no child module {part!r} (path {target!r})")
+            m = child
+        return m
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at dotted path ``target``, e.g. ``"block.fc.weight"``."""
+        mod_path, _, name = target.rpartition(".")
+        m = self.get_submodule(mod_path)
+        p = m._parameters.get(name)
+        if p is None:
+            raise AttributeError(f"get_parameter: {type(m).__name__} has no parameter {name!r} (path {target!r})")
+        return p
+
     def num_parameters(self, trainable_only: bool = False) -> int:
         """Total number of parameter elements (only those with requires_grad when ``trainable_only``)."""
         return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)

@@ -491,3 +491,15 @@ def test_state_dict_round_trip_for_any_mlp(sizes, seed):
     np.testing.assert_array_equal(a(x).data, b(x).data)
     assert len(a.state_dict()) == 2 * (len(sizes) - 1)
     assert a.num_parameters() == sum(i * o + o for i, o in itertools.pairwise(sizes))
+
+
+def test_get_submodule_and_get_parameter():
+    net = Net()
+    assert net.get_submodule("") is net
+    assert net.get_submodule("block.fc") is net.block.fc
+    assert net.get_parameter("block.fc.weight") is net.block.fc.weight
+    assert net.get_parameter("block.scale") is net.block.scale
+    with pytest.raises(AttributeError, match="block has no child module 'conv'"):
+        net.get_submodule("block.conv")
+    with pytest.raises(AttributeError, match="Linear has no parameter 'bias'"):
+        net.get_parameter("head.bias")
