@@ -45,7 +45,8 @@ class FunctionCtx:
 
     def mark_non_differentiable(self, *outputs) -> None:
         """Declare outputs (the arrays ``forward`` returns) that carry no gradient, like indices."""
-        self._non_differentiable = self._non_differentiable + tuple(id(o.data if isinstance(o, Tensor) else o) for o in outputs)
+        ids = tuple(id(o.data if isinstance(o, Tensor) else o) for o in outputs)
+        self._non_differentiable = self._non_differentiable + ids
 
 
 class Function:
