@@ -65,7 +65,8 @@ def test_values_and_gradients_against_hand_computation():
 
 def test_gradcheck_passes_for_function_ops():
     rng = np.random.default_rng(1)
-    assert gradcheck(lambda p, q: ScaledMul.apply(p, q, 3.0), (t64(rng.standard_normal(4)), t64(rng.standard_normal(4))))
+    a, b = t64(rng.standard_normal(4)), t64(rng.standard_normal(4))
+    assert gradcheck(lambda p, q: ScaledMul.apply(p, q, 3.0), (a, b))
     assert gradcheck(lambda p: SinCosArgmax.apply(p)[:2], (t64(rng.standard_normal((2, 3))),))
 
 
