@@ -84,6 +84,7 @@ class Module:
 
     # ------------------------------------------------------------------ calling
     def forward(self, *args, **kwargs):
+        """The computation; subclasses define it and callers use ``module(...)``, which runs the hooks and scope."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):

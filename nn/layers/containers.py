@@ -152,12 +152,15 @@ class ModuleDict(Module):
         delattr(self, key)
 
     def keys(self):
+        """The names, in insertion order."""
         return self._modules.keys()
 
     def values(self):
+        """The modules, in insertion order."""
         return self._modules.values()
 
     def items(self):
+        """``(name, module)`` pairs, in insertion order."""
         return self._modules.items()
 
     def pop(self, key: str) -> Module:
