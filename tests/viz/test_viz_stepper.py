@@ -1,0 +1,169 @@
+"""Stepper: frame count and order (forward = execution order, backward = the engine's visiting order),
+values and gradients per frame, navigation, the saved page, and that stepping changes nothing."""
+import html
+import re
+
+import numpy as np
+import pytest
+from _vizdot import Dot, svg_texts
+
+import autograd as ag
+import viz
+
+
+def graph():
+    """A graph with a fan-out (u used twice) so the backward order is not just the reverse of a chain."""
+    a = ag.tensor([0.5, -1.0], requires_grad=True, name="a")
+    b = ag.tensor([2.0, 3.0], requires_grad=True, name="b")
+    u = a * b
+    u.name = "u"
+    v = u.exp()
+    w = u.sin()
+    out = (v + w).sum()
+    return a, b, u, out
+
+
+def test_frame_count_and_forward_order_is_execution_order():
+    _, _, _, out = graph()
+    s = viz.Stepper(out)
+    ops = viz._walk.collect_ops([out])
+    assert len(ops) == 5
+    assert len(s) == 10
+    fwd = [f for f in s.frames if f.phase == "forward"]
+    assert [f.op for f in fwd] == sorted(ops, key=lambda op: op.seq)
+    assert [f.op.name for f in fwd] == ["multiply", "exp", "sin", "add", "sum"]
+    assert [f.index for f in s.frames] == list(range(10))
+
+
+def test_forward_order_matches_recording_of_the_forward_pass():
+    with viz.record() as rec:
+        _, _, _, out = graph()
+    s = viz.Stepper(out)
+    assert [f.op for f in s.frames if f.phase == "forward"] == rec.forward
+
+
+def test_backward_order_is_the_engines_order():
+    _, _, _, out = graph()
+    s = viz.Stepper(out)
+    with viz.record() as rec:
+        out.backward()  # the real thing, after the Stepper ran its own backward with retain_graph
+    assert [f.op for f in s.frames if f.phase == "backward"] == rec.backward
+    assert next(f.op.name for f in s.frames if f.phase == "backward") == "sum"
+
+
+def test_frames_show_values_and_gradients():
+    _a, _b, _u, out = graph()
+    s = viz.Stepper(out)
+    uval = np.array([1.0, -3.0])
+    first = s.frames[0]
+    assert first.title == "forward 1/5: multiply -> (2,) float32"
+    np.testing.assert_allclose(np.array(eval(first.details.split("= ")[1])), uval)
+    # later ops are faded and carry no value yet; the current op is highlighted
+    d0 = Dot(first.drawing.source)
+    assert d0.nodes["op0"]["class"] == "current"
+    assert d0.nodes["op4"]["fontcolor"] == "#9a9a9a" and len(d0.lines("t4")) == 1
+    # backward: the multiply step receives du = exp(u) + cos(u) and sends it times b and times a
+    bw = {f.op.name: f for f in s.frames if f.phase == "backward"}
+    du = np.exp(uval) + np.cos(uval)
+    got = np.array(eval(bw["multiply"].title.split("receives grad ")[1]))
+    np.testing.assert_allclose(got, du, rtol=1e-3)
+    dlast = Dot(bw["multiply"].drawing.source)
+    a_node = next(n for n in dlast.nodes if dlast.lines(n)[0] == "a")
+    grad_line = dlast.lines(a_node)[-1]
+    np.testing.assert_allclose(np.array(eval(grad_line[5:])), du * np.array([2.0, 3.0]), rtol=1e-3)
+    assert all(e.get("dir") == "back" for s_, d_, e in dlast.edges if d_ == "op0")
+
+
+def test_fan_out_gradient_accumulates_across_frames():
+    _, _, _u, out = graph()
+    s = viz.Stepper(out)
+    uval = np.array([1.0, -3.0])
+    bw = [f for f in s.frames if f.phase == "backward"]
+    seen = []
+    for f in bw:
+        d = Dot(f.drawing.source)
+        (un,) = [n for n in d.nodes if d.lines(n)[0] == "u"]
+        lines = [line for line in d.lines(un) if line.startswith("grad ")]
+        seen.append(lines[0][5:] if lines else None)
+    # u gets exp(u) from the exp step and cos(u) from the sin step: after both, the sum
+    final = np.array(eval(seen[-1]))
+    np.testing.assert_allclose(final, np.exp(uval) + np.cos(uval), rtol=1e-3)
+    partial = next(x for x in seen if x is not None)
+    assert not np.allclose(np.array(eval(partial)), final)
+
+
+def test_stepping_changes_no_gradient_and_keeps_the_graph_usable(tmp_path):
+    a, b, u, out = graph()
+    u.retain_grad()
+    a.grad = ag.tensor([10.0, 10.0])
+    s = viz.Stepper(out)
+    s.save_html(tmp_path / "page.html")
+    np.testing.assert_array_equal(a.grad.data, [10.0, 10.0])
+    assert b.grad is None and u.grad is None
+    out.backward()
+    uval = np.array([1.0, -3.0])
+    np.testing.assert_allclose(a.grad.data, 10.0 + (np.exp(uval) + np.cos(uval)) * [2.0, 3.0], rtol=1e-5)
+    assert len(s) == 10
+
+
+def test_navigation():
+    _, _, _, out = graph()
+    s = viz.Stepper(out)
+    assert s.position == -1 and s.current is s.frames[0]
+    assert s.step() is s.frames[0]
+    assert s.step(3) is s.frames[3]
+    assert s.step(-10) is s.frames[0]
+    assert s.step(100) is s.frames[-1]
+    assert s.goto(-2) is s.frames[8]
+    with pytest.raises(IndexError):
+        s.goto(10)
+    with pytest.raises(TypeError):
+        s.step(1.5)
+    s.reset()
+    assert s.position == -1
+    assert list(s) == s.frames and s[2] is s.frames[2]
+    assert "5 forward and 5 backward" in repr(s)
+    assert "multiply" in svg_texts(viz.to_svg(s))
+
+
+def test_forward_only_and_errors():
+    _, _, _, out = graph()
+    assert len(viz.Stepper(out, backward=False)) == 5
+    with pytest.raises(TypeError):
+        viz.Stepper([out])
+    with pytest.raises(ValueError, match="not produced by recorded operations"):
+        viz.Stepper(ag.tensor([1.0]))
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3.0
+    with pytest.raises(ValueError, match="gradient="):
+        viz.Stepper(y)
+    s = viz.Stepper(y, gradient=np.array([1.0, -1.0], np.float32))
+    assert s.frames[-1].title == "backward 1/1: multiply receives grad [ 1., -1.]"
+    with pytest.raises(ValueError, match="shape"):
+        viz.Stepper(y, gradient=np.ones(3))
+    z = (x * x).sum()
+    z.backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        viz.Stepper(z)
+    assert len(viz.Stepper(z, backward=False)) == 2
+
+
+def test_saved_page_is_self_contained(tmp_path):
+    _, _, _, out = graph()
+    path = viz.Stepper(out).save_html(tmp_path / "steps.html")
+    page = path.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count('<div class="gg-frame') == 10
+    assert page.count("<svg") == 10
+    assert 'type="range"' in page and 'max="9"' in page
+    assert not re.search(r"(src|href)=\"(https?:)?//", page)  # nothing fetched from the network
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))  # element ids unique across the inline SVGs
+    assert "forward 1/5: multiply -> (2,) float32" in html.unescape(page)  # the caption of the first frame
+
+
+def test_repr_html_is_the_same_widget_fragment():
+    _, _, _, out = graph()
+    s = viz.Stepper(out, backward=False)
+    frag = s._repr_html_()
+    assert frag.count("<svg") == 5 and "<script>" in frag and "gg-slider" in frag

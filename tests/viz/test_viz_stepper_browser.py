@@ -1,0 +1,68 @@
+"""The saved Stepper page in a real headless Chromium: moving the slider changes the highlighted node."""
+import html
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+import autograd as ag
+import viz
+
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+
+# Appended to a copy of the page: drive the controls like a user would, then write what is on screen.
+_DRIVER = """
+<script>
+(function () {
+  var root = document.querySelector(".gg-stepper");
+  var slider = root.querySelector(".gg-slider");
+  function state() {
+    var shown = Array.prototype.filter.call(root.querySelectorAll(".gg-frame"),
+      function (f) { return getComputedStyle(f).display !== "none"; });
+    var g = shown.length === 1 ? shown[0].querySelector("g.node.current") : null;
+    var box = g ? g.getBoundingClientRect() : null;
+    return {shown: shown.length, index: shown.length ? +shown[0].getAttribute("data-index") : -1,
+            node: g ? g.querySelector("title").textContent : null, width: box ? box.width : 0,
+            position: root.querySelector(".gg-pos").textContent};
+  }
+  var out = [state()];
+  slider.value = 3; slider.dispatchEvent(new Event("input", {bubbles: true})); out.push(state());
+  slider.value = 7; slider.dispatchEvent(new Event("input", {bubbles: true})); out.push(state());
+  root.querySelector(".gg-next").click(); out.push(state());
+  root.querySelector(".gg-prev").click(); root.querySelector(".gg-prev").click(); out.push(state());
+  var pre = document.createElement("pre");
+  pre.id = "gg-test-result";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script>
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)")
+def test_slider_moves_the_highlight_in_chromium(tmp_path):
+    a = ag.tensor([0.5, -1.0], requires_grad=True, name="a")
+    b = ag.tensor([2.0, 3.0], requires_grad=True, name="b")
+    out = ((a * b).exp() + (a * b).sin()).sum()
+    s = viz.Stepper(out)
+    page = s.save_html(tmp_path / "stepper.html").read_text(encoding="utf-8")
+    driven = tmp_path / "driven.html"
+    driven.write_text(page.replace("</body>", _DRIVER + "</body>"), encoding="utf-8")
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
+           f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", driven.as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    m = re.search(r'<pre id="gg-test-result">(.*?)</pre>', proc.stdout, re.DOTALL)
+    assert m, f"no result from chromium (exit {proc.returncode}): {proc.stderr[-2000:]}"
+    states = json.loads(html.unescape(m.group(1)))
+    expected_nodes = [f.node for f in s.frames]
+    assert [st["index"] for st in states] == [0, 3, 7, 8, 6]
+    for st in states:
+        assert st["shown"] == 1  # exactly one frame visible
+        assert st["node"] == expected_nodes[st["index"]]  # the highlighted node is that frame's op
+        assert st["width"] > 0  # and it is actually laid out on screen
+        assert st["position"] == f"{st['index'] + 1} / {len(s)}"
+    assert len({st["node"] for st in states[:2]}) == 2  # moving the slider moved the highlight
