@@ -24,6 +24,9 @@ class Sequential(Module):
             for name, m in modules[0].items():
                 self.add_module(name, m)
         else:
+            if len(modules) == 1 and isinstance(modules[0], (list, tuple)):
+                raise TypeError("Sequential takes modules as separate arguments: use Sequential(*layers), "
+                                "not Sequential(layers)")
             for i, m in enumerate(modules):
                 self.add_module(str(i), m)
 

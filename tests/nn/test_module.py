@@ -383,6 +383,11 @@ def test_sequential_indexing_slicing_append_delete():
                                rtol=1e-5)
 
 
+def test_sequential_rejects_a_list_with_a_hint():
+    with pytest.raises(TypeError, match=r"Sequential\(\*layers\)"):
+        nn.Sequential([nn.ReLU()])
+
+
 def test_sequential_from_ordered_dict_uses_names():
     from collections import OrderedDict
 
