@@ -327,14 +327,18 @@ def _accumulate_into(t, g, create_graph, copy=False):
     if create_graph:
         if g.dtype != t.dtype:
             g = g.astype(t.dtype)
+        if g.grad_fn is None:  # a constant may be shared by several leaves or be a read-only view: own a copy
+            g = Tensor._make(np.array(g.data, copy=True))
         t.grad = g if t.grad is None else t.grad + g
         return
     if g.dtype != t.dtype:
         g = g.astype(t.dtype)
     old = t.grad
-    if old is None or old.grad_fn is not None or old.shape != t.shape:
+    if old is None or old.shape != t.shape:
         # Own the array: a gradient may be shared by several inputs or be a read-only view.
         t.grad = Tensor._make(np.array(g, copy=True) if copy or not g.flags.owndata or not g.flags.writeable
                               else g)
+    elif old.grad_fn is not None or not old.data.flags.writeable:
+        t.grad = Tensor._make(old.data + g)  # old is part of a recorded graph (create_graph): add out of place
     else:
         np.add(old.data, g, out=old.data)

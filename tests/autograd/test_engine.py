@@ -421,3 +421,20 @@ def test_grad_of_non_leaf_stays_differentiable_wrt_caller_leaf():
     g = ag.grad(lambda v: (v ** 3).sum())(h)  # 3 h^2
     g.sum().backward()  # d/dw sum(3 (2w)^2) = 24 w
     np.testing.assert_allclose(w.grad.data, 24 * w.data)
+
+
+def test_plain_backward_accumulates_onto_a_create_graph_grad():
+    x = leaf([2.0])
+    (x ** 3).sum().backward(create_graph=True)  # x.grad = 3x^2 = 12, itself part of a graph
+    x.grad.sum().backward()  # adds d(3x^2)/dx = 6x = 12
+    np.testing.assert_allclose(x.grad.data, [24.0])
+    assert x.grad.grad_fn is None
+
+
+def test_create_graph_grads_of_two_leaves_do_not_alias():
+    a, b = leaf([1.0]), leaf([1.0])
+    (a + b).sum().backward(create_graph=True)
+    assert a.grad is not b.grad and not np.shares_memory(a.grad.data, b.grad.data)
+    (a * 5).sum().backward()  # in-place accumulation into a.grad must not touch b.grad
+    np.testing.assert_allclose(a.grad.data, [6.0])
+    np.testing.assert_allclose(b.grad.data, [1.0])
