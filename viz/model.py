@@ -145,7 +145,12 @@ class _Analysis:
                 unit = reps[start:start + p]
                 if any(self.canon[op] is not op for op in unit):
                     continue  # already folded by an enclosing repeat found first
-                block = _Block(depth, unit, count, key=f"rep{len(self.blocks)}")
+                region = reps[start:start + p * count]
+                bdepth = depth  # a loop entirely inside one child module belongs inside that child's cluster
+                while all(len(self.chain[o]) > bdepth for o in region) and \
+                        len({id(self.chain[o][bdepth]) for o in region}) == 1:
+                    bdepth += 1
+                block = _Block(bdepth, unit, count, key=f"rep{len(self.blocks)}")
                 for j in range(1, count):
                     for k in range(p):
                         op, rep = reps[start + j * p + k], unit[k]
@@ -158,10 +163,10 @@ class _Analysis:
                 unit_set = set(unit)
                 for op in unit:
                     c = self.chain[op]
-                    if len(c) > depth:
-                        child = c[depth]
-                        if all(o in unit_set for o in reps if self.canon[o] is o and len(self.chain[o]) > depth
-                               and self.chain[o][depth] is child):
+                    if len(c) > bdepth and id(c[bdepth]) not in block.contained:
+                        child = c[bdepth]
+                        if all(o in unit_set for o in self.ops if self.canon[o] is o and len(self.chain[o]) > bdepth
+                               and self.chain[o][bdepth] is child):
                             block.contained.add(id(child))
                 self.blocks.append(block)
         by_child: dict[int, list] = {}
@@ -325,7 +330,9 @@ class _Layout:
                 n_par = _param_count(m)
                 lab = label(_module_title(an, m) if m is not an.model else type(m).__name__,
                             f"{n_par:,} params" if n_par else None)
-                place(path, (nid, {"label": lab, "tooltip": repr(m)[:500], **S.MODULE_BOX}))
+                lines = repr(m).splitlines()
+                tip = lines[0] if len(lines) == 1 else f"{type(m).__name__}: {len(list(m.modules())) - 1} submodules"
+                place(path, (nid, {"label": lab, "tooltip": tip[:300], **S.MODULE_BOX}))
         for pid, p, pname, path in self.params.values():
             place(path, (pid, {"label": label(pname.rsplit(".", 1)[-1], shape_text(p.shape)), **S.PARAM,
                                "fontsize": "9"}))
