@@ -8,7 +8,7 @@ import autograd as ag
 from .. import functional as F
 from .. import init
 from ..module import Module, Parameter
-from .linear import _positive_int
+from .linear import _non_negative_int
 
 
 class Embedding(Module):
@@ -20,8 +20,8 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  _weight=None, dtype=None) -> None:
         super().__init__()
-        self.num_embeddings = _positive_int(num_embeddings, "num_embeddings", "Embedding")
-        self.embedding_dim = _positive_int(embedding_dim, "embedding_dim", "Embedding")
+        self.num_embeddings = _non_negative_int(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = _non_negative_int(embedding_dim, "embedding_dim", "Embedding")
         self.padding_idx = None if padding_idx is None else F._padding_index(padding_idx, self.num_embeddings,
                                                                               "Embedding")
         shape = (self.num_embeddings, self.embedding_dim)

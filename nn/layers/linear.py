@@ -12,7 +12,7 @@ from .. import init
 from ..module import Module, Parameter
 
 
-def _positive_int(value, what: str, cls: str) -> int:
+def _non_negative_int(value, what: str, cls: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"{cls}: {what} must be a non-negative integer, got {value!r}")
     return int(value)
@@ -37,8 +37,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None) -> None:
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features", "Linear")
-        self.out_features = _positive_int(out_features, "out_features", "Linear")
+        self.in_features = _non_negative_int(in_features, "in_features", "Linear")
+        self.out_features = _non_negative_int(out_features, "out_features", "Linear")
         dtype = np.dtype(dtype or ag.get_default_dtype())
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
         if bias:

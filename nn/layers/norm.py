@@ -7,7 +7,7 @@ import autograd as ag
 
 from .. import functional as F
 from ..module import Module, Parameter
-from .linear import _positive_int
+from .linear import _non_negative_int
 
 
 class _BatchNorm(Module):
@@ -25,7 +25,7 @@ class _BatchNorm(Module):
                  track_running_stats: bool = True, dtype=None) -> None:
         super().__init__()
         name = type(self).__name__
-        self.num_features = _positive_int(num_features, "num_features", name)
+        self.num_features = _non_negative_int(num_features, "num_features", name)
         if not eps > 0:
             raise ValueError(f"{name}: eps must be positive, got {eps!r}")
         if momentum is not None and not 0.0 <= momentum <= 1.0:
