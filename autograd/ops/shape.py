@@ -201,12 +201,12 @@ def repeat(x, repeats, axis=None):
     from .index import take
 
     x = as_tensor_arg(x)
+    reps = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
+    if reps.dtype.kind not in "iu" or np.any(reps < 0) or reps.ndim > 1:
+        raise ValueError(f"repeat: repeats must be non-negative integers, got {repeats!r}")
     if axis is None:
         x, axis = flatten(x), 0
     axis = normalize_axis("repeat", axis, x.ndim)
-    reps = np.asarray(repeats)
-    if reps.dtype.kind not in "iu" or np.any(reps < 0):
-        raise ValueError(f"repeat: repeats must be non-negative integers, got {repeats!r}")
     try:
         index = np.repeat(np.arange(x.shape[axis]), reps)
     except ValueError:
