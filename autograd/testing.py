@@ -215,7 +215,11 @@ def check_gradients(fn: Callable, *inputs, order: int = 2, eps: float = 1e-6, at
 
     if order not in (1, 2):
         raise ValueError(f"check_gradients: order must be 1 or 2, got {order!r}")
-    label = getattr(fn, "__qualname__", None) or repr(fn)
+    owner = getattr(fn, "__self__", None)  # a bound classmethod such as MyFunction.apply
+    if isinstance(owner, type):
+        label = f"{owner.__name__}.{fn.__name__}"
+    else:
+        label = getattr(fn, "__qualname__", None) or repr(fn)
     shapes_txt = ", ".join(str(x.shape) if hasattr(x, "shape") else repr(x) for x in inputs)
     checks = [("first", gradcheck)] + ([("second", gradgradcheck)] if order == 2 else [])
     for what, check in checks:
