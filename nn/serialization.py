@@ -1,9 +1,9 @@
 """``nn.save`` / ``nn.load``: state dicts (possibly nested, e.g. ``{'model': ..., 'optimizer': ...}``) in a
 NumPy ``.npz`` file that is read back with ``allow_pickle=False`` — loading a file never runs code.
 
-Layout: every array is one ``.npz`` entry whose name is its key path with ``/`` between levels (``%`` and
-``/`` inside a key are written ``%25`` and ``%2F``, so the flattening is reversible and the file is readable
-with plain ``np.load``). One extra entry, ``__graphgrad__``, holds a JSON description of the tree: dict key
+Layout: every array is one ``.npz`` entry whose name is its key path with ``/`` between levels; ``%``,
+``/`` and control characters inside a key are percent-encoded (``%25``, ``%2F``), so the flattening is
+reversible and the file is readable with plain ``np.load``. One extra entry, ``__graphgrad__``, holds a JSON description of the tree: dict key
 types (str or int), lists versus tuples, and the exact Python scalars (bool, int, float, str, None).
 A round trip gives back equal keys, equal container types, and arrays with identical dtypes and values.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import urllib.parse
 import zipfile
 from typing import Any
 
@@ -26,11 +27,12 @@ _FORMAT = "graphgrad-npz-1"
 
 
 def _escape(key: str) -> str:
-    return key.replace("%", "%25").replace("/", "%2F")
+    """Percent-encode '%', '/' and control characters (zip names stop at NUL) in one key."""
+    return "".join(f"%{ord(c):02X}" if c in "%/" or ord(c) < 32 or ord(c) == 127 else c for c in key)
 
 
 def _unescape(key: str) -> str:
-    return key.replace("%2F", "/").replace("%25", "%")
+    return urllib.parse.unquote(key)
 
 
 def _float_json(x: float):
