@@ -413,6 +413,8 @@ def clip(x, lo=None, hi=None):
     """Limit values to [lo, hi] (either may be None); gradient passes where lo <= x <= hi."""
     if lo is None and hi is None:
         raise ValueError("clip: at least one of lo and hi must be given")
+    lo = lo.data if isinstance(lo, Tensor) else lo  # bounds are constants: no gradient flows to them
+    hi = hi.data if isinstance(hi, Tensor) else hi
     if lo is not None and hi is not None and np.any(np.asarray(lo) > np.asarray(hi)):
         raise ValueError(f"clip: lo ({lo}) must not exceed hi ({hi})")
     return Clip.apply(as_tensor_arg(x), lo=lo, hi=hi)

@@ -343,3 +343,13 @@ def test_methods_are_the_module_functions():
     np.testing.assert_array_equal(x.clip(0.5, 1.0).data, np.clip(x.data, 0.5, 1.0))
     np.testing.assert_array_equal(x.softmax(axis=0).data, autograd.softmax(x, axis=0).data)
     np.testing.assert_array_equal(x.T.data, x.data.T)
+
+
+def test_clip_bounds_may_be_tensors_and_get_no_gradient():
+    x = _leaf([0.0, 2.0, -3.0], np.float32)
+    lo = Tensor(np.float32(-1.0), requires_grad=True)
+    out = autograd.clip(x, lo, Tensor([1.0, 1.0, 1.0]))
+    np.testing.assert_array_equal(out.data, [0.0, 1.0, -1.0])
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 0.0, 0.0])
+    assert x.grad.dtype == np.float32 and lo.grad is None
