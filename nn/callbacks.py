@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import shutil
 import time
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -150,6 +151,9 @@ class ProgressBar(Callback):
         return f"Epoch {self.epoch + 1}{total}"
 
     def _write_line(self, text: str, final: bool) -> None:
+        if not final:  # a line longer than the terminal would wrap, and '\r' could not redraw it
+            width = shutil.get_terminal_size((100, 20)).columns - 1
+            text = text[:width]
         pad = max(0, self.last_len - len(text))
         self.stream.write("\r" + text + " " * pad + ("\n" if final else ""))
         self.stream.flush()

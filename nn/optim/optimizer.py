@@ -17,6 +17,8 @@ import numpy as np
 
 from autograd import Tensor, enable_grad, no_grad
 
+_EXTRA_GROUP_KEYS = {"initial_lr", "name", "param_names"}  # set by schedulers, or labels users add
+
 
 class Optimizer:
     """Base class: holds ``param_groups`` and ``state``; ``step()`` applies the subclass's update rule."""
@@ -77,7 +79,7 @@ class Optimizer:
         group = {k: v for k, v in param_group.items() if k != "params"}
         for key, default in self.defaults.items():
             group.setdefault(key, default)
-        unknown = sorted(set(group) - set(self.defaults) - {"initial_lr"})
+        unknown = sorted(set(group) - set(self.defaults) - _EXTRA_GROUP_KEYS)
         if unknown:
             raise TypeError(f"{name}: unknown hyperparameter(s) {unknown} in parameter group; "
                             f"expected some of {sorted(self.defaults)}")
@@ -102,7 +104,9 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
-                else:
+                elif p.grad.grad_fn is None and p.grad.data.flags.writeable:
+                    p.grad.data[...] = 0
+                else:  # a gradient recorded with create_graph: cut it from its graph
                     p.grad = Tensor._make(np.zeros_like(p.data))
 
     def step(self, closure: Callable[[], Any] | None = None):

@@ -281,8 +281,9 @@ def test_param_groups_use_their_own_hyperparameters_and_defaults():
 def test_zero_grad_sets_none_or_zeros():
     p = ag.Tensor(np.array([1.0, 2.0]), requires_grad=True)
     opt = optim.SGD([p], lr=0.1)
-    p.grad = ag.Tensor(np.array([3.0, 4.0]))
+    g = p.grad = ag.Tensor(np.array([3.0, 4.0]))
     opt.zero_grad(set_to_none=False)
+    assert p.grad is g
     np.testing.assert_array_equal(p.grad.data, [0.0, 0.0])
     opt.zero_grad()
     assert p.grad is None
