@@ -9,6 +9,10 @@ from ..tensor import Tensor
 
 _SCALARS = (int, float, bool)
 
+# What public op functions accept: Tensors, ndarrays, Python numbers and (nested) lists of numbers.
+TensorLike = Tensor | np.ndarray | float | int | bool | list
+Axis = int | tuple[int, ...] | None
+
 
 def as_operand(x):
     """A Tensor or ndarray unchanged; a Python number kept as-is (NumPy's weak scalar typing);

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
-from .base import Op, as_operand, as_tensor_arg, dual
+from .base import Op, TensorLike, as_operand, as_tensor_arg, dual
 
 
 def _binary_forward(name, fn, a, b):
@@ -374,6 +374,7 @@ def _binary(op_cls):
 
     fn.__name__ = fn.__qualname__ = op_cls.name
     fn.__doc__ = f"Elementwise {op_cls.name} with NumPy broadcasting; differentiable in both arguments."
+    fn.__annotations__ = {"a": TensorLike, "b": TensorLike, "return": Tensor}
     return fn
 
 
@@ -383,6 +384,7 @@ def _unary(op_cls):
 
     fn.__name__ = fn.__qualname__ = op_cls.name
     fn.__doc__ = (op_cls.__doc__ or f"Elementwise {op_cls.name}.").splitlines()[0]
+    fn.__annotations__ = {"x": TensorLike, "return": Tensor}
     return fn
 
 
@@ -409,7 +411,7 @@ sigmoid = _unary(Sigmoid)
 relu = _unary(Relu)
 
 
-def clip(x, lo=None, hi=None):
+def clip(x: TensorLike, lo=None, hi=None) -> Tensor:
     """Limit values to [lo, hi] (either may be None); gradient passes where lo <= x <= hi."""
     if lo is None and hi is None:
         raise ValueError("clip: at least one of lo and hi must be given")
@@ -420,7 +422,7 @@ def clip(x, lo=None, hi=None):
     return Clip.apply(as_tensor_arg(x), lo=lo, hi=hi)
 
 
-def where(cond, a, b):
+def where(cond, a: TensorLike, b: TensorLike) -> Tensor:
     """Choose from ``a`` where ``cond`` is true, else from ``b`` (broadcast); cond is not differentiated."""
     cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
     if cond.dtype != bool:
@@ -431,7 +433,7 @@ def where(cond, a, b):
     return Where.apply(cond, a, b)
 
 
-def astype(x, dtype):
+def astype(x: TensorLike, dtype) -> Tensor:
     """Cast to ``dtype``; differentiable when both dtypes are floating point."""
     x = as_tensor_arg(x)
     dtype = np.dtype(dtype)
@@ -440,7 +442,7 @@ def astype(x, dtype):
     return AsType.apply(x, dtype=dtype)
 
 
-def floor_divide(a, b):
+def floor_divide(a: TensorLike, b: TensorLike) -> Tensor:
     """a // b; piecewise constant, so the result carries no gradient."""
     a, b = as_operand(a), as_operand(b)
     av = a.data if isinstance(a, Tensor) else a

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from .base import Op, as_tensor_arg, dual, normalize_axis
+from .base import Op, TensorLike, as_tensor_arg, dual, normalize_axis
 
 _BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
 
@@ -69,20 +69,20 @@ class ScatterAdd(Op):
 _scatter_add = dual(_scatter_add_np, ScatterAdd, "scatter_add")
 
 
-def getitem(x, index):
+def getitem(x: TensorLike, index) -> Tensor:
     """``x[index]`` with NumPy's basic and advanced indexing; differentiable."""
     x = as_tensor_arg(x)
     index = _plain_index(index)
     return Getitem.apply(x, index=index, basic=_is_basic(index))
 
 
-def scatter_add(g, shape, index):
+def scatter_add(g: TensorLike, shape: tuple[int, ...], index) -> Tensor:
     """A tensor of zeros of ``shape`` with ``g`` added at ``index`` (repeated indices accumulate)."""
     index = _plain_index(index)
     return ScatterAdd.apply(as_tensor_arg(g), shape=tuple(shape), index=index, basic=_is_basic(index))
 
 
-def take(x, indices, axis=None):
+def take(x: TensorLike, indices, axis: int | None = None) -> Tensor:
     """``np.take``: elements at integer ``indices`` along ``axis`` (flattened when None)."""
     from .shape import flatten
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from .base import Op, as_tensor_arg
+from .base import Op, TensorLike, as_tensor_arg
 
 
 def _swap_last(x):
@@ -43,7 +43,7 @@ class Matmul(Op):
         return ga, gb
 
 
-def matmul(a, b):
+def matmul(a: TensorLike, b: TensorLike) -> Tensor:
     """Matrix product with NumPy's rules: batch axes broadcast, 1-D operands are promoted."""
     a, b = as_tensor_arg(a), as_tensor_arg(b)
     if a.ndim == 0 or b.ndim == 0:
@@ -200,7 +200,7 @@ def _parse_einsum(subscripts, shapes):
     return explicit, out, targets
 
 
-def einsum(subscripts: str, *operands):
+def einsum(subscripts: str, *operands: TensorLike) -> Tensor:
     """Einstein summation with NumPy's rules: implicit or explicit ('->') output, '...' broadcasting,
     repeated labels (diagonals, traces); differentiable in every operand to any order."""
     from .reduce import broadcast_to

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from .base import Op, as_tensor_arg, dual, keepdims_shape, normalize_axes, normalize_axis
+from .base import Axis, Op, TensorLike, as_tensor_arg, dual, keepdims_shape, normalize_axes, normalize_axis
 from .elementwise import _exp, _where
 
 
@@ -240,6 +240,7 @@ def _reduction(op_cls, doc):
 
     fn.__name__ = fn.__qualname__ = op_cls.name
     fn.__doc__ = doc
+    fn.__annotations__ = {"x": TensorLike, "axis": Axis, "keepdims": bool, "return": Tensor}
     return fn
 
 
@@ -251,7 +252,7 @@ min = _reduction(Min, "Minimum over ``axis``; the gradient is shared evenly amon
 logsumexp = _reduction(LogSumExp, "log(sum(exp(x))) over ``axis``, stable for large values.")
 
 
-def var(x, axis=None, keepdims=False, ddof=0):
+def var(x: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Variance over ``axis`` with ``ddof`` delta degrees of freedom (NumPy's definition)."""
     x = as_tensor_arg(x)
     axes = normalize_axes("var", axis, x.ndim)
@@ -259,7 +260,7 @@ def var(x, axis=None, keepdims=False, ddof=0):
     return Var.apply(x, axis=axes, keepdims=bool(keepdims), ddof=ddof)
 
 
-def std(x, axis=None, keepdims=False, ddof=0):
+def std(x: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Standard deviation over ``axis`` with ``ddof`` (NumPy's definition)."""
     x = as_tensor_arg(x)
     axes = normalize_axes("std", axis, x.ndim)
@@ -274,30 +275,30 @@ def _check_ddof(name, x, axes, ddof):
                          f"but axis {axes} of shape {x.shape} has {n}")
 
 
-def softmax(x, axis=-1):
+def softmax(x: TensorLike, axis: int = -1) -> Tensor:
     """Softmax along ``axis`` (shifted by the max, so large inputs do not overflow)."""
     x = as_tensor_arg(x)
     return Softmax.apply(x, axis=normalize_axis("softmax", axis, x.ndim))
 
 
-def log_softmax(x, axis=-1):
+def log_softmax(x: TensorLike, axis: int = -1) -> Tensor:
     """log(softmax(x)) along ``axis``, computed as x - logsumexp(x) for stability."""
     x = as_tensor_arg(x)
     return LogSoftmax.apply(x, axis=normalize_axis("log_softmax", axis, x.ndim))
 
 
-def broadcast_to(x, shape):
+def broadcast_to(x: TensorLike, shape: int | tuple[int, ...]) -> Tensor:
     """Broadcast ``x`` to ``shape`` (NumPy rules); the gradient is summed back."""
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     return BroadcastTo.apply(as_tensor_arg(x), shape=shape)
 
 
-def argmax(x, axis=None, keepdims=False):
+def argmax(x: TensorLike, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the maximum (first on ties) as an int Tensor; no gradient."""
     return _arg(np.argmax, "argmax", x, axis, keepdims)
 
 
-def argmin(x, axis=None, keepdims=False):
+def argmin(x: TensorLike, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the minimum (first on ties) as an int Tensor; no gradient."""
     return _arg(np.argmin, "argmin", x, axis, keepdims)
 

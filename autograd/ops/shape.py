@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 
 from ..tensor import Tensor
-from .base import Op, as_tensor_arg, normalize_axis
+from .base import Axis, Op, TensorLike, as_tensor_arg, normalize_axis
 from .reduce import broadcast_to
 
 
@@ -77,7 +77,7 @@ class Pad(Op):
 # ----------------------------------------------------------------------------- public functions
 
 
-def reshape(x, *shape):
+def reshape(x: TensorLike, *shape: int | tuple[int, ...]) -> Tensor:
     """Same data in a new shape (one dimension may be -1)."""
     x = as_tensor_arg(x)
     shape = _shape_arg(shape)
@@ -96,7 +96,7 @@ def reshape(x, *shape):
     return Reshape.apply(x, shape=new)
 
 
-def transpose(x, *axes):
+def transpose(x: TensorLike, *axes: int | tuple[int, ...]) -> Tensor:
     """Permute axes (NumPy): no axes reverses them, like ``.T``."""
     x = as_tensor_arg(x)
     if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
@@ -109,7 +109,7 @@ def transpose(x, *axes):
     return Transpose.apply(x, axes=axes)
 
 
-def swapaxes(x, axis1, axis2):
+def swapaxes(x: TensorLike, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes."""
     x = as_tensor_arg(x)
     a1, a2 = normalize_axis("swapaxes", axis1, x.ndim), normalize_axis("swapaxes", axis2, x.ndim)
@@ -118,7 +118,7 @@ def swapaxes(x, axis1, axis2):
     return transpose(x, perm)
 
 
-def squeeze(x, axis=None):
+def squeeze(x: TensorLike, axis: Axis = None) -> Tensor:
     """Remove axes of length 1 (all of them, or those in ``axis``)."""
     x = as_tensor_arg(x)
     if axis is None:
@@ -131,7 +131,7 @@ def squeeze(x, axis=None):
     return reshape(x, tuple(s for i, s in enumerate(x.shape) if i not in axes))
 
 
-def expand_dims(x, axis):
+def expand_dims(x: TensorLike, axis: int | tuple[int, ...]) -> Tensor:
     """Insert length-1 axes at ``axis`` (int or tuple), as in NumPy."""
     x = as_tensor_arg(x)
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
@@ -141,13 +141,13 @@ def expand_dims(x, axis):
     return reshape(x, tuple(1 if i in axes else next(dims) for i in range(out_ndim)))
 
 
-def flatten(x):
+def flatten(x: TensorLike) -> Tensor:
     """All elements in one axis (NumPy's ``flatten``)."""
     x = as_tensor_arg(x)
     return reshape(x, (x.size,))
 
 
-def concatenate(tensors, axis=0):
+def concatenate(tensors, axis: int = 0) -> Tensor:
     """Join a sequence of tensors along an existing axis."""
     tensors = [as_tensor_arg(t) for t in tensors]
     if not tensors:
@@ -164,7 +164,7 @@ def concatenate(tensors, axis=0):
     return Concatenate.apply(*tensors, axis=axis)
 
 
-def stack(tensors, axis=0):
+def stack(tensors, axis: int = 0) -> Tensor:
     """Join tensors of equal shape along a new axis."""
     tensors = [as_tensor_arg(t) for t in tensors]
     if not tensors:
@@ -176,7 +176,7 @@ def stack(tensors, axis=0):
     return concatenate([expand_dims(t, axis) for t in tensors], axis=axis)
 
 
-def split(x, indices_or_sections, axis=0):
+def split(x: TensorLike, indices_or_sections, axis: int = 0) -> list[Tensor]:
     """``np.split``: an int gives equal sections (must divide the axis), a list gives split points."""
     from .index import getitem
 
@@ -196,7 +196,7 @@ def split(x, indices_or_sections, axis=0):
     return [getitem(x, lead + (slice(lo, hi),)) for lo, hi in itertools.pairwise(edges)]
 
 
-def repeat(x, repeats, axis=None):
+def repeat(x: TensorLike, repeats, axis: int | None = None) -> Tensor:
     """``np.repeat``: repeat each element (of the flattened tensor when axis is None)."""
     from .index import take
 
@@ -214,7 +214,7 @@ def repeat(x, repeats, axis=None):
     return take(x, index, axis=axis)
 
 
-def tile(x, reps):
+def tile(x: TensorLike, reps: int | tuple[int, ...]) -> Tensor:
     """``np.tile``: the whole tensor repeated ``reps`` times along each axis."""
     x = as_tensor_arg(x)
     reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
@@ -232,7 +232,7 @@ def tile(x, reps):
 _PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 
 
-def pad(x, pad_width, mode="constant", constant_values=0):
+def pad(x: TensorLike, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
     """``np.pad`` for modes constant, edge, reflect, symmetric and wrap; differentiable."""
     from .index import take
 

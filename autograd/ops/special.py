@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from .base import Op, as_tensor_arg, dual
+from ..tensor import Tensor
+from .base import Op, TensorLike, as_tensor_arg, dual
 from .elementwise import _exp
 
 # |x| <= 0.46875: erf(x) = x * P(x²) / Q(x²)
@@ -111,6 +112,6 @@ class Erf(Op):
 _erf = dual(erf_numpy, Erf, "erf")
 
 
-def erf(x):
+def erf(x: TensorLike) -> Tensor:
     """Elementwise error function erf(x) = 2/sqrt(pi) ∫₀ˣ exp(-t²) dt; differentiable."""
     return Erf.apply(as_tensor_arg(x))
