@@ -176,12 +176,20 @@ class ProgressBar(Callback):
             bar, count = "", f"{done}"
         self._write_line(f"{self._prefix()} {bar} {count}  {now - self.t0:.1f}s  {_fmt(logs)}", final=False)
 
+    def close(self) -> None:
+        """Finish a half-drawn line (training was interrupted)."""
+        if self.tty and getattr(self, "last_len", 0):
+            self.stream.write("\n")
+            self.stream.flush()
+            self.last_len = 0
+
     def on_epoch_end(self, epoch, logs):
         elapsed = time.perf_counter() - self.t0
         if self.tty:
             steps = f"{self.steps}/{self.steps}" if self.steps else ""
             bar = "[" + "=" * self.width + "]" if self.steps else ""
             self._write_line(f"{self._prefix()} {bar} {steps}  {elapsed:.1f}s  {_fmt(logs)}", final=True)
+            self.last_len = 0
         else:
             self.stream.write(f"{self._prefix()}  {elapsed:.1f}s  {_fmt(logs)}\n")
             self.stream.flush()

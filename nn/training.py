@@ -113,6 +113,25 @@ def evaluate(model, loss_fn: Callable, loader, metrics: Sequence | dict | None =
     return acc.logs()
 
 
+def _train_epoch(model, loss_fn, optimizer, loader, metric_fns, callbacks, epoch: int) -> dict[str, float]:
+    """One pass of forward, loss, zero_grad, backward, step over ``loader`` in training mode; the epoch's logs."""
+    if hasattr(model, "train"):
+        model.train()
+    acc = _Accumulator(metric_fns)
+    for i, batch in enumerate(loader):
+        inputs, target = _split_batch(batch, "train_loader")
+        out = model(*inputs)
+        loss = loss_fn(out, target)
+        value = _loss_value(loss, f"epoch {epoch + 1}, batch {i}")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        acc.add(value, out, target, _batch_size(target))
+        for cb in callbacks:
+            cb.on_batch_end(i, acc.logs())
+    return acc.logs()
+
+
 def fit(model, loss_fn: Callable, optimizer, train_loader, val_loader=None, epochs: int = 1,
         callbacks: Sequence[Callback] = (), progress: bool = True, metrics: Sequence | dict | None = None,
         scheduler=None) -> History:
@@ -151,34 +170,26 @@ def fit(model, loss_fn: Callable, optimizer, train_loader, val_loader=None, epoc
 
     for cb in callbacks:
         cb.on_train_begin({})
-    for epoch in range(int(epochs)):
-        for cb in callbacks:
-            cb.on_epoch_begin(epoch, {})
-        if hasattr(model, "train"):
-            model.train()
-        acc = _Accumulator(metric_fns)
-        for i, batch in enumerate(train_loader):
-            inputs, target = _split_batch(batch, "train_loader")
-            out = model(*inputs)
-            loss = loss_fn(out, target)
-            value = _loss_value(loss, f"epoch {epoch + 1}, batch {i}")
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            acc.add(value, out, target, _batch_size(target))
+    try:
+        for epoch in range(int(epochs)):
             for cb in callbacks:
-                cb.on_batch_end(i, acc.logs())
-        logs = acc.logs()
-        if val_loader is not None:
-            logs.update({"val_" + k: v for k, v in evaluate(model, loss_fn, val_loader, metrics).items()})
-        if scheduler is not None:
-            logs["lr"] = float(optimizer.param_groups[0]["lr"])
-            scheduler.step()
-        history._append(epoch, logs)
+                cb.on_epoch_begin(epoch, {})
+            logs = _train_epoch(model, loss_fn, optimizer, train_loader, metric_fns, callbacks, epoch)
+            if val_loader is not None:
+                logs.update({"val_" + k: v for k, v in evaluate(model, loss_fn, val_loader, metrics).items()})
+            if scheduler is not None:
+                logs["lr"] = float(optimizer.param_groups[0]["lr"])
+                scheduler.step()
+            history._append(epoch, logs)
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
+            if any(cb.stop_training for cb in callbacks):
+                break
+    except BaseException:  # e.g. Ctrl-C: end a half-drawn progress line before the traceback
         for cb in callbacks:
-            cb.on_epoch_end(epoch, logs)
-        if any(cb.stop_training for cb in callbacks):
-            break
+            if isinstance(cb, ProgressBar):
+                cb.close()
+        raise
     for cb in callbacks:
         cb.on_train_end({})
     return history

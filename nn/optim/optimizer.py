@@ -115,11 +115,18 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        work = []
+        for group in self.param_groups:
+            live = [p for p in group["params"] if p.grad is not None]
+            for p in live:  # check every gradient before changing any parameter
+                if p.grad.shape != p.shape:
+                    raise ValueError(f"{type(self).__name__}.step: gradient of shape {p.grad.shape} does not match "
+                                     f"its parameter of shape {p.shape}")
+            if live:
+                work.append((group, live))
         with no_grad():
-            for group in self.param_groups:
-                live = [p for p in group["params"] if p.grad is not None]
-                if live:
-                    self._update(group, live)
+            for group, live in work:
+                self._update(group, live)
         return loss
 
     def _update(self, group: dict[str, Any], params: list[Tensor]) -> None:
@@ -128,9 +135,6 @@ class Optimizer:
     def _grad(self, p: Tensor, maximize: bool) -> np.ndarray:
         """The gradient as an array in the parameter's dtype, negated for ``maximize`` (a fresh array then)."""
         g = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
-        if g.shape != p.shape:
-            raise ValueError(f"{type(self).__name__}.step: gradient of shape {g.shape} does not match its "
-                             f"parameter of shape {p.shape}")
         if g.dtype != p.dtype:
             g = g.astype(p.dtype)
         return -g if maximize else g

@@ -446,3 +446,21 @@ def test_repr_lists_groups():
     p = ag.Tensor(np.array([1.0]), requires_grad=True)
     text = repr(optim.SGD([p], lr=0.1, momentum=0.9))
     assert text.startswith("SGD (") and "Parameter Group 0" in text and "momentum: 0.9" in text
+
+
+def test_gradient_of_another_dtype_is_cast_and_a_misshaped_one_rejected():
+    p = ag.Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    opt = optim.Adam([p], lr=0.1)
+    p.grad = ag.Tensor(np.array([0.5, -0.5], dtype=np.float64))
+    opt.step()
+    assert p.dtype == np.float32 and opt.state[p]["exp_avg"].dtype == np.float32
+    np.testing.assert_allclose(p.data, [0.9, 2.1], rtol=1e-6)
+    q = ag.Tensor(np.array([5.0], dtype=np.float32), requires_grad=True)
+    opt.add_param_group({"params": [q]})
+    q.grad = ag.Tensor(np.ones(1, dtype=np.float32))
+    p.grad = ag.Tensor(np.ones(3, dtype=np.float32))
+    before = (p.data.copy(), q.data.copy())
+    with pytest.raises(ValueError, match=r"gradient of shape \(3,\).*shape \(2,\)"):
+        opt.step()
+    np.testing.assert_array_equal(p.data, before[0])  # nothing moved
+    np.testing.assert_array_equal(q.data, before[1])

@@ -294,6 +294,26 @@ def test_tty_redraws_one_line_per_epoch_in_place(monkeypatch):
     assert "1/3" in first and "3/3" in first and "[" in first and "val_loss" in first.split("\r")[-1]
 
 
+def test_interrupted_training_finishes_the_progress_line(monkeypatch):
+    stream = FakeTTY()
+    monkeypatch.setattr(sys, "stdout", stream)
+    monkeypatch.setattr(nn.ProgressBar, "interval", 0.0)
+    X, y = linear_data(6)
+    model = linear_model()
+
+    def loss_fn(out, target):
+        if len(loss_fn.calls) == 2:
+            raise KeyboardInterrupt
+        loss_fn.calls.append(1)
+        return nn.functional.mse_loss(out, target)
+
+    loss_fn.calls = []
+    with pytest.raises(KeyboardInterrupt):
+        nn.fit(model, loss_fn, optim.SGD(model.parameters(), lr=0.01), DataLoader(TensorDataset(X, y), 2), epochs=2)
+    text = stream.getvalue()
+    assert text.endswith("\n") and text.count("\n") == 1 and "2/3" in text
+
+
 # --------------------------------------------------------------------------- History and errors
 
 
