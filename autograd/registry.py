@@ -112,7 +112,11 @@ class OpEntry:
 SHAPE_KINDS = MappingProxyType({
     "elementwise": "one shape per input, mutually broadcastable (a single shape for one input); "
                    "opts min_ndim, max_ndim, min_side, max_side",
-    "same": "every input has the same shape; opts as elementwise",
+    "reduction": "one input of any shape (reductions, softmax); opts as elementwise",
+    "shape": "one input of any shape (reshaping, padding, repeating); opts as elementwise plus size_one_axes "
+             "(axes forced to length 1) and even_last (last axis of even length)",
+    "index": "one input of any shape, indexed by an index built from its shape; opts as elementwise",
+    "same": "every input has the same shape (concatenate, stack); opts as elementwise",
     "matmul": "two shapes NumPy's matmul accepts; opt form in vv, mv, vm, mm, batched",
     "einsum": "shapes fitting opt subscripts (label sizes drawn, '...' broadcast)",
     "take": "a tensor with axis 0 of length >= 2, and any index shape",
@@ -234,22 +238,22 @@ for _name, _cls, _dom, _ref in (("sum", _rd.Sum, _R, np.sum), ("mean", _rd.Mean,
                                 ("prod", _rd.Prod, _N, np.prod), ("max", _rd.Max, _D, np.max),
                                 ("min", _rd.Min, _D, np.min), ("logsumexp", _rd.LogSumExp, _R, _np_logsumexp)):
     _f = getattr(ops, _name)
-    _add(_name, "axis=None", _f, (_dom,), "elementwise", [_cls], ref=_ref)
-    _add(_name, "axis=0", lambda x, _f=_f: _f(x, axis=0), (_dom,), "elementwise", [_cls],
+    _add(_name, "axis=None", _f, (_dom,), "reduction", [_cls], ref=_ref)
+    _add(_name, "axis=0", lambda x, _f=_f: _f(x, axis=0), (_dom,), "reduction", [_cls],
          ref=lambda x, _r=_ref: _r(x, axis=0), min_ndim=1)
-    _add(_name, "axis=-1, keepdims", lambda x, _f=_f: _f(x, axis=-1, keepdims=True), (_dom,), "elementwise", [_cls],
+    _add(_name, "axis=-1, keepdims", lambda x, _f=_f: _f(x, axis=-1, keepdims=True), (_dom,), "reduction", [_cls],
          ref=lambda x, _r=_ref: _r(x, axis=-1, keepdims=True), min_ndim=1)
-    _add(_name, "axis=(0, -1)", lambda x, _f=_f: _f(x, axis=(0, -1)), (_dom,), "elementwise", [_cls],
+    _add(_name, "axis=(0, -1)", lambda x, _f=_f: _f(x, axis=(0, -1)), (_dom,), "reduction", [_cls],
          ref=lambda x, _r=_ref: _r(x, axis=(0, -1)), min_ndim=2)
 # std is not differentiable where all values of a group are equal: draw tie-free values.
 for _name, _cls, _dom, _ref in (("var", _rd.Var, _R, np.var), ("std", _rd.Std, _D, np.std)):
     _f = getattr(ops, _name)
-    _add(_name, "axis=None", _f, (_dom,), "elementwise", [_cls], ref=_ref, min_ndim=1, min_side=2)
-    _add(_name, "axis=-1, ddof=1", lambda x, _f=_f: _f(x, axis=-1, ddof=1), (_dom,), "elementwise", [_cls],
+    _add(_name, "axis=None", _f, (_dom,), "reduction", [_cls], ref=_ref, min_ndim=1, min_side=2)
+    _add(_name, "axis=-1, ddof=1", lambda x, _f=_f: _f(x, axis=-1, ddof=1), (_dom,), "reduction", [_cls],
          ref=lambda x, _r=_ref: _r(x, axis=-1, ddof=1), min_ndim=1, min_side=2)
-    _add(_name, "axis=(0, 1), keepdims", lambda x, _f=_f: _f(x, axis=(0, 1), keepdims=True), (_dom,), "elementwise",
+    _add(_name, "axis=(0, 1), keepdims", lambda x, _f=_f: _f(x, axis=(0, 1), keepdims=True), (_dom,), "reduction",
          [_cls], ref=lambda x, _r=_ref: _r(x, axis=(0, 1), keepdims=True), min_ndim=2, min_side=2)
-_add("prod", "with zeros", lambda x: ops.prod(x * (x > 0.5).data, axis=-1), (AWAY_FROM_ZERO_AND_HALF,), "elementwise",
+_add("prod", "with zeros", lambda x: ops.prod(x * (x > 0.5).data, axis=-1), (AWAY_FROM_ZERO_AND_HALF,), "reduction",
      [_rd.Prod],
      ref=lambda x: np.prod(x * (x > 0.5), axis=-1), min_ndim=1)
 
@@ -259,42 +263,42 @@ def _np_softmax(x, axis):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-_add("softmax", "axis=-1", ops.softmax, (_R,), "elementwise", [_rd.Softmax], ref=lambda x: _np_softmax(x, -1),
+_add("softmax", "axis=-1", ops.softmax, (_R,), "reduction", [_rd.Softmax], ref=lambda x: _np_softmax(x, -1),
      min_ndim=1)
-_add("softmax", "axis=0", lambda x: ops.softmax(x, axis=0), (_R,), "elementwise", [_rd.Softmax],
+_add("softmax", "axis=0", lambda x: ops.softmax(x, axis=0), (_R,), "reduction", [_rd.Softmax],
      ref=lambda x: _np_softmax(x, 0), min_ndim=1)
-_add("log_softmax", "axis=-1", ops.log_softmax, (_R,), "elementwise", [_rd.LogSoftmax],
+_add("log_softmax", "axis=-1", ops.log_softmax, (_R,), "reduction", [_rd.LogSoftmax],
      ref=lambda x: np.log(_np_softmax(x, -1)), min_ndim=1)
-_add("log_softmax", "axis=0", lambda x: ops.log_softmax(x, axis=0), (_R,), "elementwise", [_rd.LogSoftmax],
+_add("log_softmax", "axis=0", lambda x: ops.log_softmax(x, axis=0), (_R,), "reduction", [_rd.LogSoftmax],
      ref=lambda x: np.log(_np_softmax(x, 0)), min_ndim=1)
 
 # Shape ops.
-_add("reshape", "flat -1", lambda x: ops.reshape(x, -1), (_R,), "elementwise", [_sh.Reshape],
+_add("reshape", "flat -1", lambda x: ops.reshape(x, -1), (_R,), "shape", [_sh.Reshape],
      ref=lambda x: x.reshape(-1))
-_add("reshape", "reversed shape", _reverse_reshape, (_R,), "elementwise", [_sh.Reshape],
+_add("reshape", "reversed shape", _reverse_reshape, (_R,), "shape", [_sh.Reshape],
      ref=lambda x: x.reshape(x.shape[::-1]))
-_add("transpose", "reverse", ops.transpose, (_R,), "elementwise", [_sh.Transpose], ref=np.transpose)
-_add("transpose", "last axis first", _last_first, (_R,), "elementwise", [_sh.Transpose],
+_add("transpose", "reverse", ops.transpose, (_R,), "shape", [_sh.Transpose], ref=np.transpose)
+_add("transpose", "last axis first", _last_first, (_R,), "shape", [_sh.Transpose],
      ref=lambda x: np.moveaxis(x, -1, 0), min_ndim=1)
-_add("swapaxes", "0, -1", lambda x: ops.swapaxes(x, 0, -1), (_R,), "elementwise", [_sh.Transpose],
+_add("swapaxes", "0, -1", lambda x: ops.swapaxes(x, 0, -1), (_R,), "shape", [_sh.Transpose],
      ref=lambda x: np.swapaxes(x, 0, -1), min_ndim=1)
-_add("squeeze", "all", ops.squeeze, (_R,), "elementwise", [_sh.Reshape], ref=np.squeeze)
-_add("squeeze", "axis=0", lambda x: ops.squeeze(x, 0), (_R,), "elementwise", [_sh.Reshape],
+_add("squeeze", "all", ops.squeeze, (_R,), "shape", [_sh.Reshape], ref=np.squeeze)
+_add("squeeze", "axis=0", lambda x: ops.squeeze(x, 0), (_R,), "shape", [_sh.Reshape],
      ref=lambda x: np.squeeze(x, 0), min_ndim=1, size_one_axes=(0,))
-_add("expand_dims", "axis=0", lambda x: ops.expand_dims(x, 0), (_R,), "elementwise", [_sh.Reshape],
+_add("expand_dims", "axis=0", lambda x: ops.expand_dims(x, 0), (_R,), "shape", [_sh.Reshape],
      ref=lambda x: np.expand_dims(x, 0))
-_add("expand_dims", "axis=(0, -1)", lambda x: ops.expand_dims(x, (0, -1)), (_R,), "elementwise", [_sh.Reshape],
+_add("expand_dims", "axis=(0, -1)", lambda x: ops.expand_dims(x, (0, -1)), (_R,), "shape", [_sh.Reshape],
      ref=lambda x: np.expand_dims(x, (0, -1)))
-_add("flatten", "", ops.flatten, (_R,), "elementwise", [_sh.Reshape], ref=lambda x: x.flatten())
-_add("broadcast_to", "new axis, size-1 stretched", _broadcast_up, (_R,), "elementwise", [_rd.BroadcastTo],
+_add("flatten", "", ops.flatten, (_R,), "shape", [_sh.Reshape], ref=lambda x: x.flatten())
+_add("broadcast_to", "new axis, size-1 stretched", _broadcast_up, (_R,), "shape", [_rd.BroadcastTo],
      ref=lambda x: np.broadcast_to(x, (2,) + tuple(2 if s == 1 else s for s in x.shape)))
-_add("repeat", "axis=None", lambda x: ops.repeat(x, 2), (_R,), "elementwise", [_ix.Getitem],
+_add("repeat", "axis=None", lambda x: ops.repeat(x, 2), (_R,), "shape", [_ix.Getitem],
      ref=lambda x: np.repeat(x, 2))
-_add("repeat", "axis=0, counts", lambda x: ops.repeat(x, np.arange(x.shape[0]) % 3, axis=0), (_R,), "elementwise",
+_add("repeat", "axis=0, counts", lambda x: ops.repeat(x, np.arange(x.shape[0]) % 3, axis=0), (_R,), "shape",
      [_ix.Getitem], ref=lambda x: np.repeat(x, np.arange(x.shape[0]) % 3, axis=0), min_ndim=1)
-_add("tile", "(2,)", lambda x: ops.tile(x, 2), (_R,), "elementwise", [_sh.Reshape, _rd.BroadcastTo],
+_add("tile", "(2,)", lambda x: ops.tile(x, 2), (_R,), "shape", [_sh.Reshape, _rd.BroadcastTo],
      ref=lambda x: np.tile(x, 2))
-_add("tile", "(2, 1, 2)", lambda x: ops.tile(x, (2, 1, 2)), (_R,), "elementwise", [_sh.Reshape, _rd.BroadcastTo],
+_add("tile", "(2, 1, 2)", lambda x: ops.tile(x, (2, 1, 2)), (_R,), "shape", [_sh.Reshape, _rd.BroadcastTo],
      ref=lambda x: np.tile(x, (2, 1, 2)))
 _add("concatenate", "axis=0", lambda a, b: ops.concatenate([a, b]), (_R, _R), "same", [_sh.Concatenate],
      ref=lambda a, b: np.concatenate([a, b]), min_ndim=1)
@@ -304,30 +308,30 @@ _add("stack", "axis=0", lambda a, b: ops.stack([a, b]), (_R, _R), "same", [_sh.C
      ref=lambda a, b: np.stack([a, b]))
 _add("stack", "axis=-1", lambda a, b: ops.stack([a, b], axis=-1), (_R, _R), "same", [_sh.Concatenate],
      ref=lambda a, b: np.stack([a, b], axis=-1))
-_add("split", "points [1]", lambda x: tuple(ops.split(x, [1])), (_R,), "elementwise", [_ix.Getitem],
+_add("split", "points [1]", lambda x: tuple(ops.split(x, [1])), (_R,), "shape", [_ix.Getitem],
      ref=lambda x: tuple(np.split(x, [1])), min_ndim=1)
-_add("split", "2 sections, axis=-1", lambda x: tuple(ops.split(x, 2, axis=-1)), (_R,), "elementwise",
+_add("split", "2 sections, axis=-1", lambda x: tuple(ops.split(x, 2, axis=-1)), (_R,), "shape",
      [_ix.Getitem], ref=lambda x: tuple(np.split(x, 2, axis=-1)), min_ndim=1, even_last=True)
-_add("pad", "constant", lambda x: ops.pad(x, 1, constant_values=0.5), (_R,), "elementwise", [_sh.Pad],
+_add("pad", "constant", lambda x: ops.pad(x, 1, constant_values=0.5), (_R,), "shape", [_sh.Pad],
      ref=lambda x: np.pad(x, 1, constant_values=0.5) if x.ndim else x.copy())
-_add("pad", "constant, per axis", lambda x: ops.pad(x, [(0, 1)] + [(1, 0)] * (x.ndim - 1)), (_R,), "elementwise",
+_add("pad", "constant, per axis", lambda x: ops.pad(x, [(0, 1)] + [(1, 0)] * (x.ndim - 1)), (_R,), "shape",
      [_sh.Pad], ref=lambda x: np.pad(x, [(0, 1)] + [(1, 0)] * (x.ndim - 1)), min_ndim=1)
 for _mode in ("edge", "reflect", "symmetric", "wrap"):
-    _add("pad", _mode, lambda x, _m=_mode: ops.pad(x, 1, mode=_m), (_R,), "elementwise", [_ix.Getitem],
+    _add("pad", _mode, lambda x, _m=_mode: ops.pad(x, 1, mode=_m), (_R,), "shape", [_ix.Getitem],
          ref=lambda x, _m=_mode: np.pad(x, 1, mode=_m), min_ndim=1, min_side=2)
 
 # Indexing (the backward scatter-adds; repeated indices accumulate).
-_add("getitem", "int", lambda x: x[0], (_R,), "elementwise", [_ix.Getitem], ref=lambda x: x[0], min_ndim=1)
-_add("getitem", "slices", lambda x: x[::2, 1:], (_R,), "elementwise", [_ix.Getitem], ref=lambda x: x[::2, 1:],
+_add("getitem", "int", lambda x: x[0], (_R,), "index", [_ix.Getitem], ref=lambda x: x[0], min_ndim=1)
+_add("getitem", "slices", lambda x: x[::2, 1:], (_R,), "index", [_ix.Getitem], ref=lambda x: x[::2, 1:],
      min_ndim=2)
-_add("getitem", "ellipsis and newaxis", lambda x: x[..., None, -1], (_R,), "elementwise", [_ix.Getitem],
+_add("getitem", "ellipsis and newaxis", lambda x: x[..., None, -1], (_R,), "index", [_ix.Getitem],
      ref=lambda x: x[..., None, -1], min_ndim=1)
-_add("getitem", "empty slice", lambda x: x[1:1], (_R,), "elementwise", [_ix.Getitem], ref=lambda x: x[1:1],
+_add("getitem", "empty slice", lambda x: x[1:1], (_R,), "index", [_ix.Getitem], ref=lambda x: x[1:1],
      min_ndim=1)
-_add("getitem", "repeated index array", _repeated_rows, (_R,), "elementwise", [_ix.Getitem],
+_add("getitem", "repeated index array", _repeated_rows, (_R,), "index", [_ix.Getitem],
      ref=lambda x: x[np.array([0, -1, 0])], min_ndim=1)
-_add("getitem", "boolean mask", _mask_rows, (_R,), "elementwise", [_ix.Getitem], ref=lambda x: x[_pattern(x.shape)])
-_add("getitem", "mixed advanced", _mixed_index, (_R,), "elementwise", [_ix.Getitem],
+_add("getitem", "boolean mask", _mask_rows, (_R,), "index", [_ix.Getitem], ref=lambda x: x[_pattern(x.shape)])
+_add("getitem", "mixed advanced", _mixed_index, (_R,), "index", [_ix.Getitem],
      ref=lambda x: x[..., np.array([0, 0]), None], min_ndim=1)
 _add("take", "axis=0", lambda x, i: ops.take(x, i, axis=0), (_R, INDEX), "take", [_ix.Getitem],
      ref=lambda x, i: np.take(x, i, axis=0))
@@ -340,7 +344,7 @@ def _np_scatter(x):
     return out
 
 
-_add("scatter_add", "repeated rows", _scatter, (_R,), "elementwise", [_ix.ScatterAdd], ref=_np_scatter, min_ndim=1)
+_add("scatter_add", "repeated rows", _scatter, (_R,), "index", [_ix.ScatterAdd], ref=_np_scatter, min_ndim=1)
 
 # Matrix products.
 for _form in ("vv", "mv", "vm", "mm", "batched"):

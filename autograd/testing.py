@@ -165,7 +165,7 @@ def _entry_shapes(entry: OpEntry):
     opts = dict(entry.shape_opts)
     kind = entry.shapes
     lim = {k: opts[k] for k in ("min_ndim", "max_ndim", "min_side", "max_side") if k in opts}
-    if kind == "elementwise" and entry.arity == 1:
+    if kind in ("reduction", "shape", "index") or (kind == "elementwise" and entry.arity == 1):
         return shapes(**lim).map(lambda s: (_constrain(s, opts),))
     if kind == "elementwise":
         return broadcastable_shapes(entry.arity, **lim).map(lambda ss: tuple(_constrain(s, opts) for s in ss))
