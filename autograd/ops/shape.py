@@ -136,7 +136,10 @@ def expand_dims(x: TensorLike, axis: int | tuple[int, ...]) -> Tensor:
     x = as_tensor_arg(x)
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out_ndim = x.ndim + len(axes)
-    axes = {normalize_axis("expand_dims", a, out_ndim) for a in axes}
+    normalized = [normalize_axis("expand_dims", a, out_ndim) for a in axes]
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"expand_dims: repeated axis in {axis!r}")
+    axes = set(normalized)
     dims = iter(x.shape)
     return reshape(x, tuple(1 if i in axes else next(dims) for i in range(out_ndim)))
 
@@ -147,11 +150,13 @@ def flatten(x: TensorLike) -> Tensor:
     return reshape(x, (x.size,))
 
 
-def concatenate(tensors, axis: int = 0) -> Tensor:
-    """Join a sequence of tensors along an existing axis."""
+def concatenate(tensors, axis: int | None = 0) -> Tensor:
+    """Join a sequence of tensors along an existing axis (``axis=None``: flattened first, as in NumPy)."""
     tensors = [as_tensor_arg(t) for t in tensors]
     if not tensors:
         raise ValueError("concatenate: need at least one tensor")
+    if axis is None:
+        tensors, axis = [flatten(t) for t in tensors], 0
     nd = tensors[0].ndim
     if nd == 0:
         raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated")

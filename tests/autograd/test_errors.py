@@ -63,6 +63,7 @@ CASES = [
      "squeeze: cannot select axis 0 of shape (2, 1): its length is not 1"),
     ("expand_dims axis", lambda: t(2).expand_dims(3), ValueError,
      "expand_dims: axis 3 is out of bounds for a tensor with 2 dimensions"),
+    ("expand_dims repeated", lambda: t(2).expand_dims((0, 0)), ValueError, "expand_dims: repeated axis in (0, 0)"),
     ("broadcast_to", lambda: t(3).broadcast_to((4,)), ValueError, "broadcast_to: cannot broadcast shape (3,) to (4,)"),
     ("clip order", lambda: t(3).clip(1.0, 0.0), ValueError, "clip: lo (1.0) must not exceed hi (0.0)"),
     ("clip bounds", lambda: autograd.clip(t(3)), ValueError, "clip: at least one of lo and hi must be given"),

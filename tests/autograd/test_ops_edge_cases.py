@@ -353,3 +353,12 @@ def test_clip_bounds_may_be_tensors_and_get_no_gradient():
     out.sum().backward()
     np.testing.assert_array_equal(x.grad.data, [1.0, 0.0, 0.0])
     assert x.grad.dtype == np.float32 and lo.grad is None
+
+
+def test_concatenate_with_axis_none_flattens_like_numpy():
+    a, b = _leaf([[1.0, 2.0]]), _leaf([3.0])
+    out = autograd.concatenate([a, b], axis=None)
+    np.testing.assert_array_equal(out.data, np.concatenate([a.data, b.data], axis=None))
+    out.backward(np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(a.grad.data, [[1.0, 2.0]])
+    np.testing.assert_array_equal(b.grad.data, [3.0])
