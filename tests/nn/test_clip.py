@@ -100,3 +100,20 @@ def test_clipping_then_sgd_step_uses_clipped_gradient():
     clip_grad_norm_([w], 5.0)
     optim.SGD([w], lr=1.0).step()
     np.testing.assert_allclose(w.data, [-3.0, -4.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, math.inf, 3.0])
+def test_matches_pytorch_when_installed(norm_type):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    grads = [rng.normal(size=(3, 4)), rng.normal(size=5)]
+    ps = with_grads(*grads)
+    qs = []
+    for g in grads:
+        q = torch.zeros(g.shape, dtype=torch.float64, requires_grad=True)
+        q.grad = torch.tensor(g.copy())
+        qs.append(q)
+    assert clip_grad_norm_(ps, 0.7, norm_type).item() == pytest.approx(
+        torch.nn.utils.clip_grad_norm_(qs, 0.7, norm_type).item(), rel=1e-12)
+    for p, q in zip(ps, qs):
+        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-12)

@@ -464,3 +464,31 @@ def test_gradient_of_another_dtype_is_cast_and_a_misshaped_one_rejected():
         opt.step()
     np.testing.assert_array_equal(p.data, before[0])  # nothing moved
     np.testing.assert_array_equal(q.data, before[1])
+
+
+# --------------------------------------------------------------------------- optional: against PyTorch itself
+
+
+TORCH_CASES = [(cls.__name__, kw) for cls, _, kw in CASES] + [
+    ("SGD", {"lr": 0.1, "momentum": 0.5, "weight_decay": 0.1, "maximize": True}),
+    ("Adagrad", {"lr": 0.5, "lr_decay": 0.1, "maximize": True}),
+    ("Adadelta", {"lr": 0.5, "weight_decay": 0.1, "maximize": True}),
+    ("RMSprop", {"lr": 0.05, "centered": True, "momentum": 0.5, "maximize": True}),
+    ("Adam", {"lr": 0.1, "amsgrad": True, "maximize": True}),
+    ("AdamW", {}), ("AdamW", {"lr": 0.1, "weight_decay": 0.3, "amsgrad": True}),
+]
+
+
+@pytest.mark.parametrize("name, kw", TORCH_CASES, ids=[f"{n}-{sorted(kw.items())}" for n, kw in TORCH_CASES])
+def test_six_steps_match_pytorch_when_installed(name, kw):
+    torch = pytest.importorskip("torch")
+    p = ag.Tensor(THETA.copy(), requires_grad=True)
+    q = torch.tensor(THETA.copy(), dtype=torch.float64, requires_grad=True)
+    ours, theirs = getattr(optim, name)([p], **kw), getattr(torch.optim, name)([q], **kw)
+    for t in range(6):
+        p.grad = ag.Tensor(grad_at(p.data, t))
+        q.grad = torch.tensor(grad_at(q.detach().numpy(), t), dtype=torch.float64)
+        ours.step()
+        theirs.step()
+    np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert set(ours.state_dict()["state"].get(0, {})) == set(theirs.state_dict()["state"].get(0, {}))

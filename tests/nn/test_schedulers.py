@@ -119,3 +119,21 @@ def test_bad_arguments(make, match):
         make(make_opt())
     with pytest.raises(TypeError, match="optimiser"):
         lr_scheduler.StepLR(object(), step_size=1)
+
+
+@pytest.mark.parametrize("name, kw", [("StepLR", {"step_size": 3, "gamma": 0.5}), ("ExponentialLR", {"gamma": 0.9}),
+                                      ("CosineAnnealingLR", {"T_max": 4, "eta_min": 0.01})])
+def test_schedules_match_pytorch_when_installed(name, kw):
+    torch = pytest.importorskip("torch")
+    opt = make_opt(lr=0.1)
+    sched = getattr(lr_scheduler, name)(opt, **kw)
+    topt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    tsched = getattr(torch.optim.lr_scheduler, name)(topt, **kw)
+    ours, theirs = [], []
+    for _ in range(14):
+        ours.append(sched.get_last_lr()[0])
+        theirs.append(tsched.get_last_lr()[0])
+        topt.step()
+        sched.step()
+        tsched.step()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
