@@ -195,7 +195,10 @@ class Optimizer:
             new_state[p] = restored
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups):
-            merged = {k: _plain(v) for k, v in saved.items() if k != "params"}
+            # Known hyperparameters come from the checkpoint, missing ones stay as they are; keys this
+            # optimiser does not use (e.g. PyTorch's 'foreach' or 'fused') are dropped.
+            merged = {k: v for k, v in group.items() if k != "params"}
+            merged.update({k: _plain(v) for k, v in saved.items() if k in self.defaults or k in _EXTRA_GROUP_KEYS})
             merged["params"] = group["params"]
             self._validate({**self.defaults, **merged})
             new_groups.append(merged)

@@ -492,3 +492,27 @@ def test_six_steps_match_pytorch_when_installed(name, kw):
         theirs.step()
     np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12, atol=1e-14)
     assert set(ours.state_dict()["state"].get(0, {})) == set(theirs.state_dict()["state"].get(0, {}))
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"])
+def test_a_pytorch_optimizer_state_dict_converted_to_numpy_loads_and_resumes(name):
+    torch = pytest.importorskip("torch")
+    kw = {"lr": 0.05, **({"momentum": 0.9} if name in ("SGD", "RMSprop") else {})}
+    q = torch.tensor(THETA.copy(), dtype=torch.float64, requires_grad=True)
+    theirs = getattr(torch.optim, name)([q], **kw)
+    for t in range(3):
+        q.grad = torch.tensor(grad_at(q.detach().numpy(), t), dtype=torch.float64)
+        theirs.step()
+    sd = theirs.state_dict()
+    converted = {"state": {i: {k: v.numpy() for k, v in s.items()} for i, s in sd["state"].items()},
+                 "param_groups": sd["param_groups"]}
+    p = ag.Tensor(q.detach().numpy().copy(), requires_grad=True)
+    ours = getattr(optim, name)([p], lr=1.0)
+    ours.load_state_dict(converted)
+    assert ours.param_groups[0]["lr"] == 0.05 and "foreach" not in ours.param_groups[0]
+    for t in range(3, 6):
+        p.grad = ag.Tensor(grad_at(p.data, t))
+        q.grad = torch.tensor(grad_at(q.detach().numpy(), t), dtype=torch.float64)
+        ours.step()
+        theirs.step()
+    np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12, atol=1e-14)
