@@ -127,8 +127,10 @@ def _train_epoch(model, loss_fn, optimizer, loader, metric_fns, callbacks, epoch
         loss.backward()
         optimizer.step()
         acc.add(value, out, target, _batch_size(target))
-        for cb in callbacks:
-            cb.on_batch_end(i, acc.logs())
+        if callbacks:
+            logs = acc.logs()
+            for cb in callbacks:
+                cb.on_batch_end(i, logs)
     return acc.logs()
 
 
