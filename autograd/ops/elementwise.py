@@ -290,9 +290,14 @@ class Tanh(Op):
 
 
 def stable_sigmoid(a):
-    """1 / (1 + e^-a) computed without overflow for large |a|."""
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(np.result_type(a, e), copy=False)
+    """1 / (1 + e^-a), relatively accurate in both tails: where e^-a overflows to inf the exact
+    result underflows to 0, which is what 1/inf gives, so the overflow warning is silenced."""
+    with np.errstate(over="ignore"):
+        e = np.exp(-a)
+    if type(e) is np.ndarray:
+        e += 1
+        return np.reciprocal(e, out=e)
+    return np.asarray(1 / (1 + e))
 
 
 class Sigmoid(Op):
