@@ -371,11 +371,19 @@ _where = dual(np.where, Where)
 
 
 def _binary(op_cls):
+    apply = op_cls.apply
+
     def fn(a, b):
-        a, b = as_operand(a), as_operand(b)
-        if not isinstance(a, (Tensor, np.ndarray)) and not isinstance(b, (Tensor, np.ndarray)):
-            a = as_tensor_arg(a)
-        return op_cls.apply(a, b)
+        if type(a) is Tensor:  # the common case first: it is on every operator's path
+            if type(b) is not Tensor:
+                b = as_operand(b)
+        elif type(b) is Tensor:
+            a = as_operand(a)
+        else:
+            a, b = as_operand(a), as_operand(b)
+            if not isinstance(a, (Tensor, np.ndarray)) and not isinstance(b, (Tensor, np.ndarray)):
+                a = as_tensor_arg(a)  # two Python numbers: the result follows the default dtype
+        return apply(a, b)
 
     fn.__name__ = fn.__qualname__ = op_cls.name
     fn.__doc__ = f"Elementwise {op_cls.name} with NumPy broadcasting; differentiable in both arguments."
@@ -384,8 +392,10 @@ def _binary(op_cls):
 
 
 def _unary(op_cls):
+    apply = op_cls.apply
+
     def fn(x):
-        return op_cls.apply(as_tensor_arg(x))
+        return apply(x if type(x) is Tensor else as_tensor_arg(x))
 
     fn.__name__ = fn.__qualname__ = op_cls.name
     fn.__doc__ = (op_cls.__doc__ or f"Elementwise {op_cls.name}.").splitlines()[0]
