@@ -109,10 +109,13 @@ def default_collate(samples: list) -> Any:
         return tuple(default_collate([s[i] for s in samples]) for i in range(len(first)))
     if isinstance(first, dict):
         return {k: default_collate([s[k] for s in samples]) for k in first}
-    if isinstance(first, Tensor):
-        return Tensor._make(np.stack([s.data for s in samples]))
-    if isinstance(first, np.ndarray):
-        return Tensor._make(np.stack(samples))
+    if isinstance(first, (Tensor, np.ndarray)):
+        arrays = [s.data if isinstance(s, Tensor) else np.asarray(s) for s in samples]
+        shapes = {a.shape for a in arrays}
+        if len(shapes) > 1:
+            raise ValueError(f"default_collate: samples of one field have different shapes {sorted(shapes)}; "
+                             "they cannot be stacked into a batch (pass collate_fn= to DataLoader)")
+        return Tensor._make(np.stack(arrays))
     if isinstance(first, (bool, int, float, np.number, np.bool_)):
         return Tensor(list(samples))  # Python floats become the default float dtype, ints stay int
     raise TypeError(f"default_collate: cannot batch samples of type {type(first).__name__}; "

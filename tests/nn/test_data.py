@@ -100,6 +100,8 @@ def test_default_collate_structures():
     assert out["a"].dtype == np.float32 and out["b"].shape == (2, 2)
     with pytest.raises(TypeError, match="collate_fn"):
         default_collate([object(), object()])
+    with pytest.raises(ValueError, match=r"different shapes \[\(2,\), \(3,\)\]"):
+        default_collate([np.ones(2), np.ones(3)])
     custom = DataLoader(make(4)[2], batch_size=2, collate_fn=lambda items: len(items))
     assert list(custom) == [2, 2]
 
