@@ -100,7 +100,7 @@ def _array(draw, shape, dom: Domain, dtype, elements=None):
 @st.composite
 def tensors(draw, shape=None, dtype=np.float64, elements=None, domain: str | Domain = "real",
             requires_grad: bool = True):
-    """Tensors of a given, drawn (``shape=None``) or strategy-drawn shape with values in ``domain``.
+    """Tensors of a given (tuple or int), drawn (``shape=None``) or strategy-drawn shape with values in ``domain``.
 
     ``elements`` (a hypothesis strategy for one value) overrides the domain. Integer domains give
     index arrays (no grad).
@@ -110,7 +110,7 @@ def tensors(draw, shape=None, dtype=np.float64, elements=None, domain: str | Dom
         shape = draw(shapes())
     elif isinstance(shape, st.SearchStrategy):
         shape = draw(shape)
-    shape = tuple(shape)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     arr = _array(draw, shape, dom, np.dtype(dtype), elements)
     return Tensor(arr, requires_grad=requires_grad and not dom.integer)
 
