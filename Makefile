@@ -18,7 +18,7 @@ demo: $(VENV)/.extra-demo  ## train an MLP on digits, write metrics, curves and 
 	$(PY) -m nn.examples.digits --out runs/demo
 
 test: $(VENV)/.extra-test browser  ## the full test suite, as CI runs it
-	$(PY) -m pytest -n 2 -q
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 -q
 
 bench: $(VENV)/.extra-bench  ## benchmarks (add PyTorch CPU with: .venv/bin/pip install torch==2.13.0)
 	$(PY) -m bench.run
