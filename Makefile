@@ -21,7 +21,7 @@ test: $(VENV)/.extra-test browser  ## the full test suite, as CI runs it
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 -q
 
 bench: $(VENV)/.extra-bench  ## benchmarks (add PyTorch CPU with: .venv/bin/pip install torch==2.13.0)
-	$(PY) -m bench.run
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m bench.run --json bench/results.json
 
 notebooks: $(VENV)/.extra-notebooks
 	$(PY) -m jupyter lab notebooks
