@@ -455,3 +455,17 @@ def names() -> frozenset[str]:
 def covered_ops() -> frozenset[type[Op]]:
     """Every Op class some entry exercises."""
     return frozenset(c for e in _ENTRIES for c in e.ops)
+
+
+def markdown_table() -> str:
+    """The registry as a Markdown table (op, variants, input domains, second order), for the docs."""
+    rows = ["| op | variants | input domains | second order checked |", "|---|---|---|---|"]
+    for name in dict.fromkeys(e.name for e in _ENTRIES):
+        group = entries(name)
+        variants = ", ".join(f"`{e.variant}`" if e.variant else "plain" for e in group)
+        domains = "; ".join(dict.fromkeys(" × ".join(d.name for d in e.domains) for e in group))
+        second = "yes" if all(e.second_order for e in group) else "no (once differentiable)"
+        rows.append(f"| `{name}` | {variants} | {domains} | {second} |")
+    rows.append("")
+    rows.append("No gradient: " + ", ".join(f"`{n}`" for n in sorted(NON_DIFFERENTIABLE)) + ".")
+    return "\n".join(rows) + "\n"

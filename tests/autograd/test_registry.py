@@ -125,3 +125,13 @@ def test_domains_contain_what_they_describe():
     assert registry.NONZERO.contains([-1.0, 1.0]) and not registry.NONZERO.contains([0.05])
     assert registry.INDEX.contains([-2, 1]) and not registry.INDEX.contains([0.5])
     assert not registry.REAL.contains([float("nan")])
+
+
+def test_markdown_table_lists_every_op_once_with_its_domains():
+    table = registry.markdown_table()
+    for name in registry.names():
+        assert table.count(f"| `{name}` |") == 1
+    assert "| `log` | plain | positive | yes |" in table
+    assert "| `maximum` | plain | real, no ties × real, no ties | yes |" in table
+    assert "| `Function` |" in table and "no (once differentiable)" in table
+    assert "`argmax`" in table.splitlines()[-1]
