@@ -30,6 +30,7 @@ def as_tensor_arg(x):
 
 
 def shape_of(x):
+    """Shape of a Tensor or ndarray; () for a Python number."""
     return x.shape if isinstance(x, (Tensor, np.ndarray)) else ()
 
 

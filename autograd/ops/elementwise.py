@@ -24,6 +24,8 @@ def _binary_forward(name, fn, a, b):
 
 
 class Add(Op):
+    """a + b; the gradient passes unchanged to both sides."""
+
     name = "add"
 
     def forward(self, a, b):
@@ -34,6 +36,8 @@ class Add(Op):
 
 
 class Subtract(Op):
+    """a - b; d/da = 1, d/db = -1."""
+
     name = "subtract"
 
     def forward(self, a, b):
@@ -44,6 +48,8 @@ class Subtract(Op):
 
 
 class Multiply(Op):
+    """a * b; d/da = b, d/db = a."""
+
     name = "multiply"
 
     def forward(self, a, b):
@@ -157,6 +163,8 @@ class Where(Op):
 
 
 class Negative(Op):
+    """-a; d/da = -1."""
+
     name = "negative"
 
     def forward(self, a):
@@ -167,6 +175,8 @@ class Negative(Op):
 
 
 class Exp(Op):
+    """e^a; d/da = e^a (the saved output)."""
+
     name = "exp"
 
     def forward(self, a):
@@ -179,6 +189,8 @@ class Exp(Op):
 
 
 class Log(Op):
+    """Natural logarithm; d/da = 1/a."""
+
     name = "log"
 
     def forward(self, a):
@@ -190,6 +202,8 @@ class Log(Op):
 
 
 class Log1p(Op):
+    """log(1 + a), accurate near 0; d/da = 1/(1 + a)."""
+
     name = "log1p"
 
     def forward(self, a):
@@ -201,6 +215,8 @@ class Log1p(Op):
 
 
 class Sqrt(Op):
+    """Square root; d/da = 1/(2 sqrt(a))."""
+
     name = "sqrt"
 
     def forward(self, a):
@@ -238,6 +254,8 @@ class Sign(Op):
 
 
 class Sin(Op):
+    """Sine; d/da = cos(a)."""
+
     name = "sin"
 
     def forward(self, a):
@@ -249,6 +267,8 @@ class Sin(Op):
 
 
 class Cos(Op):
+    """Cosine; d/da = -sin(a)."""
+
     name = "cos"
 
     def forward(self, a):

@@ -48,6 +48,8 @@ def expand(g, in_shape, axes, keepdims):
 
 
 class Sum(Op):
+    """Sum over axes; the gradient is broadcast back over the reduced axes."""
+
     name = "sum"
 
     def forward(self, a, axis=(), keepdims=False):
@@ -60,6 +62,8 @@ class Sum(Op):
 
 
 class Mean(Op):
+    """Mean over axes; the gradient is broadcast back and divided by the group size."""
+
     name = "mean"
 
     def forward(self, a, axis=(), keepdims=False):
@@ -128,11 +132,15 @@ class _Extreme(Op):
 
 
 class Max(_Extreme):
+    """Maximum over axes; tied maxima share the gradient evenly."""
+
     name = "max"
     reduce = staticmethod(np.max)
 
 
 class Min(_Extreme):
+    """Minimum over axes; tied minima share the gradient evenly."""
+
     name = "min"
     reduce = staticmethod(np.min)
 

@@ -20,6 +20,8 @@ def _shape_arg(shape):
 
 
 class Reshape(Op):
+    """Same data in a new shape; the gradient is reshaped back."""
+
     name = "reshape"
 
     def forward(self, a, shape=()):
