@@ -70,23 +70,39 @@ class Highlight:
 
 class ForwardGraph:
     """The walked forward graph with stable node ids: ``op{k}`` / ``t{k}`` for the k-th op run and
-    its output, ``in{n}`` for leaf tensors, ``c{k}_{i}`` for constant argument ``i`` of op ``k``."""
+    its output, ``in{n}`` for leaf tensors, ``c{k}_{i}`` for constant argument ``i`` of op ``k``.
 
-    def __init__(self, out, names=None, fn: str = "draw_graph"):
+    A leaf used by more than ``share_limit`` ops (a weight reused at every time step) is drawn
+    once per use: one node wired to hundreds of ranks makes Graphviz's layout quadratic.
+    """
+
+    def __init__(self, out, names=None, fn: str = "draw_graph", share_limit: int = 8):
         self.roots = as_tensor_roots(out, fn)
         self.names = _names_by_id(names)
         self.ops = collect_ops(self.roots)
         self.index = {op: k for k, op in enumerate(self.ops)}
         self.leaves: list[tuple[str, Tensor]] = []
         self._leaf_ids: dict[int, str] = {}
+        self._use_ids: dict[tuple[int, int], str] = {}  # (id(leaf), op index) -> node id, for per-use copies
         self.consts: list[tuple[str, object]] = []
         self.edges: list[tuple[str, str, str | None]] = []
+        uses: dict[int, int] = {}
+        for op in self.ops:
+            for x in op.inputs:
+                if isinstance(x, Tensor) and (x.grad_fn is None or x.grad_fn not in self.index):
+                    uses[id(x)] = uses.get(id(x), 0) + 1
         for op in self.ops:
             k = self.index[op]
             commutative = op.name in _COMMUTATIVE or len(tensor_inputs(op)) + self._n_consts(op) < 2
             for i, x in enumerate(op.inputs):
                 pos = None if commutative else str(i)
-                if isinstance(x, Tensor):
+                if isinstance(x, Tensor) and uses.get(id(x), 0) > share_limit:
+                    nid = f"in{len(self.leaves)}"
+                    self.leaves.append((nid, x))
+                    self._use_ids[(id(x), k)] = nid
+                    self._leaf_ids.setdefault(id(x), nid)
+                    self.edges.append((nid, f"op{k}", pos))
+                elif isinstance(x, Tensor):
                     self.edges.append((self.tensor_id(x), f"op{k}", pos))
                 else:
                     cid = f"c{k}_{i}"
@@ -101,16 +117,23 @@ class ForwardGraph:
     def _n_consts(op):
         return sum(1 for x in op.inputs if not isinstance(x, Tensor))
 
-    def tensor_id(self, t: Tensor) -> str:
-        """The node id of a tensor: its producing op's output node, or its own leaf node."""
+    def tensor_id(self, t: Tensor, consumer=None) -> str:
+        """The node id of a tensor: its producing op's output node, or its leaf node (the copy drawn
+        for ``consumer`` when the leaf is drawn once per use)."""
         if t.grad_fn is not None and t.grad_fn in self.index:
             return f"t{self.index[t.grad_fn]}"
         key = id(t)
+        if consumer is not None and (key, self.index.get(consumer)) in self._use_ids:
+            return self._use_ids[(key, self.index[consumer])]
         if key not in self._leaf_ids:
             nid = f"in{len(self.leaves)}"
             self._leaf_ids[key] = nid
             self.leaves.append((nid, t))
         return self._leaf_ids[key]
+
+    def leaf_ids(self, t: Tensor) -> list[str]:
+        """Every node drawn for leaf ``t`` (one, or one per use)."""
+        return [nid for nid, x in self.leaves if x is t]
 
     def __len__(self) -> int:
         """Number of nodes in the drawing."""

@@ -181,14 +181,16 @@ class Stepper:
             for i, x in enumerate(op.inputs):
                 if not isinstance(x, Tensor):
                     continue
-                src = g.tensor_id(x)
+                src = g.tensor_id(x, op)
                 touched.add(src)
                 edges.add((src, f"op{k}"))
                 gi = sent[i] if i < len(sent) else None
                 if gi is not None and x.requires_grad:
                     gi = unbroadcast(gi, x.shape) if gi.shape != x.shape else gi
-                    sums[src] = gi if src not in sums else sums[src] + gi
-                    grads[src] = summary_text(sums[src], mx)
+                    key = id(x) if x.grad_fn is None else src  # a leaf drawn once per use shows one total
+                    sums[key] = gi if key not in sums else sums[key] + gi
+                    for nid in (g.leaf_ids(x) if x.grad_fn is None else (src,)):
+                        grads[nid] = summary_text(sums[key], mx)
             hl = Highlight(current={op}, touched=touched, current_edges=edges | {(f"op{k}", f"t{k}")},
                            grads=dict(grads), backward=True)
             title = f"backward {m + 1}/{total}: {op.name} receives grad {summary_text(rec.received[op], mx)}"

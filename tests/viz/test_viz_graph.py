@@ -208,3 +208,18 @@ def test_two_thousand_node_graph_draws_and_renders():
     assert len(parsed.nodes) >= 2000
     svg = viz.to_svg(d)
     assert svg.count('class="node"') == len(parsed.nodes)
+
+
+def test_leaf_used_by_many_ops_is_drawn_once_per_use():
+    w = ag.tensor([0.9], requires_grad=True, name="w")
+    h = ag.tensor([1.0], requires_grad=True, name="h0")
+    for _ in range(300):
+        h = h * w
+    d = Dot(viz.draw_graph(h).source)
+    copies = d.by_label_start("w")
+    assert len(copies) == 300 and all(len(d.succ(n)) == 1 for n in copies)
+    assert len(d.by_label_start("h0")) == 1
+    assert len(svg_texts(viz.to_svg(viz.draw_graph(h)))) > 0  # lays out quickly: no node with 300 edges
+    few = ag.tensor([1.0], requires_grad=True)
+    y = few * w * w * w
+    assert len(Dot(viz.draw_graph(y).source).by_label_start("w")) == 1

@@ -167,3 +167,16 @@ def test_repr_html_is_the_same_widget_fragment():
     s = viz.Stepper(out, backward=False)
     frag = s._repr_html_()
     assert frag.count("<svg") == 5 and "<script>" in frag and "gg-slider" in frag
+
+
+def test_leaf_drawn_once_per_use_shows_its_total_gradient_everywhere():
+    w = ag.tensor([0.9], requires_grad=True, name="w")
+    h = ag.tensor([1.0], name="h0")
+    for _ in range(10):
+        h = h * w
+    s = viz.Stepper(h.sum())
+    last = Dot(s.frames[-1].drawing.source)
+    copies = last.by_label_start("w")
+    assert len(copies) == 10
+    for n in copies:
+        assert float(eval(last.lines(n)[-1][5:])[0]) == pytest.approx(10 * 0.9 ** 9, rel=1e-4)
