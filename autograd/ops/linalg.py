@@ -66,7 +66,9 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def _einsum_np(subscripts, *arrays):
-    return np.einsum(subscripts, *arrays, optimize=len(arrays) > 2)
+    """np.einsum; contraction-order optimisation (BLAS) pays off beyond two operands or small arrays."""
+    optimize = len(arrays) > 2 or (len(arrays) == 2 and max(np.size(a) for a in arrays) > 256)
+    return np.einsum(subscripts, *arrays, optimize=optimize)
 
 
 class Einsum(Op):
