@@ -180,3 +180,39 @@ def test_leaf_drawn_once_per_use_shows_its_total_gradient_everywhere():
     assert len(copies) == 10
     for n in copies:
         assert float(eval(last.lines(n)[-1][5:])[0]) == pytest.approx(10 * 0.9 ** 9, rel=1e-4)
+
+
+def test_jupyter_widget_slider_and_buttons_drive_the_frame():
+    pytest.importorskip("ipywidgets")
+    _, _, _, out = graph()
+    s = viz.Stepper(out)
+    box = s.widget()
+    (prev, slider, nxt), view = box.children[0].children, box.children[1]
+    assert (slider.min, slider.max, slider.value) == (0, 9, 0)
+    assert "multiply" in view.value and 'class="node current"' in view.value
+    slider.value = 6
+    assert s.position == 6 and html.escape(s.frames[6].details) in view.value
+    nxt.click()
+    assert slider.value == 7 and s.position == 7
+    prev.click()
+    prev.click()
+    assert s.position == 5 and html.escape(s.frames[5].details) in view.value
+
+
+def test_ipython_display_falls_back_to_the_html_page(monkeypatch):
+    pytest.importorskip("IPython")
+    import builtins
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    real_import = builtins.__import__
+
+    def no_widgets(name, *args, **kwargs):
+        if name == "ipywidgets":
+            raise ImportError("no ipywidgets")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_widgets)
+    _, _, _, out = graph()
+    viz.Stepper(out, backward=False)._ipython_display_()
+    assert len(shown) == 1 and "gg-slider" in shown[0].data
