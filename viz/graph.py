@@ -60,7 +60,7 @@ class Highlight:
     """Per-frame emphasis the Stepper puts on a forward drawing."""
 
     current: set = field(default_factory=set)        # op nodes being run / back-propagated now
-    pending: set = field(default_factory=set)        # op nodes not run yet (faded, no values)
+    pending_from: int | None = None                  # ops from this forward index on have not run yet (faded)
     touched: set = field(default_factory=set)        # node ids read or written by this step
     current_edges: set = field(default_factory=set)  # (src id, dst id)
     grads: dict = field(default_factory=dict)        # node id -> gradient text
@@ -182,7 +182,7 @@ class ForwardGraph:
         for op in self.ops:
             k = self.index[op]
             oid, tid = f"op{k}", f"t{k}"
-            pending = op in hl.pending
+            pending = hl.pending_from is not None and k >= hl.pending_from
             attrs = dict(S.OP)
             if op.released:
                 attrs["style"] = "filled,dashed"

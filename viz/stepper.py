@@ -134,7 +134,7 @@ class Stepper:
         mx = self._opts["max_value_elements"]
         for k, op in enumerate(g.ops):
             ins = [(src, dst) for src, dst, _ in g.edges if dst == f"op{k}"]
-            hl = Highlight(current={op}, pending=set(g.ops[k + 1:]), touched={s for s, _ in ins} | {f"t{k}"},
+            hl = Highlight(current={op}, pending_from=k + 1, touched={s for s, _ in ins} | {f"t{k}"},
                            current_edges=set(ins) | {(f"op{k}", f"t{k}")})
             data = self.out.data if op is self.out.grad_fn else (None if op.released else op.out)
             shown = value_text(data, mx) if data is not None else None
@@ -158,7 +158,7 @@ class Stepper:
             seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=out.dtype)
             if seed.shape != out.shape:
                 raise ValueError(f"Stepper: gradient has shape {seed.shape} but the output has shape {out.shape}")
-        leaves = [t for _, t in g.leaves if t.requires_grad]
+        leaves = list({id(t): t for _, t in g.leaves if t.requires_grad}.values())
         rec = Recording(keep_forward=False)
         retained = _RetainedGrads(g.ops)
         add_observer(rec)
