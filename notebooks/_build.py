@@ -4,19 +4,22 @@
     python notebooks/_build.py --check   # exit 1 if any .ipynb is missing or differs from its source
 
 A source is a Python file in "percent" format: ``# %%`` starts a code cell, ``# %% [markdown]`` a
-markdown cell whose lines are comments (``# text``). Notebooks are written without outputs, with
-stable cell ids, so a rebuild of unchanged sources gives byte-identical files.
+markdown cell whose lines are comments (``# text``). In a code cell, a commented line magic such as
+``# %matplotlib inline`` becomes the magic itself (so the source stays valid Python). Notebooks are
+written without outputs, with stable cell ids, so a rebuild of unchanged sources gives byte-identical files.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE / "src"
 
+_LINE_MAGIC = re.compile(r"^# %[a-z]\w* ")   # "# %matplotlib inline" in a code cell -> "%matplotlib inline"
 _METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
     "language_info": {"name": "python", "pygments_lexer": "ipython3"},
@@ -47,7 +50,7 @@ def parse(source: str, name: str = "<source>") -> list[tuple[str, str]]:
         elif cells[-1][0] == "markdown":
             cells[-1][1].append(_markdown_line(line, f"{name}:{n}") if line.strip() else "")
         else:
-            cells[-1][1].append(line)
+            cells[-1][1].append(line[2:] if _LINE_MAGIC.match(line) else line)
     out = []
     for kind, lines in cells:
         text = "\n".join(lines).strip("\n")

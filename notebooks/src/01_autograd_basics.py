@@ -15,6 +15,7 @@
 # also a test.
 
 # %%
+# %matplotlib inline
 import numpy as np
 from matplotlib.figure import Figure
 

@@ -9,9 +9,9 @@
 # (T7). All derivatives below come from `autograd`, and each property claimed is asserted.
 
 # %%
+# %matplotlib inline
 import math
 
-import matplotlib.pyplot as plt  # noqa: F401  (in Jupyter, this turns on inline display of figures)
 import numpy as np
 from matplotlib.figure import Figure
 

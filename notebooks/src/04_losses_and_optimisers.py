@@ -10,7 +10,7 @@
 # initialisations (T6) and clips exploding gradients (T11).
 
 # %%
-import matplotlib.pyplot as plt  # noqa: F401  (in Jupyter, this turns on inline display of figures)
+# %matplotlib inline
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -207,7 +207,7 @@ optimisers = {
     "Nesterov": (nn.optim.SGD, {"lr": 0.05, "momentum": 0.8, "nesterov": True}),
     "Adagrad": (nn.optim.Adagrad, {"lr": 0.5}),
     "RMSprop": (nn.optim.RMSprop, {"lr": 0.05}),
-    "Adadelta": (nn.optim.Adadelta, {"lr": 1.0, "eps": 1e-2}),
+    "Adadelta": (nn.optim.Adadelta, {"lr": 1.0, "eps": 1e-4}),
     "Adam": (nn.optim.Adam, {"lr": 0.1}),
 }
 start = np.array([1.8, 1.5])
@@ -237,7 +237,9 @@ for name in ("Momentum", "Nesterov"):
 # %% [markdown]
 # Plain gradient descent and the adaptive methods settle in the nearest (local) valley; the
 # momentum methods build up enough speed to roll over the ridge into the deeper one. Adadelta,
-# whose steps start at the size of $\sqrt\epsilon$, is still on its way after 200 steps.
+# which has no learning rate of its own (its first steps are about $\sqrt\epsilon$ long and grow
+# with the running average of past steps), zig-zags down the narrow valley and is not quite at
+# the bottom after 200 steps.
 
 # %%
 xs, ys = np.meshgrid(np.linspace(-1.8, 2.1, 200), np.linspace(-1.4, 1.8, 200))

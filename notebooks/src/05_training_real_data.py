@@ -10,7 +10,7 @@
 # breast-cancer data, and a digits classifier drawn module by module with `viz.draw_model`.
 
 # %%
-import matplotlib.pyplot as plt  # noqa: F401  (in Jupyter, this turns on inline display of figures)
+# %matplotlib inline
 import numpy as np
 from sklearn import datasets
 from sklearn.model_selection import train_test_split

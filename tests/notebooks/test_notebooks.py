@@ -70,9 +70,23 @@ def _display(value) -> None:
         repr(value)
 
 
+# The one IPython magic the notebooks may use: it makes Jupyter display the matplotlib Figures cells return.
+ALLOWED_MAGICS = {"%matplotlib inline"}
+
+
+def _without_magics(source: str, filename: str) -> str:
+    """The cell as plain Python: allowed line magics become blank lines (Agg needs no setup), others fail."""
+    lines = source.split("\n")
+    for n, line in enumerate(lines):
+        if line.lstrip().startswith(("%", "!")):
+            assert line.strip() in ALLOWED_MAGICS, f"{filename}: only {sorted(ALLOWED_MAGICS)} may be used, got {line!r}"
+            lines[n] = ""
+    return "\n".join(lines)
+
+
 def _run_cell(source: str, namespace: dict, filename: str) -> None:
     """Execute one code cell; a final expression is evaluated and displayed as in Jupyter."""
-    tree = ast.parse(source, filename)
+    tree = ast.parse(_without_magics(source, filename), filename)
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
     exec(compile(tree, filename, "exec"), namespace)  # noqa: S102 (running the notebook is the test)
     if last is not None:
