@@ -3,8 +3,9 @@ NumPy ``.npz`` file that is read back with ``allow_pickle=False`` — loading a 
 
 Layout: every array is one ``.npz`` entry whose name is its key path with ``/`` between levels; ``%``,
 ``/`` and control characters inside a key are percent-encoded (``%25``, ``%2F``), so the flattening is
-reversible and the file is readable with plain ``np.load``. One extra entry, ``__graphgrad__``, holds a JSON description of the tree: dict key
-types (str or int), lists versus tuples, and the exact Python scalars (bool, int, float, str, None).
+reversible and the file is readable with plain ``np.load``. One extra entry, ``__graphgrad__``, holds a JSON
+description of the tree: dict key types (str or int), lists versus tuples, and the exact Python scalars
+(bool, int, float, str, None).
 A round trip gives back equal keys, equal container types, and arrays with identical dtypes and values.
 """
 from __future__ import annotations

@@ -56,7 +56,8 @@ def matmul(a: TensorLike, b: TensorLike) -> Tensor:
         try:
             np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
-            raise ValueError(f"matmul: batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast") from None
+            raise ValueError(
+                f"matmul: batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast") from None
     return Matmul.apply(a, b)
 
 

@@ -200,7 +200,8 @@ def test_cross_entropy_values(shape, reduction):
     x = rng.normal(scale=2, size=shape)
     tshape = shape[:1] + shape[2:]
     t = rng.integers(0, shape[1], size=tshape)
-    np.testing.assert_allclose(F.cross_entropy(x, t, reduction=reduction).data, _ce_reference(x, t, reduction=reduction),
+    np.testing.assert_allclose(F.cross_entropy(x, t, reduction=reduction).data,
+                               _ce_reference(x, t, reduction=reduction),
                                rtol=1e-10)
     w = rng.uniform(0.2, 2.0, size=shape[1])
     t2 = t.copy()
@@ -391,8 +392,8 @@ def test_losses_match_pytorch(reduction):
                 ignore_index=1)
     _torch_case(torch, F.nll_loss, tf.nll_loss, x, t, weight=w, reduction=reduction)
     for pp in (1, 2):
-        _torch_case(torch, F.multi_margin_loss, tf.multi_margin_loss, x, np.where(t < 0, 0, t), p=pp, margin=0.7, weight=w,
-                    reduction=reduction)
+        _torch_case(torch, F.multi_margin_loss, tf.multi_margin_loss, x, np.where(t < 0, 0, t), p=pp, margin=0.7,
+                    weight=w, reduction=reduction)
 
 
 # ----------------------------------------------------------------------------- properties
