@@ -206,10 +206,10 @@ def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_un
 
     # 1. Seed: gradients arriving at each root's node (or directly at a leaf root).
     grads = {}
-    for t, g in zip(roots, root_grads):
+    for i, (t, g) in enumerate(zip(roots, root_grads)):
         if not t.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn: "
-                               "call requires_grad_() on an input, or do not call backward on a constant")
+            raise RuntimeError(f"backward: output {i} does not require grad (no input it depends on requires "
+                               "grad, or it was computed under no_grad); call requires_grad_() on an input")
         if g.shape != t.shape:
             raise ValueError(f"backward: gradient has shape {g.shape} but the tensor has shape {t.shape}")
         if create_graph:
