@@ -67,7 +67,7 @@ def _split_source(text: str) -> list[str]:
 
 
 def to_notebook(cells: list[tuple[str, str]], stem: str) -> dict:
-    """An nbformat 4.5 notebook (as a dict) with the given cells, no outputs, and ids ``c<NN>-<k>`` (NN = notebook number)."""
+    """An nbformat 4.5 notebook (as a dict) with the given cells, no outputs, and stable ids ``c<NN>-<k>``."""
     prefix = stem.split("_")[0]
     nb_cells = []
     for k, (kind, text) in enumerate(cells):

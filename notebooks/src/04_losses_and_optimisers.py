@@ -112,7 +112,10 @@ def descend(lr, start, grad_fn, steps):
     return np.array(path)
 
 
-square = lambda t: t ** 2
+def square(t):
+    return t ** 2
+
+
 runs = {lr: descend(lr, 1.0, square, 20) for lr in (0.02, 0.3, 1.05)}
 assert np.allclose(runs[0.3], 0.4 ** np.arange(21))     # theta_k = (1 - 2 lr)^k
 assert abs(runs[0.02][-1]) > 0.4                         # too small: still far away
@@ -137,7 +140,10 @@ fig
 # $x = 1.13$. Gradient descent only ever goes downhill, so it ends in the valley it starts in.
 
 # %%
-double_well = lambda t: t ** 4 - 3 * t ** 2 + t
+def double_well(t):
+    return t ** 4 - 3 * t ** 2 + t
+
+
 from_right = descend(0.01, 2.0, double_well, 300)[-1]
 from_left = descend(0.01, -2.0, double_well, 300)[-1]
 print(f"start  2.0 -> x = {from_right:.3f}, J = {double_well(from_right):.3f}   (local minimum)")
@@ -160,7 +166,7 @@ assert double_well(from_left) < double_well(from_right)
 # | Adagrad | $g$ | $\sqrt{\sum g^2} + \epsilon$ |
 # | RMSProp | $g$ | $\sqrt{\mathrm{EMA}_\alpha(g^2)} + \epsilon$ |
 # | Adadelta | $g\sqrt{\mathrm{EMA}_\rho(\Delta\theta^2) + \epsilon}$ | $\sqrt{\mathrm{EMA}_\rho(g^2) + \epsilon}$ |
-# | Adam | $\mathrm{EMA}_{\beta_1}(g) / (1 - \beta_1^t)$ | $\sqrt{\mathrm{EMA}_{\beta_2}(g^2) / (1 - \beta_2^t)} + \epsilon$ |
+# | Adam | $\mathrm{EMA}_{\beta_1}(g)/(1-\beta_1^t)$ | $\sqrt{\mathrm{EMA}_{\beta_2}(g^2)/(1-\beta_2^t)} + \epsilon$ |
 #
 # Below, that table is written in NumPy and run next to `nn.optim` on a non-convex function of two
 # variables, $J(x, y) = (x^2 - 1)^2 + 0.3x + 2(y - x/2)^2$: a global minimum at $x \approx -1.04$ and a
@@ -222,8 +228,8 @@ for name, (cls, hp) in optimisers.items():
         assert np.allclose(p.grad.data, grad_J2(p.data))
         optimizer.step()
         mine = mine - framework_step(name, grad_J2(mine), state, t, {"momentum": 0.8, "eps": 1e-6, **hp})
+        assert np.allclose(p.data, mine, rtol=1e-9, atol=1e-12), (name, t)   # same point after every step
         path.append(p.data.copy())
-    assert np.allclose(p.data, mine, rtol=1e-9, atol=1e-12), name
     paths[name] = np.array(path)
 
 for name, path in paths.items():

@@ -79,7 +79,7 @@ def _without_magics(source: str, filename: str) -> str:
     lines = source.split("\n")
     for n, line in enumerate(lines):
         if line.lstrip().startswith(("%", "!")):
-            assert line.strip() in ALLOWED_MAGICS, f"{filename}: only {sorted(ALLOWED_MAGICS)} may be used, got {line!r}"
+            assert line.strip() in ALLOWED_MAGICS, f"{filename}: only {sorted(ALLOWED_MAGICS)} allowed, got {line!r}"
             lines[n] = ""
     return "\n".join(lines)
 
