@@ -8,9 +8,12 @@ from __future__ import annotations
 _MAX_PERIOD = 400  # units longer than this are not searched for (the search is O(length x period))
 
 
-def find_repeat(sigs: list) -> tuple[int, int, int] | None:
+def find_repeat(sigs: list, accept=None) -> tuple[int, int, int] | None:
     """``(start, period, count)`` of the run ``sigs[start:start + period * count]`` made of one unit
-    repeated ``count >= 2`` times, covering the most elements (shortest unit on ties); None if none."""
+    repeated ``count >= 2`` times, covering the most elements (shortest unit on ties); None if none.
+
+    ``accept(start, period, count)`` can veto candidates (e.g. repetitions that do not feed each other).
+    """
     n = len(sigs)
     best = None  # (coverage, -period, start, period, count)
     for p in range(1, min(n // 2, _MAX_PERIOD) + 1):
@@ -27,7 +30,7 @@ def find_repeat(sigs: list) -> tuple[int, int, int] | None:
             if run >= p:
                 count = (run + p) // p
                 cand = (count * p, -p, run_start, p, count)
-                if best is None or cand[:2] > best[:2]:
+                if (best is None or cand[:2] > best[:2]) and (accept is None or accept(run_start, p, count)):
                     best = cand
             run = 0
     if best is None:
@@ -35,15 +38,19 @@ def find_repeat(sigs: list) -> tuple[int, int, int] | None:
     return best[2], best[3], best[4]
 
 
-def tandem_blocks(sigs: list) -> list[tuple[int, int, int]]:
-    """All repeated runs, non-overlapping: the best one, then recursively inside its unit and on both sides."""
+def tandem_blocks(sigs: list, accept=None) -> list[tuple[int, int, int]]:
+    """All repeated runs, non-overlapping: the best one, then recursively inside its unit and on both sides.
+
+    ``accept(start, period, count)`` (absolute positions) vetoes candidates, as in ``find_repeat``.
+    """
     out = []
     stack = [(0, len(sigs))]
     while stack:
         lo, hi = stack.pop()
         if hi - lo < 2:
             continue
-        found = find_repeat(sigs[lo:hi])
+        found = find_repeat(sigs[lo:hi], None if accept is None else
+                            (lambda st, p, c, lo=lo: accept(st + lo, p, c)))
         if found is None:
             continue
         start, p, count = found

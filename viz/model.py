@@ -11,6 +11,7 @@ restored afterwards.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -96,6 +97,7 @@ class _Block:
     count: int
     contained: set = field(default_factory=set)  # ids of child modules whose ops all lie in the unit
     key: str = ""
+    chained: bool = True  # each repetition feeds the next (a loop); else independent copies
 
 
 class _Analysis:
@@ -141,7 +143,25 @@ class _Analysis:
         reps = [op for op in ops if self.canon[op] is op]
         if len(reps) >= 2:
             sigs = [self._sig(op, depth) for op in reps]
-            for start, p, count in sorted(tandem_blocks(sigs), key=lambda b: -b[1] * b[2]):  # outer loops first
+
+            def chained(start, p, count):
+                """Each repetition consumes something the previous one produced (a loop, not parallel copies)."""
+                for j in range(1, count):
+                    prev = set(reps[start + (j - 1) * p:start + j * p])
+                    if not any(isinstance(x, Tensor) and x.grad_fn in prev
+                               for o in reps[start + j * p:start + (j + 1) * p] for x in o.inputs):
+                        return False
+                return True
+
+            def foldable(start, p, count):
+                """A loop, or at least three side-by-side copies configured identically; copies that differ
+                in their parameters (an LSTM's gates sliced from one matrix) are distinct roles, kept apart."""
+                if chained(start, p, count):
+                    return True
+                texts = [params_text(o.name, o.params) for o in reps[start:start + p * count]]
+                return count >= 3 and all(texts[i] == texts[i % p] for i in range(p, p * count))
+
+            for start, p, count in sorted(tandem_blocks(sigs, foldable), key=lambda b: -b[1] * b[2]):  # outer first
                 unit = reps[start:start + p]
                 if any(self.canon[op] is not op for op in unit):
                     continue  # already folded by an enclosing repeat found first
@@ -150,7 +170,7 @@ class _Analysis:
                 while all(len(self.chain[o]) > bdepth for o in region) and \
                         len({id(self.chain[o][bdepth]) for o in region}) == 1:
                     bdepth += 1
-                block = _Block(bdepth, unit, count, key=f"rep{len(self.blocks)}")
+                block = _Block(bdepth, unit, count, key=f"rep{len(self.blocks)}", chained=chained(start, p, count))
                 for j in range(1, count):
                     for k in range(p):
                         op, rep = reps[start + j * p + k], unit[k]
@@ -160,14 +180,10 @@ class _Analysis:
                                 lst = self.aliases.setdefault(id(m0), [])
                                 if all(x is not m for x in lst):
                                     lst.append(m)
-                unit_set = set(unit)
-                for op in unit:
-                    c = self.chain[op]
-                    if len(c) > bdepth and id(c[bdepth]) not in block.contained:
-                        child = c[bdepth]
-                        if all(o in unit_set for o in self.ops if self.canon[o] is o and len(self.chain[o]) > bdepth
-                               and self.chain[o][bdepth] is child):
-                            block.contained.add(id(child))
+                inside = Counter(id(self.chain[o][bdepth]) for o in unit if len(self.chain[o]) > bdepth)
+                total = Counter(id(self.chain[o][bdepth]) for o in self.ops
+                                if self.canon[o] is o and len(self.chain[o]) > bdepth)
+                block.contained = {c for c, n in inside.items() if total[c] == n}
                 self.blocks.append(block)
         by_child: dict[int, list] = {}
         for op in ops:
@@ -197,7 +213,8 @@ class _Analysis:
 
 
 # --------------------------------------------------------------------------- drawing
-def _module_title(an: _Analysis, m, calls_in_block: int = 1) -> str:
+def _module_title(an: _Analysis, m) -> str:
+    """``name (Class)``, with ``×n calls`` for a module called repeatedly or a name range for folded copies."""
     nm = an.name(m)
     others = an.aliases.get(id(m), [])
     if others:
@@ -257,6 +274,7 @@ class _Layout:
         param_names = {}
         if show_params and hasattr(an.model, "named_parameters"):
             param_names = {id(p): n for n, p in an.model.named_parameters()}
+        loop_sources = set()
         for op in an.ops:
             dst = self.unit_of[op]
             for x in op.inputs:
@@ -264,9 +282,13 @@ class _Layout:
                     continue
                 if x.grad_fn is not None and x.grad_fn in self.unit_of:
                     src = self.unit_of[x.grad_fn]
+                    if src == dst:
+                        continue  # inside one box (or one op folded onto itself)
                     loop = self._is_loop(x.grad_fn, op)
-                    if src == dst and not (loop and self.units[dst][0] == "box"):
-                        continue
+                    if loop:
+                        if src in loop_sources:
+                            continue  # one dashed "next" edge per source says it; more only tangle the picture
+                        loop_sources.add(src)
                     self._edge(src, dst, x.grad_fn.out.shape, loop)
                 elif id(x) in input_ids:
                     self._edge(input_ids[id(x)], dst, x.shape, False)
@@ -353,7 +375,8 @@ class _Layout:
                     if kind == "module":
                         sub.attr(label=_module_title(an, obj), **S.MODULE_CLUSTER)
                     else:
-                        sub.attr(label=f"repeated \u00d7{obj.count}", **S.REPEAT_CLUSTER)
+                        sub.attr(label=f"repeated \u00d7{obj.count}" if obj.chained else
+                                 f"\u00d7{obj.count} side by side", **S.REPEAT_CLUSTER)
                     emit(child, sub)
 
         emit(tree, dot)

@@ -119,7 +119,8 @@ def draw_network(mlp, max_neurons: int = 32, show_weights: bool | None = None, s
             for j in range(w.shape[1]):
                 v = float(w[i, j])
                 attrs = {"color": S.POSITIVE if v >= 0 else S.NEGATIVE,
-                         "penwidth": f"{0.3 + 3.7 * abs(v) / wmax:.3f}", "tooltip": f"{lname}: weight[{i}, {j}] = {v:.4g}"}
+                         "penwidth": f"{0.3 + 3.7 * abs(v) / wmax:.3f}",
+                         "tooltip": f"{lname}: weight[{i}, {j}] = {v:.4g}"}
                 if show_weights:
                     attrs["label"] = f"{v:.2g}"
                 dot.edge(f"n{li - 1}_{j}", f"n{li}_{i}", **attrs)

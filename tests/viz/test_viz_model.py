@@ -117,6 +117,47 @@ def test_rnn_over_50_steps_is_folded_and_bounded():
     assert unfolded.node_count > 250
 
 
+class GatedCell(nn.Module):
+    """An LSTM-style cell: four gates sliced from two Linear maps, cell state and hidden state."""
+
+    def __init__(self, n_in, n_hidden):
+        super().__init__()
+        self.n = n_hidden
+        self.ih = nn.Linear(n_in, 4 * n_hidden)
+        self.hh = nn.Linear(n_hidden, 4 * n_hidden)
+
+    def forward(self, x, h, c):
+        g, n = self.ih(x) + self.hh(h), self.n
+        i, f, o = g[:, :n].sigmoid(), g[:, n:2 * n].sigmoid(), g[:, 3 * n:].sigmoid()
+        c = f * c + i * g[:, 2 * n:3 * n].tanh()
+        return o * c.tanh(), c
+
+
+class GatedLoop(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cell = GatedCell(4, 8)
+
+    def forward(self, x):
+        h = c = ag.zeros((x.shape[1], 8))
+        outs = []
+        for t in range(x.shape[0]):
+            h, c = self.cell(x[t], h, c)
+            outs.append(h)
+        return ag.stack(outs)
+
+
+def test_gated_recurrence_folds_time_but_not_parallel_gates():
+    d = viz.draw_model(GatedLoop(), ones(50, 2, 4))
+    p = Dot(d.source)
+    assert d.node_count <= 60
+    assert "repeated \u00d750" in p.clusters
+    assert sum(1 for n in p.nodes if p.lines(n)[0] == "sigmoid") == 3  # i, f, o stay three gates
+    assert sum(1 for n in p.nodes if p.lines(n)[0] == "getitem") == 5  # x[t] and four gate slices
+    loops = [(p.lines(s)[0], p.lines(t)[0]) for s, t, e in p.edges if e.get("style") == "dashed"]
+    assert sorted(loops) == [("add", "multiply"), ("multiply", "matmul")]  # c_t -> f*c, h_t -> W_hh h
+
+
 def test_deep_residual_stack_is_bounded():
     model = ResidualStack(n=20)
     d = viz.draw_model(model, ones(3, 4))
