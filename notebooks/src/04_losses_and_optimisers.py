@@ -272,9 +272,10 @@ def gradient(rows):
 
 
 full = gradient(np.arange(m))
-mini = np.mean([gradient(np.arange(k, k + 10)) for k in range(0, m, 10)], axis=0)
-single = np.mean([gradient(np.array([i])) for i in range(m)], axis=0)
-assert np.allclose(full, mini) and np.allclose(full, single)
+mini = np.array([gradient(np.arange(k, k + 10)) for k in range(0, m, 10)])     # 4 batches of 10
+single = np.array([gradient(np.array([i])) for i in range(m)])                 # 40 batches of 1
+assert np.allclose(full, mini.mean(axis=0)) and np.allclose(full, single.mean(axis=0))
+assert single.var(axis=0).sum() > 2 * mini.var(axis=0).sum()                  # smaller batches: noisier
 
 # %% [markdown]
 # ## T5 · Step decay of the learning rate
