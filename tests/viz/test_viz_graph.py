@@ -223,3 +223,9 @@ def test_leaf_used_by_many_ops_is_drawn_once_per_use():
     few = ag.tensor([1.0], requires_grad=True)
     y = few * w * w * w
     assert len(Dot(viz.draw_graph(y).source).by_label_start("w")) == 1
+
+
+def test_a_leaf_alone_is_one_node():
+    d = Dot(viz.draw_graph(ag.tensor([1.0, 2.0], name="x")).source)
+    assert list(d.nodes) == ["in0"] and d.lines("in0") == ["x", "(2,) float32", "[1., 2.]"]
+    assert d.nodes["in0"]["penwidth"] == "2.2"
