@@ -23,7 +23,8 @@ import autograd as ag
 import nn
 import viz
 
-ag.manual_seed(0)
+ag.manual_seed(0)                   # repeatable random weights in nn layers
+rng = np.random.default_rng(0)      # repeatable data
 
 # %% [markdown]
 # ## E5: the loss $|wx + b - y|^2$ for one sample
@@ -153,7 +154,6 @@ stepper
 # E5 loss is summed over a batch of 20 samples.
 
 # %%
-rng = np.random.default_rng(0)
 xs = rng.normal(size=20)
 ys = 3.0 * xs - 1.0 + 0.1 * rng.normal(size=20)
 

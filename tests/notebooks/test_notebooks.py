@@ -57,11 +57,14 @@ def _concepts(nb: dict) -> list[str]:
 
 def _display(value) -> None:
     """Do what Jupyter does with a cell's last value, so rendering is exercised too: figures are drawn
-    with Agg, objects with an HTML or SVG representation (drawings, the Stepper) produce it."""
+    with Agg, drawings render to SVG, the Stepper produces its HTML page."""
     if value is None:
         return
     if hasattr(value, "savefig"):
         value.savefig(io.BytesIO(), format="png")
+    elif hasattr(value, "_repr_mimebundle_"):
+        bundle = value._repr_mimebundle_()
+        assert bundle and any(k != "text/plain" for k in bundle), f"nothing to display for {type(value).__name__}"
     elif hasattr(value, "_repr_html_"):
         assert value._repr_html_()
     elif hasattr(value, "_repr_svg_"):
@@ -88,7 +91,7 @@ def _run_cell(source: str, namespace: dict, filename: str) -> None:
     """Execute one code cell; a final expression is evaluated and displayed as in Jupyter."""
     tree = ast.parse(_without_magics(source, filename), filename)
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-    exec(compile(tree, filename, "exec"), namespace)  # noqa: S102 (running the notebook is the test)
+    exec(compile(tree, filename, "exec"), namespace)
     if last is not None:
         _display(eval(compile(ast.Expression(last.value), filename, "eval"), namespace))
 
@@ -144,6 +147,31 @@ def test_concept_index_in_readme_matches_notebooks():
         for cid in _concepts(_load(path)):
             actual[cid].add(path.stem[:2])
     assert index == actual
+
+
+def _build_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("notebooks_build", NOTEBOOKS / "_build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_build_turns_percent_format_into_cells():
+    build = _build_module()
+    source = ("# %% [markdown]\n# # Title\n#\n# Concepts: T1\n\n# %%\n# %matplotlib inline\nx = 1\n# a comment\n\n"
+              "# %%\nx\n")
+    cells = build.parse(source)
+    assert cells == [("markdown", "# Title\n\nConcepts: T1"), ("code", "%matplotlib inline\nx = 1\n# a comment"),
+                     ("code", "x")]
+    nb = build.to_notebook(cells, "07_example")
+    assert [c["id"] for c in nb["cells"]] == ["c07-00", "c07-01", "c07-02"]
+    assert nb["cells"][1]["source"] == ["%matplotlib inline\n", "x = 1\n", "# a comment"]
+    assert nb["cells"][1]["outputs"] == [] and "outputs" not in nb["cells"][0]
+    for bad in ("x = 1\n# %%\ny = 2\n", "# %% [markdown]\nnot a comment\n", "# %%\n\n# %%\nx\n"):
+        with pytest.raises(ValueError):
+            build.parse(bad)
 
 
 def test_notebooks_match_their_sources():
