@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import itertools
-import re
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from autograd import Tensor
 from autograd.engine import add_observer, remove_observer, run_backward, unbroadcast
 
 from ._format import meta_text, params_text, summary_text, value_text
+from ._stepper_html import CSS, JS, inline_svg
 from .graph import ForwardGraph, Highlight, _check_options
 from .record import Recording
 from .render import Drawing
@@ -243,7 +243,7 @@ class Stepper:
     def _frame_divs(self) -> str:
         parts = []
         for f in self.frames:
-            svg = _inline_svg(f.to_svg(), f"{self._uid}f{f.index}_")
+            svg = inline_svg(f.to_svg(), f"{self._uid}f{f.index}_")
             hidden = "" if f.index == 0 else ' style="display:none"'
             cls = "gg-frame gg-visible" if f.index == 0 else "gg-frame"
             parts.append(f'<div class="{cls}" data-index="{f.index}" data-phase="{f.phase}" data-node="{f.node}"'
@@ -254,11 +254,11 @@ class Stepper:
         """The stepper as an HTML fragment: inline SVG frames, a range slider and buttons (no network)."""
         n = len(self.frames)
         uid = self._uid
-        return (f'<div class="gg-stepper" id="{uid}" data-current="0">\n<style>{_CSS.replace("ROOT", "#" + uid)}'
+        return (f'<div class="gg-stepper" id="{uid}" data-current="0">\n<style>{CSS.replace("ROOT", "#" + uid)}'
                 f'</style>\n<div class="gg-controls"><button type="button" class="gg-prev">&#9664;</button> '
                 f'<input type="range" class="gg-slider" min="0" max="{n - 1}" value="0" step="1"> '
                 f'<button type="button" class="gg-next">&#9654;</button> <span class="gg-pos">1 / {n}</span></div>\n'
-                f'{self._frame_divs()}\n</div>\n<script>{_JS.replace("ROOT_ID", uid)}</script>')
+                f'{self._frame_divs()}\n</div>\n<script>{JS.replace("ROOT_ID", uid)}</script>')
 
     def save_html(self, path) -> Path:
         """Write one self-contained page (inline SVGs, a slider, no network access) and return its path."""
@@ -282,7 +282,7 @@ class Stepper:
         def show(i):
             self.position = i
             f = self.frames[i]
-            view.value = f'<pre>{html.escape(f.text)}</pre>' + _inline_svg(f.to_svg(), f"{self._uid}w_")
+            view.value = f'<pre>{html.escape(f.text)}</pre>' + inline_svg(f.to_svg(), f"{self._uid}w_")
 
         slider.observe(lambda change: show(change["new"]), names="value")
         prev.on_click(lambda _: setattr(slider, "value", max(slider.value - 1, 0)))
@@ -299,49 +299,3 @@ class Stepper:
             display(HTML(self._repr_html_()))
         else:
             display(box)
-
-
-def _inline_svg(svg: str, prefix: str) -> str:
-    """SVG text ready to inline in HTML: no XML prolog, element ids made unique per frame."""
-    start = svg.find("<svg")
-    svg = svg[start:] if start >= 0 else svg
-    return re.sub(r'\bid="', f'id="{prefix}', svg)
-
-
-_CSS = """
-ROOT { font-family: Helvetica, Arial, sans-serif; }
-ROOT .gg-controls { margin: 4px 0; display: flex; align-items: center; gap: 6px; }
-ROOT .gg-slider { width: 320px; }
-ROOT .gg-caption { margin: 4px 0; font-size: 12px; white-space: pre-wrap; }
-ROOT svg { max-width: 100%; height: auto; }
-"""
-
-_JS = """
-(function () {
-  var root = document.getElementById("ROOT_ID");
-  var frames = root.querySelectorAll(".gg-frame");
-  var slider = root.querySelector(".gg-slider");
-  var pos = root.querySelector(".gg-pos");
-  function show(i) {
-    i = Math.max(0, Math.min(frames.length - 1, i | 0));
-    for (var k = 0; k < frames.length; k++) {
-      var on = (k === i);
-      frames[k].style.display = on ? "" : "none";
-      frames[k].classList.toggle("gg-visible", on);
-    }
-    slider.value = i;
-    pos.textContent = (i + 1) + " / " + frames.length;
-    root.setAttribute("data-current", String(i));
-  }
-  slider.addEventListener("input", function () { show(+slider.value); });
-  slider.addEventListener("change", function () { show(+slider.value); });
-  root.querySelector(".gg-prev").addEventListener("click", function () { show(+slider.value - 1); });
-  root.querySelector(".gg-next").addEventListener("click", function () { show(+slider.value + 1); });
-  root.addEventListener("keydown", function (e) {
-    if (e.key === "ArrowLeft") show(+slider.value - 1);
-    if (e.key === "ArrowRight") show(+slider.value + 1);
-  });
-  root.gotoFrame = show;
-  show(0);
-})();
-"""
