@@ -89,8 +89,9 @@ drawing
 #
 # A big network trained long enough on 20 noisy samples learns the noise: the training loss
 # keeps falling while the loss on held-out data turns back up. `nn.EarlyStopping` watches
-# `val_loss` and stops after `patience` epochs without an improvement larger than `min_delta`;
-# with `restore_best_weights=True` the model ends up with the weights of its best epoch.
+# `val_loss` and stops after `patience` epochs without an improvement larger than `min_delta`
+# (so it runs exactly `patience` epochs past the best one); with `restore_best_weights=True` the
+# model ends up with the weights of its best epoch.
 
 # %%
 def noisy_curve(n, seed):
