@@ -44,6 +44,14 @@ def _param_count(m) -> int:
         return 0
 
 
+def _param_arrays(params: dict):
+    """The ndarrays among an op's keyword parameters, including inside index tuples."""
+    for v in params.values():
+        for item in v if isinstance(v, tuple) else (v,):
+            if isinstance(item, np.ndarray):
+                yield item
+
+
 class _Layout:
     """Display units at a given depth (op nodes and module boxes), their clusters and edges."""
 
@@ -86,9 +94,14 @@ class _Layout:
         param_names = {}
         if show_params and hasattr(an.model, "named_parameters"):
             param_names = {id(p): n for n, p in an.model.named_parameters()}
+        index_inputs = {id(t.data): (nid, t) for nid, t in self.inputs if t.dtype.kind in "iub"}
         loop_sources = set()
         for op in an.ops:
             dst = self.unit_of[op]
+            for v in _param_arrays(op.params):  # integer inputs arrive as indices (an Embedding lookup)
+                if id(v) in index_inputs:
+                    nid, t = index_inputs[id(v)]
+                    self._edge(nid, dst, t.shape, False)
             for x in op.inputs:
                 if not isinstance(x, Tensor):
                     continue

@@ -221,6 +221,14 @@ def test_tuple_inputs_and_outputs():
     assert p.label("out1") == "output\\nscalar float32"
 
 
+def test_integer_input_is_wired_to_the_lookup_that_uses_it():
+    model = nn.Sequential(nn.Embedding(10, 4), nn.Flatten(), nn.Linear(12, 2))
+    p = Dot(viz.draw_model(model, ag.tensor(np.array([[1, 2, 3], [4, 5, 6]]))).source)
+    assert p.label("in0") == "input\\n(2, 3) int64"
+    (lookup,) = p.succ("in0")
+    assert p.lines(lookup)[0] == "getitem" and p.cluster_of[lookup] == ["0 (Embedding)"]
+
+
 def test_errors():
     with pytest.raises(TypeError, match="nn.Module"):
         viz.draw_model(lambda x: x, ones(2))
