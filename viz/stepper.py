@@ -254,7 +254,7 @@ class Stepper:
         """The stepper as an HTML fragment: inline SVG frames, a range slider and buttons (no network)."""
         n = len(self.frames)
         uid = self._uid
-        return (f'<div class="gg-stepper" id="{uid}" data-current="0">\n<style>{CSS.replace("ROOT", "#" + uid)}'
+        return (f'<div class="gg-stepper" id="{uid}" data-current="0" tabindex="0">\n<style>{CSS.replace("ROOT", "#" + uid)}'
                 f'</style>\n<div class="gg-controls"><button type="button" class="gg-prev">&#9664;</button> '
                 f'<input type="range" class="gg-slider" min="0" max="{n - 1}" value="0" step="1"> '
                 f'<button type="button" class="gg-next">&#9654;</button> <span class="gg-pos">1 / {n}</span></div>\n'
