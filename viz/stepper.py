@@ -254,8 +254,9 @@ class Stepper:
         """The stepper as an HTML fragment: inline SVG frames, a range slider and buttons (no network)."""
         n = len(self.frames)
         uid = self._uid
-        return (f'<div class="gg-stepper" id="{uid}" data-current="0" tabindex="0">\n<style>{CSS.replace("ROOT", "#" + uid)}'
-                f'</style>\n<div class="gg-controls"><button type="button" class="gg-prev">&#9664;</button> '
+        return (f'<div class="gg-stepper" id="{uid}" data-current="0" tabindex="0">\n'
+                f'<style>{CSS.replace("ROOT", "#" + uid)}</style>\n'
+                f'<div class="gg-controls"><button type="button" class="gg-prev">&#9664;</button> '
                 f'<input type="range" class="gg-slider" min="0" max="{n - 1}" value="0" step="1"> '
                 f'<button type="button" class="gg-next">&#9654;</button> <span class="gg-pos">1 / {n}</span></div>\n'
                 f'{self._frame_divs()}\n</div>\n<script>{JS.replace("ROOT_ID", uid)}</script>')
