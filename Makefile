@@ -27,7 +27,7 @@ notebooks: $(VENV)/.extra-notebooks
 	$(PY) -m jupyter lab notebooks
 
 lint: $(VENV)/.extra-dev
-	$(PY) -m ruff check autograd nn viz tests bench
+	$(PY) -m ruff check autograd nn viz tests bench notebooks
 
 # Headless Chromium for the stepper's browser test (Debian package; needs root, as on CI).
 browser:
