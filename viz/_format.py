@@ -1,6 +1,7 @@
 """Short text for drawings: shapes, dtypes, small values, gradient summaries, op parameters."""
 from __future__ import annotations
 
+import graphviz
 import numpy as np
 
 _MAX_PARAM_CHARS = 28
@@ -93,4 +94,5 @@ def constant_text(value, max_elements: int) -> str:
 
 def label(*lines: str | None) -> str:
     """Join label lines for Graphviz (``\\n`` centred line breaks), dropping empty ones."""
-    return "\\n".join(line.replace("\\", "\\\\").replace("\n", "\\n") for line in lines if line)
+    text = "\\n".join(line.replace("\\", "\\\\").replace("\n", "\\n") for line in lines if line)
+    return graphviz.nohtml(text)  # a name like "<x>" is text, not a Graphviz HTML label

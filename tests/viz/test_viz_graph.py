@@ -229,3 +229,8 @@ def test_a_leaf_alone_is_one_node():
     d = Dot(viz.draw_graph(ag.tensor([1.0, 2.0], name="x")).source)
     assert list(d.nodes) == ["in0"] and d.lines("in0") == ["x", "(2,) float32", "[1., 2.]"]
     assert d.nodes["in0"]["penwidth"] == "2.2"
+
+
+def test_names_with_markup_characters_are_plain_text():
+    x = ag.tensor([1.0], requires_grad=True, name='<w "1" \\ b>')
+    assert svg_texts(viz.to_svg(viz.draw_graph(x * 2.0)))[0] == '<w "1" \\ b>'
