@@ -15,6 +15,14 @@ def _index(name: str, idx, n: int) -> int:
     return idx % n
 
 
+def _renumber(container: Module, items: list) -> None:
+    """Re-register ``items`` as children "0", "1", ... (positional names stay contiguous, as in PyTorch)."""
+    for k in list(container._modules):
+        delattr(container, k)
+    for i, m in enumerate(items):
+        container.add_module(str(i), m)
+
+
 class Sequential(Module):
     """Modules applied one after another; children are named "0", "1", ... (or by an OrderedDict's keys)."""
 
@@ -55,12 +63,8 @@ class Sequential(Module):
         doomed = keys[idx] if isinstance(idx, slice) else [keys[_index("Sequential", idx, len(self))]]
         for k in doomed:
             delattr(self, k)
-        if all(k.isdigit() for k in keys):  # keep positional names contiguous, as PyTorch does
-            items = list(self._modules.values())
-            for k in list(self._modules):
-                delattr(self, k)
-            for i, m in enumerate(items):
-                self.add_module(str(i), m)
+        if all(k.isdigit() for k in keys):
+            _renumber(self, list(self._modules.values()))
 
     def append(self, module: Module) -> Sequential:
         """Add ``module`` at the end; returns self."""
@@ -96,13 +100,7 @@ class ModuleList(Module):
             del items[idx]
         else:
             del items[_index("ModuleList", idx, len(self))]
-        self._reset(items)
-
-    def _reset(self, items: list) -> None:
-        for k in list(self._modules):
-            delattr(self, k)
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
+        _renumber(self, items)
 
     def append(self, module: Module) -> ModuleList:
         """Add ``module`` at the end; returns self."""
@@ -119,7 +117,7 @@ class ModuleList(Module):
         """Insert ``module`` before position ``index``."""
         items = list(self._modules.values())
         items.insert(index, module)
-        self._reset(items)
+        _renumber(self, items)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList is a container, not a pipeline: iterate over it in your forward "
