@@ -107,17 +107,20 @@ class Op:
         return tuple(by_id.get(id(s), s) if isinstance(s, np.ndarray) else s for s in self.saved)
 
     def release(self):
-        """Free the saved arrays and the output value; keep shape and dtype for drawings."""
+        """Free the saved arrays, the output value and the values of non-leaf inputs; keep shapes and dtypes.
+
+        A non-leaf input is replaced by a stand-in Tensor with the same ``grad_fn``, shape and dtype, so
+        the graph can still be walked and drawn but no longer keeps intermediate results alive.
+        """
         self.saved = ()
         out = self.out
         if out is not None:
-            key = (out.shape, out.dtype)
-            stand_in = _placeholders.get(key)
-            if stand_in is None:
-                if len(_placeholders) > 4096:
-                    _placeholders.clear()
-                stand_in = _placeholders[key] = np.broadcast_to(np.zeros((), out.dtype), out.shape)
-            self.out = stand_in
+            self.out = _placeholder(out.shape, out.dtype)
+        inputs = self.inputs
+        for t in inputs:
+            if isinstance(t, Tensor) and t.grad_fn is not None:
+                self.inputs = tuple(_released_input(x) for x in inputs)
+                break
         self.released = True
 
     def needs_grad(self, i: int) -> bool:
@@ -127,3 +130,21 @@ class Op:
 
     def __repr__(self):
         return f"<{self.name} backward>"
+
+
+def _placeholder(shape, dtype):
+    """A zero-stride read-only array of ``shape`` and ``dtype`` standing in for a freed value (shared)."""
+    key = (shape, dtype)
+    stand_in = _placeholders.get(key)
+    if stand_in is None:
+        if len(_placeholders) > 4096:
+            _placeholders.clear()
+        stand_in = _placeholders[key] = np.broadcast_to(np.zeros((), dtype), shape)
+    return stand_in
+
+
+def _released_input(x):
+    """``x`` itself when it is a leaf or a constant; for a non-leaf, a value-less stand-in with its grad_fn."""
+    if not isinstance(x, Tensor) or x.grad_fn is None:
+        return x
+    return Tensor._make(_placeholder(x.data.shape, x.data.dtype), x.grad_fn)
