@@ -172,6 +172,26 @@ def _as_grad_value(Tensor, g, create_graph):
     return g.data if isinstance(g, Tensor) else g
 
 
+def _run_hooks(Tensor, hooks, g, create_graph):
+    """Pass gradient ``g`` through a tensor's hooks; a returned value must match g's shape and dtype."""
+    for h in tuple(hooks):
+        r = h(g if create_graph else Tensor._make(g))
+        if r is None:
+            continue
+        name = getattr(h, "__qualname__", None) or repr(h)
+        if not isinstance(r, (Tensor, np.ndarray)):
+            raise TypeError(f"register_hook: hook {name} must return a Tensor, an ndarray or None, "
+                            f"got {type(r).__name__}")
+        if r.shape != g.shape:
+            raise ValueError(f"register_hook: hook {name} returned a gradient of shape {r.shape} for a tensor of "
+                             f"shape {g.shape}")
+        if r.dtype != g.dtype:
+            raise TypeError(f"register_hook: hook {name} returned a gradient of dtype {r.dtype} for a gradient of "
+                            f"dtype {g.dtype}; return it in the same dtype (cast with .astype)")
+        g = _as_grad_value(Tensor, r, create_graph)
+    return g
+
+
 def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
     observers = state.observers
     anomaly = state.anomaly
@@ -192,10 +212,8 @@ def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_un
     handed = set()  # ids of arrays already stored as some .grad in this pass (never alias two)
 
     def deliver_leaf(t, g):
-        for h in t._hooks or ():
-            r = h(g if create_graph else Tensor._make(g))
-            if r is not None:
-                g = _as_grad_value(Tensor, r, create_graph)
+        if t._hooks:
+            g = _run_hooks(Tensor, t._hooks, g, create_graph)
         if results is not None:
             for i in wanted_leaf.get(id(t), ()):
                 results[i] = g if results[i] is None else results[i] + g
@@ -249,10 +267,7 @@ def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_un
         if needed is not None and node not in needed and node not in wanted_node:
             continue  # leads to no wanted input; its parents cannot either, so they are never reached
         if node.hooks:
-            for h in node.hooks:
-                r = h(g if create_graph else Tensor._make(g))
-                if r is not None:
-                    g = _as_grad_value(Tensor, r, create_graph)
+            g = _run_hooks(Tensor, node.hooks, g, create_graph)
         if node.retained is not None and results is None:  # grad(inputs=...) fills no .grad
             t = node.retained()
             if t is not None:

@@ -83,9 +83,9 @@ class Tensor:
                                    f"but this tensor has shape {self.shape}; pass gradient= of that shape")
             g = np.ones(self.shape, dtype=self.dtype)
         else:
-            g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
+            g = _gradient_array(gradient, self)
             if create_graph and isinstance(gradient, Tensor):
-                g = gradient
+                g = gradient if gradient.dtype == self.dtype else gradient.astype(self.dtype)
         if inputs is not None:
             raise NotImplementedError("backward(inputs=...) is not supported; use autograd.grad")
         run_backward([self], [g], retain_graph=retain_graph or create_graph, create_graph=create_graph)
@@ -213,6 +213,20 @@ class Tensor:
     def __eq__(self, other): return ops.equal(self, other)
     def __ne__(self, other): return ops.not_equal(self, other)
     def __getitem__(self, index): return ops.getitem(self, index)
+
+
+def _gradient_array(gradient, out):
+    """``gradient=`` of ``backward`` as an array in ``out``'s dtype; TypeError unless it holds real numbers."""
+    g = gradient.data if isinstance(gradient, Tensor) else gradient
+    try:
+        g = np.asarray(g)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"backward: gradient must be a Tensor or an array of real numbers, got "
+                        f"{type(gradient).__name__} ({e})") from None
+    if g.dtype.kind not in "fiub":
+        raise TypeError(f"backward: gradient must hold real numbers, got dtype {g.dtype} "
+                        f"({type(gradient).__name__})")
+    return g if g.dtype == out.dtype else g.astype(out.dtype)
 
 
 class _HookHandle:
