@@ -211,12 +211,21 @@ def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_un
 
     handed = set()  # ids of arrays already stored as some .grad in this pass (never alias two)
 
+    leaf_grads = {}  # id(leaf) -> [leaf, summed gradient]: hooks and .grad see each leaf's total once
+
     def deliver_leaf(t, g):
+        entry = leaf_grads.get(id(t))
+        if entry is None:
+            leaf_grads[id(t)] = [t, g]
+        else:
+            entry[1] = entry[1] + g
+
+    def finish_leaf(t, g):
         if t._hooks:
             g = _run_hooks(Tensor, t._hooks, g, create_graph)
         if results is not None:
             for i in wanted_leaf.get(id(t), ()):
-                results[i] = g if results[i] is None else results[i] + g
+                results[i] = g
             return
         shared = id(g) in handed
         handed.add(id(g))
@@ -308,6 +317,9 @@ def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_un
             pending[parent] = left
             if not left:
                 ready.append(parent)
+
+    for t, g in leaf_grads.values():
+        finish_leaf(t, g)
 
     if results is not None:
         for i, r in enumerate(results):

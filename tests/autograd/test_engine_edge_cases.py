@@ -3,6 +3,7 @@ diamonds, leaves as outputs, 0-d and empty tensors, bad gradient= arguments, mis
 retain_grad on views, repeated backward, third order, threads, memory release, indexing corners,
 non-contiguous inputs, and a float32 random composition of registry ops."""
 import gc
+import threading
 import weakref
 
 import numpy as np
@@ -101,3 +102,177 @@ def test_hook_may_return_an_ndarray_or_tensor_of_the_same_shape_and_dtype():
     x.register_hook(lambda g: g + 1)  # a Tensor
     (y * 3.0).sum().backward()
     np.testing.assert_allclose(x.grad.data, [61.0, 61.0, 61.0])  # 3 -> 30 at y, -> 60 at x, + 1
+
+
+# ----------------------------------------------------------------------------- graph shapes
+
+
+def test_one_tensor_used_many_times_accumulates_every_use():
+    x = Tensor(np.array([-1.5, 0.5, 2.0]), requires_grad=True)
+    (x * x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 3 * x.data ** 2)
+    x.grad = None
+    (x + x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0, 2.0])
+    x.grad = None
+    y = x * 1.0
+    (y + y * y + y * y * y).sum().backward()  # non-leaf reused: 1 + 2y + 3y²
+    np.testing.assert_allclose(x.grad.data, 1 + 2 * x.data + 3 * x.data ** 2)
+
+
+def test_diamond_and_double_diamond():
+    x = Tensor(np.array([0.3, -0.7]), requires_grad=True)
+    a = x.sin()
+    b, c = a * 2.0, a.exp()
+    d = b * c  # 2 sin(x) e^{sin x}
+    e, f = d + 1.0, d * d
+    (e * f).sum().backward()  # (d + 1) d² -> (3d² + 2d) d'
+    s = np.sin(x.data)
+    dv = 2 * s * np.exp(s)
+    ddx = (2 * np.cos(x.data) * np.exp(s)) * (1 + s)
+    np.testing.assert_allclose(x.grad.data, (3 * dv ** 2 + 2 * dv) * ddx)
+
+
+def test_a_leaf_that_is_also_an_output():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = (x * 3.0).sum()
+    from autograd.engine import run_backward
+
+    run_backward([x, y], [np.array([10.0, 20.0]), np.array(1.0)])
+    np.testing.assert_array_equal(x.grad.data, [13.0, 23.0])
+    s = Tensor(2.5, requires_grad=True)
+    s.backward()
+    assert s.grad.shape == () and s.grad.item() == 1.0
+
+
+def test_backward_on_0d_and_on_empty_tensors():
+    x = Tensor(np.float64(1.5), requires_grad=True)
+    (x * x).backward()
+    assert x.grad.shape == () and x.grad.item() == 3.0
+    e = Tensor(np.zeros((0, 3)), requires_grad=True)
+    (e * 2.0).sum().backward()
+    assert e.grad.shape == (0, 3) and e.grad.dtype == F64
+    e.grad = None
+    (e.exp() * 2.0).backward(np.zeros((0, 3)))
+    assert e.grad.shape == (0, 3)
+    with pytest.raises(RuntimeError, match="pass gradient= of that shape"):
+        (e * 2.0).backward()  # no implicit gradient for an empty (not one-element) output
+
+
+def test_retain_grad_on_views():
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    v, row = x.T, x[1]
+    v.retain_grad()
+    row.retain_grad()
+    ((v * v).sum() + (row * 10.0).sum()).backward()
+    np.testing.assert_array_equal(v.grad.data, 2 * x.data.T)
+    np.testing.assert_array_equal(row.grad.data, [10.0, 10.0, 10.0])
+    np.testing.assert_array_equal(x.grad.data, 2 * x.data + np.array([[0.0], [10.0]]))
+    assert not np.shares_memory(v.grad.data, x.grad.data)
+
+
+def test_backward_twice_with_retain_graph_accumulates_exactly_twice():
+    rng = np.random.default_rng(1)
+    for dtype in (np.float32, np.float64):
+        x = Tensor(rng.standard_normal((4, 3)).astype(dtype), requires_grad=True)
+        y = (x.tanh() @ x.T).logsumexp()
+        y.backward(retain_graph=True)
+        once = x.grad.data.copy()
+        y.backward()
+        np.testing.assert_array_equal(x.grad.data, once + once)  # bitwise: same numbers added twice
+        assert x.grad.dtype == dtype
+
+
+# ----------------------------------------------------------------------------- higher order
+
+
+def test_third_derivative_of_sin_by_create_graph():
+    pts = np.array([-2.0, -0.4, 0.0, 0.9, 3.0])
+    x = Tensor(pts, requires_grad=True)
+    x.sin().sum().backward(create_graph=True)
+    g1 = x.grad
+    np.testing.assert_allclose(g1.data, np.cos(pts))
+    x.grad = None
+    g1.sum().backward(create_graph=True)
+    g2 = x.grad
+    np.testing.assert_allclose(g2.data, -np.sin(pts))
+    x.grad = None
+    g2.sum().backward()
+    np.testing.assert_allclose(x.grad.data, -np.cos(pts), rtol=1e-14)
+
+
+def test_third_derivative_of_sin_by_grad_composition():
+    from autograd import grad
+
+    d3 = grad(lambda t: grad(lambda u: grad(lambda v: v.sin().sum())(u).sum())(t).sum())
+    pts = np.array([-1.0, 0.25, 2.0])
+    np.testing.assert_allclose(d3(Tensor(pts)).data, -np.cos(pts), rtol=1e-14)
+
+
+def test_grad_of_grad_with_argnums_tuple():
+    from autograd import grad
+
+    def f(a, b):
+        return (a * a * b + b.exp() * a).sum()  # df/da = 2ab + e^b, df/db = a² + a e^b
+
+    a, b = Tensor(np.array([1.0, -2.0])), Tensor(np.array([0.5, 0.1]))
+    ga, gb = grad(f, argnums=(0, 1))(a, b)
+    np.testing.assert_allclose(ga.data, 2 * a.data * b.data + np.exp(b.data))
+    np.testing.assert_allclose(gb.data, a.data ** 2 + a.data * np.exp(b.data))
+    # d/da and d/db of sum(df/da) = sum(2ab + e^b): (2b, 2a + e^b)
+    haa, hab = grad(lambda a, b: grad(f, argnums=(0, 1))(a, b)[0].sum(), argnums=(0, 1))(a, b)
+    np.testing.assert_allclose(haa.data, 2 * b.data)
+    np.testing.assert_allclose(hab.data, 2 * a.data + np.exp(b.data))
+
+
+def test_no_grad_inside_a_function_passed_to_grad_treats_that_part_as_constant():
+    from autograd import grad, no_grad
+
+    def f(a):
+        with no_grad():
+            c = a * 3.0  # a constant as far as differentiation goes
+        return (a * c).sum()
+
+    x = Tensor(np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(grad(f)(x).data, 3 * x.data)  # not 6x
+
+
+def test_threads_running_backward_concurrently_on_separate_graphs():
+    n_threads, results, errors = 8, {}, []
+    barrier = threading.Barrier(n_threads)
+
+    def work(k):
+        try:
+            x = Tensor(np.linspace(-1, 1, 50) + k, requires_grad=True)
+            y = x
+            for _ in range(200):
+                y = (y * 0.5).sin() + x
+            barrier.wait()
+            y.sum().backward()
+            results[k] = (x.data.copy(), x.grad.data.copy())
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for k in range(n_threads):  # each against the same computation done alone, by hand
+        xs, got = results[k]
+        y, dy = xs.copy(), np.ones_like(xs)
+        for _ in range(200):
+            dy = np.cos(y * 0.5) * 0.5 * dy + 1.0
+            y = np.sin(y * 0.5) + xs
+        np.testing.assert_allclose(got, dy, rtol=1e-12)
+
+
+def test_a_leaf_hook_runs_once_with_the_total_gradient_of_all_uses():
+    seen = []
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    x.register_hook(lambda g: seen.append(g.data.copy()))
+    (x * 2.0 + x * 3.0 + x).sum().backward()
+    assert len(seen) == 1
+    np.testing.assert_array_equal(seen[0], [6.0, 6.0])
+    np.testing.assert_array_equal(x.grad.data, [6.0, 6.0])
