@@ -89,19 +89,39 @@ class Power(Op):
 
     def backward(self, g):
         a, b, out = self.saved
+        scalar_a, scalar_b = isinstance(a, (int, float)), isinstance(b, (int, float))
+        a_np = a if scalar_a else np.asarray(_value(a))
+        b_np = b if scalar_b else np.asarray(_value(b))
+        dtype = out.dtype
         if not self.needs_grad(0):
             ga = None
-        elif isinstance(b, (int, float)) and b == 0:
+        elif scalar_b and b == 0:
             ga = g * 0  # d/da a**0 = 0, also at a = 0
-        else:
+        elif scalar_b:
             ga = g * b * a ** (b - 1)
+        else:
+            # Where a == 0 and b == 0 the gradient is 0 (a**0 is constant), not 0 * inf: evaluate a**(b-1) at 1 there.
+            fix = ((a_np == 0) & (b_np == 0)).astype(dtype)
+            ga = g * b * (a + fix) ** (b - 1) if fix.any() else g * b * a ** (b - 1)
         if not self.needs_grad(1):
             gb = None
-        elif isinstance(a, (int, float)):  # a Python base stays a weak scalar (no float64 upcast)
-            gb = g * out * math.log(a)
+        elif scalar_a:  # a Python base stays a weak scalar (no float64 upcast)
+            if a > 0:
+                gb = g * out * math.log(a)
+            else:  # 0 ** b is flat in b where b >= 0 (like PyTorch); a negative base has no real logarithm
+                log_a = np.where(b_np >= 0, 0.0, -np.inf) if a == 0 else np.full(np.shape(b_np), np.nan)
+                gb = g * out * log_a.astype(dtype)
         else:
-            gb = g * out * _log(a)
+            # d/db a**b = a**b log a, taken as 0 where a == 0 and b >= 0 (a**b is 0 or 1 there, like PyTorch):
+            # evaluate the logarithm at 1 there instead of multiplying 0 by -inf.
+            fix = ((a_np == 0) & (b_np >= 0)).astype(dtype)
+            gb = g * out * _log(a + fix) if fix.any() else g * out * _log(a)
         return ga, gb
+
+
+def _value(x):
+    """The ndarray behind a Tensor (saved values are Tensors while the backward is being recorded)."""
+    return x.data if isinstance(x, Tensor) else x
 
 
 def _tie_weights(a, b, out_dtype):

@@ -176,6 +176,11 @@ class Std(Op):
         n = int(np.prod([a.shape[i] for i in axes]))
         centred = a - a.mean(axis=axes, keepdims=True)
         std = expand(out, a.shape, axes, keepdims)
+        flat = np.broadcast_to(np.reshape((out.data if isinstance(out, Tensor) else out) == 0,
+                                          keepdims_shape(a.shape, axes)), a.shape)
+        if flat.any():  # a group of equal values: gradient 0 there (like PyTorch), not 0 / 0
+            flat = flat.astype(centred.dtype)
+            return expand(g, a.shape, axes, keepdims) * centred / ((std + flat) * (n - ddof)) * (1 - flat)
         return expand(g, a.shape, axes, keepdims) * centred / (std * (n - ddof))
 
 

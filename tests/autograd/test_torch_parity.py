@@ -352,3 +352,29 @@ def test_tie_rules_match_torch(name, ours, theirs, dtype):
     tout.backward(torch.from_numpy(cot))
     assert x.grad.dtype == dtype
     np.testing.assert_array_equal(x.grad.data, _np(tx.grad))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name, ours, theirs, arrays", [
+    # d/db a**b at a == 0 is 0 for b >= 0; d/da a**0 is 0 at a == 0 (not 0 * inf).
+    ("power, zero base", lambda a, b: a ** b, lambda a, b: a ** b, ([0.0, 0.0, 1.0, 2.0], [2.0, 0.0, 0.5, 0.0])),
+    ("power, zero scalar base", lambda b: 0.0 ** b, lambda b: 0.0 ** b, ([2.0, 0.0, 1.5],)),
+    ("power, scalar base", lambda b: 3.0 ** b, lambda b: 3.0 ** b, ([2.0, 0.0, -1.5],)),
+    # std of a group of equal values: gradient 0 (PyTorch masks it), not 0 / 0.
+    ("std, flat group", lambda x: x.std(axis=-1), lambda x: x.std(-1, correction=0),
+     ([[1.5, 1.5, 1.5], [1.0, 2.0, 4.0]],)),
+    ("std, flat group, keepdims, ddof=1", lambda x: x.std(axis=0, keepdims=True, ddof=1),
+     lambda x: x.std(0, correction=1, keepdim=True), ([[1.0, 1.0], [1.0, 3.0]],)),
+    ("std, all equal", lambda x: x.std(), lambda x: x.std(correction=0), ([2.0, 2.0],)),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_singular_points_follow_torch(name, ours, theirs, arrays, dtype):
+    xs = [Tensor(np.array(a, dtype=dtype), requires_grad=True) for a in arrays]
+    ts = [torch.tensor(np.array(a, dtype=dtype), requires_grad=True) for a in arrays]
+    out, tout = ours(*xs), theirs(*ts)
+    np.testing.assert_allclose(out.data, _np(tout), rtol=1e-6)
+    with np.errstate(all="raise"):  # and without a single 0 * inf on the way
+        out.sum().backward()
+    tout.sum().backward()
+    for x, t in zip(xs, ts):
+        assert x.grad.dtype == dtype
+        np.testing.assert_allclose(x.grad.data, _np(t.grad), rtol=1e-6)
