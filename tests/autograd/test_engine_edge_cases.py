@@ -8,8 +8,11 @@ import weakref
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from autograd import Tensor
+from autograd import Tensor, gradcheck, registry
+from autograd.testing import tensors
 
 F64 = np.float64
 
@@ -276,3 +279,140 @@ def test_a_leaf_hook_runs_once_with_the_total_gradient_of_all_uses():
     assert len(seen) == 1
     np.testing.assert_array_equal(seen[0], [6.0, 6.0])
     np.testing.assert_array_equal(x.grad.data, [6.0, 6.0])
+
+
+# ----------------------------------------------------------------------------- indexing corners
+
+
+def _index_grad(index, shape=(3, 4, 5), dtype=np.float32):
+    """Gradient of sum(w * x[index]) for a fixed weight w, and the same scatter-add done by hand with np.add.at."""
+    base = np.arange(np.prod(shape), dtype=dtype).reshape(shape) / 7
+    x = Tensor(base.copy(), requires_grad=True)
+    y = x[index]
+    np.testing.assert_array_equal(y.data, base[index])
+    w = (np.arange(y.size, dtype=dtype).reshape(y.shape) + 1).astype(dtype)
+    (y * w).sum().backward()
+    expected = np.zeros(shape, dtype)
+    np.add.at(expected, index if not isinstance(index, list) else tuple(index), w)
+    return x.grad, expected
+
+
+@pytest.mark.parametrize("index", [
+    (slice(None, None, -1),),
+    (slice(-1, 0, -2), slice(None, None, 3)),
+    (Ellipsis, slice(-2, None)),
+    (None, 1, Ellipsis, None, -1),
+    (slice(None), None, slice(1, 3)),
+    (np.array([2, -1, 2, 0, 2]),),  # repeats and a negative index accumulate
+    (slice(None), np.array([[0, 0], [3, -4]])),  # -4 is 0 again
+    (np.array([1, 1]), slice(None), np.array([4, 4])),  # advanced axes split by a slice
+    (Ellipsis, np.array([0, 0, 0]), None),
+], ids=lambda i: repr(i).replace(" ", ""))
+def test_getitem_corners_float32_scatter_add_back(index):
+    grad, expected = _index_grad(index)
+    assert grad.dtype == np.float32
+    np.testing.assert_array_equal(grad.data, expected)
+
+
+def test_getitem_boolean_masks_float32():
+    base = np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)
+    x = Tensor(base, requires_grad=True)
+    mask = base > 0.1
+    (x[mask] * 3.0).sum().backward()  # ndarray mask
+    np.testing.assert_array_equal(x.grad.data, np.where(mask, 3.0, 0.0).astype(np.float32))
+    x.grad = None
+    (x[x > 0.1] ** 2).sum().backward()  # Tensor mask
+    np.testing.assert_array_equal(x.grad.data, np.where(mask, 2 * base, 0.0))
+    x.grad = None
+    rows = np.array([True, False, True])
+    x[rows, 1:].sum().backward()  # a row mask and a slice
+    expected = np.zeros((3, 4), np.float32)
+    expected[[0, 2], 1:] = 1
+    np.testing.assert_array_equal(x.grad.data, expected)
+    assert x.grad.dtype == np.float32
+
+
+def test_ops_on_non_contiguous_inputs():
+    rng = np.random.default_rng(3)
+    raw = rng.standard_normal((5, 4))
+    view = raw.T  # Fortran-ordered, not C-contiguous
+    assert not view.flags.c_contiguous
+    x = Tensor(view, requires_grad=True)
+    w = Tensor(rng.standard_normal((5, 2)), requires_grad=True)
+    strided = Tensor(raw[::2, ::-1], requires_grad=True)  # negative and > 1 strides
+    out = (x.exp() @ w).tanh().sum() + (strided * strided.T.T).sum() + x.T[1:, ::2].sum()
+    out.backward()
+    th = np.tanh(np.exp(view) @ w.data)
+    dz = 1 - th ** 2
+    np.testing.assert_allclose(w.grad.data, np.exp(view).T @ dz)
+    expected_x = np.exp(view) * (dz @ w.data.T)
+    expected_x.T[1:, ::2] += 1
+    np.testing.assert_allclose(x.grad.data, expected_x)
+    np.testing.assert_allclose(strided.grad.data, 2 * raw[::2, ::-1])
+    np.testing.assert_array_equal(raw, view.T)  # the inputs were not written to
+
+
+# ----------------------------------------------------------------------------- float32 random composition
+
+def _free_interval(dom):
+    """The longest part of [low, high] at least ``margin`` from every avoided point, shrunk a little."""
+    cuts = sorted(p for p in dom.avoid if dom.low < p < dom.high)
+    edges = [dom.low] + [v for p in cuts for v in (p - dom.margin, p + dom.margin)] + [dom.high]
+    lo, hi = max(zip(edges[::2], edges[1::2]), key=lambda s: s[1] - s[0])
+    pad = 0.05 * (hi - lo)
+    return lo + pad, hi - pad
+
+
+def _fits(entry, shape):
+    o = entry.shape_opts
+    if len(shape) < o.get("min_ndim", 0) or (shape and min(shape) < o.get("min_side", 1)):
+        return False
+    if any(a >= len(shape) or shape[a] != 1 for a in o.get("size_one_axes", ())):
+        return False
+    return not (o.get("even_last") and (not shape or shape[-1] % 2))
+
+
+# One-input entries whose domain is an interval (no tie-free or index inputs); astype casts by request.
+CHAIN = [e for e in registry.entries() if e.arity == 1 and e.shapes in ("elementwise", "reduction", "shape", "index")
+         and not e.domains[0].distinct and not e.domains[0].integer and e.name != "astype"]
+
+
+def _compose(x, picks, n_ops=20):
+    """Apply ``n_ops`` entries chosen by ``picks`` (cycled), each on the running value squashed into its
+    domain; an entry that does not fit the running shape (or would empty it or blow it up) is passed over."""
+    applied = []
+    for j in range(50 * n_ops):
+        if len(applied) == n_ops:
+            break
+        entry = CHAIN[(picks[j % len(picks)] + j // len(picks)) % len(CHAIN)]
+        if not _fits(entry, x.shape):
+            continue
+        lo, hi = _free_interval(entry.domains[0])
+        out = entry.fn(x.sigmoid() * (hi - lo) + lo)
+        out = out[0] if isinstance(out, tuple) else out
+        if out.size == 0 or out.size > 96:
+            continue
+        x = out
+        applied.append(entry.id)
+    return x, applied
+
+
+@settings(max_examples=25)
+@given(x=tensors(dtype=np.float32), picks=st.lists(st.integers(0, 10 ** 6), min_size=20, max_size=20))
+def test_float32_through_a_random_20_op_composition(x, picks):
+    out32, applied = _compose(x, picks)
+    assert len(applied) == 20
+    assert out32.dtype == np.float32, f"upcast after {applied}"
+    w = np.linspace(-1, 1, out32.size).reshape(out32.shape)
+    (out32 * w.astype(np.float32)).sum().backward()
+    assert x.grad.dtype == np.float32 and x.grad.shape == x.shape
+
+    x64 = Tensor(x.data.astype(np.float64), requires_grad=True)
+    out64, applied64 = _compose(x64, picks)
+    assert applied64 == applied
+    np.testing.assert_allclose(out32.data, out64.data, rtol=2e-3, atol=2e-4 * max(1.0, np.abs(out64.data).max()))
+    (out64 * w).sum().backward()
+    scale = max(1.0, float(np.abs(x64.grad.data).max()))
+    np.testing.assert_allclose(x.grad.data, x64.grad.data, rtol=5e-3, atol=5e-4 * scale, err_msg=str(applied))
+    # The float64 chain itself is right (finite differences), so float32 is close to the truth.
+    gradcheck(lambda t: (_compose(t, picks)[0] * w).sum(), (x64.detach().requires_grad_(),), atol=1e-5, rtol=1e-3)
