@@ -92,7 +92,11 @@ class Module:
         if self._forward_pre_hooks or self._forward_hooks:
             return self._call_with_hooks(args, kwargs)
         with module_scope(self):
-            return self.forward(*args, **kwargs)
+            try:
+                return self.forward(*args, **kwargs)
+            except (ValueError, TypeError) as e:
+                _note_module_path(e, self)
+                raise
 
     def _call_with_hooks(self, args, kwargs):
         for hook in list(self._forward_pre_hooks.values()):
@@ -100,7 +104,11 @@ class Module:
             if r is not None:
                 args = r if isinstance(r, tuple) else (r,)
         with module_scope(self):
-            out = self.forward(*args, **kwargs)
+            try:
+                out = self.forward(*args, **kwargs)
+            except (ValueError, TypeError) as e:
+                _note_module_path(e, self)
+                raise
         for hook in list(self._forward_hooks.values()):
             r = hook(self, args, out)
             if r is not None:
@@ -465,21 +473,56 @@ class Module:
         lines = [head]
         for name, m in children:
             body = m._repr(top=False)
-            count = m.num_parameters()
+            count = Module.num_parameters(m)
             if count and not m._modules:
                 body += "  # " + _count_text(m)
             lines.append("  (" + name + "): " + body.replace("\n", "\n  "))
         closing = ")"
-        if self.num_parameters():
+        if Module.num_parameters(self):
             closing += "  # " + _count_text(self) + (" in total" if top else "")
         lines.append(closing)
         return "\n".join(lines)
 
 
+def _note_module_path(exc: BaseException, module: Module) -> None:
+    """Attach (or extend) a note naming the module path in which ``exc`` was raised, outermost first.
+
+    Each enclosing Module's ``__call__`` adds itself, so the traceback of a shape error deep in a
+    model ends with e.g. ``raised inside MLP → (2): Linear(in_features=5, out_features=2, bias=True)``.
+    """
+    if not hasattr(exc, "add_note"):  # Python 3.10: notes do not exist; the message itself still names the op
+        return
+    try:
+        path = exc.__dict__.setdefault("_nn_module_path", [])
+    except AttributeError:  # an exception type without a __dict__
+        return
+    if path and path[-1] is module:  # the same module re-raising through a nested call
+        return
+    path.append(module)
+    chain = [path[-1]]
+    parts = [type(path[-1]).__name__]
+    for child in reversed(path[:-1]):
+        parent = chain[-1]
+        name = next((n for n, c in parent._modules.items() if c is child), None)
+        parts.append(f"({name}): {child!r}" if name is not None and not child._modules
+                     else f"({name}): {type(child).__name__}" if name is not None else type(child).__name__)
+        chain.append(child)
+    if len(path) == 1 and not module._modules:
+        parts = [repr(module)]
+    note = "raised inside " + " → ".join(parts)
+    notes = exc.__dict__.get("__notes__")
+    old = exc.__dict__.get("_nn_module_note")
+    if notes is not None and old in notes:
+        notes[notes.index(old)] = note
+    else:
+        exc.add_note(note)
+    exc.__dict__["_nn_module_note"] = note
+
+
 def _count_text(m: Module) -> str:
-    total = m.num_parameters()
-    trainable = m.num_parameters(trainable_only=True)
-    text = f"{total:,} params"
+    total = Module.num_parameters(m)  # unbound: a layer may shadow the name (PReLU.num_parameters is an int)
+    trainable = Module.num_parameters(m, trainable_only=True)
+    text = f"{total:,} param" + ("" if total == 1 else "s")
     if trainable != total:
         text += f" ({trainable:,} trainable)"
     return text

@@ -64,8 +64,11 @@ def test_linear_gradients_match_closed_form_and_gradcheck():
 
 def test_linear_errors_name_the_shapes():
     m = nn.Linear(3, 2)
-    with pytest.raises(ValueError, match=r"linear: input shape \(4, 5\) does not match weight shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"Linear\(in_features=3, out_features=2, bias=True\): input of shape "
+                                         r"\(4, 5\) has last dimension 5, expected in_features=3"):
         m(np.ones((4, 5), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"linear: input shape \(4, 5\) does not match weight shape \(2, 3\)"):
+        F.linear(np.ones((4, 5)), np.ones((2, 3)))
     with pytest.raises(ValueError, match=r"bias shape \(3,\)"):
         F.linear(np.ones((1, 3)), np.ones((2, 3)), np.ones(3))
     with pytest.raises(ValueError, match="non-negative integer"):
