@@ -42,7 +42,7 @@ class History:
         Needs matplotlib (``pip install 'graphgrad[plot]'``).
         """
         try:
-            from matplotlib.figure import Figure
+            import matplotlib.figure  # noqa: F401 - fail early with the install hint
         except ImportError:
             raise ImportError("History.plot needs matplotlib, which is not installed; install it with "
                               "pip install 'graphgrad[plot]' (or pip install matplotlib)") from None
@@ -54,7 +54,9 @@ class History:
             unknown = [k for k in keys if k not in self.history]
             if unknown:
                 raise KeyError(f"History.plot: no {unknown} logged; available: {sorted(self.history)}")
-        fig = Figure(figsize=figsize or (5 * len(keys), 3.6), layout="constrained")
+        from ._figure import new_figure
+
+        fig = new_figure(figsize=figsize or (5 * len(keys), 3.6), layout="constrained")
         axes = fig.subplots(1, len(keys), squeeze=False)[0]
         xs = [e + 1 for e in self.epoch]
         for ax, key in zip(axes, keys):

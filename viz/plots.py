@@ -18,13 +18,15 @@ __all__ = ["activation_functions", "plot_activations", "plot_attention", "plot_g
 def _figure(ax, figsize):
     """(figure, axes): a new Figure, or the one ``ax`` belongs to."""
     try:
-        from matplotlib.figure import Figure
+        import matplotlib.figure  # noqa: F401 - fail early with the install hint
     except ImportError:
         raise ImportError("viz.plots needs matplotlib, which is not installed; install it with "
                           "pip install 'graphgrad[plot]' (or pip install matplotlib)") from None
     if ax is not None:
         return ax.figure, ax
-    fig = Figure(figsize=figsize, layout="constrained")
+    from nn._figure import new_figure
+
+    fig = new_figure(figsize=figsize, layout="constrained")
     return fig, fig.add_subplot()
 
 

@@ -30,3 +30,16 @@ def test_module_path_note_is_added_once_per_call_chain():
     with pytest.raises(ValueError) as info:
         lin(np.ones((1, 4), dtype=np.float32))
     assert info.value.__notes__ == ["raised inside Linear(in_features=3, out_features=2, bias=True)"]
+
+
+def test_history_plot_displays_in_jupyter_without_pyplot():
+    # a bare matplotlib Figure shows only '<Figure size ...>' unless pyplot's inline backend is active
+    pytest.importorskip("matplotlib")
+    formatters = pytest.importorskip("IPython.core.formatters")
+    h = nn.History()
+    h._append(0, {"loss": 1.0, "val_loss": 1.5})
+    h._append(1, {"loss": 0.5, "val_loss": 0.75})
+    fig = h.plot()
+    png = formatters.PNGFormatter()(fig)
+    assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n"
+    np.testing.assert_allclose(fig.axes[0].lines[1].get_ydata(), [1.5, 0.75])

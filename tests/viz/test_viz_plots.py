@@ -87,3 +87,10 @@ def test_attention_heatmap_per_head():
 
 def test_plots_is_reachable_as_an_attribute():
     assert viz.plots is plots
+
+
+def test_plots_display_in_jupyter_without_pyplot():
+    formatters = pytest.importorskip("IPython.core.formatters")
+    fig = plots.plot_grad_norms({"0.weight": 1.0, "2.weight": 0.5})
+    png = formatters.PNGFormatter()(fig)
+    assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n"
