@@ -26,6 +26,8 @@ class detect_anomaly:
     """
 
     def __init__(self, check_nan: bool = True):
+        if not isinstance(check_nan, (bool, np.bool_)):
+            raise TypeError(f"detect_anomaly: check_nan must be a bool, got {type(check_nan).__name__}")
         self.check_nan = bool(check_nan)
         self._prev = []
 

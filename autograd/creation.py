@@ -13,8 +13,13 @@ from .random import shape_arg
 from .tensor import Tensor
 
 
-def _dtype(dtype):
-    return get_default_dtype() if dtype is None else np.dtype(dtype)
+def _dtype(dtype, name="tensor"):
+    if dtype is None:
+        return get_default_dtype()
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name}: {dtype!r} is not a NumPy dtype") from None
 
 
 def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -37,26 +42,26 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
         raise ValueError(f"full: cannot fill shape {shape} with {fill_value!r}") from None
 
 
-def _like(x, dtype):
-    arr = x.data if isinstance(x, Tensor) else to_array(x)
-    return arr.shape, arr.dtype if dtype is None else np.dtype(dtype)
+def _like(name, x, dtype):
+    arr = x.data if isinstance(x, Tensor) else to_array(x, who=name)
+    return arr.shape, arr.dtype if dtype is None else _dtype(dtype, name)
 
 
 def zeros_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
     """Zeros with the shape and (unless given) dtype of ``x``."""
-    shape, d = _like(x, dtype)
+    shape, d = _like("zeros_like", x, dtype)
     return Tensor(np.zeros(shape, d), requires_grad=requires_grad)
 
 
 def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
     """Ones with the shape and (unless given) dtype of ``x``."""
-    shape, d = _like(x, dtype)
+    shape, d = _like("ones_like", x, dtype)
     return Tensor(np.ones(shape, d), requires_grad=requires_grad)
 
 
 def full_like(x, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` with the shape and (unless given) dtype of ``x``."""
-    shape, d = _like(x, dtype)
+    shape, d = _like("full_like", x, dtype)
     return Tensor(np.full(shape, fill_value, d), requires_grad=requires_grad)
 
 
@@ -79,7 +84,10 @@ def linspace(start, stop, num: int = 50, endpoint: bool = True, dtype=None, requ
     """``num`` evenly spaced values from start to stop (inclusive unless ``endpoint=False``)."""
     if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 0:
         raise ValueError(f"linspace: num must be a non-negative int, got {num!r}")
-    return Tensor(np.linspace(start, stop, int(num), endpoint=endpoint).astype(_dtype(dtype)),
+    for v in (start, stop):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise TypeError(f"linspace: start and stop must be numbers, got {v!r}")
+    return Tensor(np.linspace(start, stop, int(num), endpoint=endpoint).astype(_dtype(dtype, "linspace")),
                   requires_grad=requires_grad)
 
 

@@ -14,7 +14,12 @@ def get_default_dtype() -> np.dtype:
 
 def set_default_dtype(dtype) -> None:
     """Change the default float dtype; only float16/32/64 are accepted."""
-    d = np.dtype(dtype)
+    if dtype is None:  # np.dtype(None) would silently mean float64
+        raise TypeError("set_default_dtype: expected a floating dtype, got None")
+    try:
+        d = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"set_default_dtype: expected a floating dtype, got {dtype!r}") from None
     if d.kind != "f":
         raise TypeError(f"set_default_dtype: expected a floating dtype, got {d}")
     _default[0] = d
@@ -28,8 +33,8 @@ def is_integer(dtype) -> bool:
     return np.dtype(dtype).kind in "iu"
 
 
-def to_array(data, dtype=None) -> np.ndarray:
-    """Convert user data to an ndarray following the dtype policy above."""
+def to_array(data, dtype=None, who: str = "tensor") -> np.ndarray:
+    """Convert user data to an ndarray following the dtype policy above; errors name ``who`` (the caller)."""
     from .tensor import Tensor
 
     if isinstance(data, Tensor):
@@ -37,17 +42,17 @@ def to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, (np.ndarray, np.generic)):
         arr = data if type(data) is np.ndarray else np.asarray(data)
         if arr.dtype.kind not in "biufc":
-            raise TypeError(f"tensor: cannot make a tensor from an array of dtype {arr.dtype}")
+            raise TypeError(f"{who}: cannot make a tensor from an array of dtype {arr.dtype}")
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
             data = [x.data if isinstance(x, Tensor) else x for x in data]
         arr = np.asarray(data)
         if arr.dtype.kind not in "biufc":  # objects, strings, bytes, datetimes
-            raise TypeError(f"tensor: cannot convert {type(data).__name__} to a numeric array (got dtype {arr.dtype})")
+            raise TypeError(f"{who}: cannot convert {type(data).__name__} to a numeric array (got dtype {arr.dtype})")
         if arr.dtype.kind == "f" and dtype is None:
             arr = arr.astype(get_default_dtype())
         elif arr.dtype.kind == "c":
-            raise TypeError("tensor: complex values are not supported")
+            raise TypeError(f"{who}: complex values are not supported")
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
     return arr

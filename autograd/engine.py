@@ -68,6 +68,8 @@ class set_grad_enabled(_GradMode):
     """``set_grad_enabled(False)`` switches recording off now; as a context it restores on exit."""
 
     def __init__(self, mode: bool):
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled: mode must be a bool, got {type(mode).__name__}")
         self.mode = bool(mode)
         self._prev = state.grad_enabled
         state.grad_enabled = self.mode

@@ -33,6 +33,7 @@ class _Alias(Op):
 
 def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     """``grad(f)(*args)`` is d f(*args) / d args[argnums] for a scalar-valued ``f``; a tuple when argnums is."""
+    _check_callable("grad", f)
     value_and_grad_f = value_and_grad(f, argnums)
 
     def grad_f(*args, **kwargs):
@@ -44,12 +45,13 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
 
 def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     """Like ``grad`` but returns ``(f(*args), gradient)`` from one forward pass."""
+    _check_callable("value_and_grad", f)
     argnums = _check_argnums("value_and_grad", argnums)
 
     def value_and_grad_f(*args, **kwargs):
         nums = _normalize_argnums("grad", argnums, len(args))
         create = is_grad_enabled()
-        args, wrt = _prepare(args, nums, create)
+        args, wrt = _prepare("grad", args, nums, create)
         with enable_grad():
             out = f(*args, **kwargs)
         if not isinstance(out, Tensor):
@@ -69,8 +71,9 @@ def vjp(f: Callable, *primals) -> tuple:
 
     ``f`` may return a Tensor or a tuple of Tensors; the cotangent then has the same structure.
     """
+    _check_callable("vjp", f)
     create = is_grad_enabled()
-    _, wrt = _prepare(primals, range(len(primals)), create)
+    _, wrt = _prepare("vjp", primals, range(len(primals)), create)
     with enable_grad():
         out = f(*wrt)
     outs = _as_outputs("vjp", out)
@@ -92,12 +95,13 @@ def jvp(f: Callable, primals, tangents) -> tuple:
     Computed by the double-vjp trick: ``u -> vjp(u)`` is linear in ``u`` and its vjp with
     cotangent ``tangents`` is ``J @ tangents``.
     """
+    _check_callable("jvp", f)
     primals = _as_tuple(primals)
     tangents = _as_tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents")
     create = is_grad_enabled()
-    _, wrt = _prepare(primals, range(len(primals)), create)
+    _, wrt = _prepare("jvp", primals, range(len(primals)), create)
     tans = []
     for k, (t, x) in enumerate(zip(tangents, wrt)):
         tv = t if isinstance(t, Tensor) else Tensor._make(to_array(t, x.dtype))
@@ -131,12 +135,13 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
 
     With both tuples the result is indexed ``[output][argnum]``. One backward per output element.
     """
+    _check_callable("jacobian", f)
     argnums = _check_argnums("jacobian", argnums)
 
     def jacobian_f(*args, **kwargs):
         nums = _normalize_argnums("jacobian", argnums, len(args))
         create = is_grad_enabled()
-        args, wrt = _prepare(args, nums, create)
+        args, wrt = _prepare("jacobian", args, nums, create)
         with enable_grad():
             out = f(*args, **kwargs)
         outs = _as_outputs("jacobian", out)
@@ -157,6 +162,7 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
 
 def hessian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     """``hessian(f)(*args)`` of a scalar ``f``: shape ``arg.shape + arg.shape`` (``[i][j]`` blocks for a tuple)."""
+    _check_callable("hessian", f)
     argnums = _check_argnums("hessian", argnums)
 
     def scalar_f(*args, **kwargs):
@@ -172,6 +178,12 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _check_callable(name, f):
+    """TypeError naming the transform unless ``f`` can be called."""
+    if not callable(f):
+        raise TypeError(f"{name}: f must be a callable returning Tensors, got {type(f).__name__}")
 
 
 def _check_argnums(name, argnums):
@@ -196,7 +208,7 @@ def _normalize_argnums(name, argnums, nargs):
     return out
 
 
-def _prepare(args, nums, create):
+def _prepare(name, args, nums, create):
     """Replace the differentiated arguments by private float Tensors that require grad.
 
     Returns the new argument tuple and the list of private tensors (in ``nums`` order). The
@@ -223,8 +235,8 @@ def _prepare(args, nums, create):
             except TypeError:
                 data = None
             if data is None or data.dtype.kind not in "fiub":
-                raise TypeError(f"cannot differentiate with respect to argument {n} of type {type(a).__name__}; "
-                                "pass a Tensor, an ndarray or a number")
+                raise TypeError(f"{name}: cannot differentiate with respect to argument {n} of type "
+                                f"{type(a).__name__}; pass a Tensor, an ndarray or a number")
             if not is_floating(data.dtype):
                 data = data.astype(get_default_dtype())
         x = Tensor._make(data)

@@ -27,6 +27,8 @@ def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol:
     The caller's tensors are neither mutated nor given a ``.grad``.
     """
     _check_tolerances("gradcheck", eps, atol, rtol)
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be callable, got {type(fn).__name__}")
     inputs = _as_input_tuple(inputs)
     xs, diff = _fresh_inputs("gradcheck", inputs)
     if not diff:
@@ -54,6 +56,8 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs=None, eps: float = 1e-6, at
     generator seeded with ``seed``; they are checked as inputs too, like the primal inputs.
     """
     _check_tolerances("gradgradcheck", eps, atol, rtol)
+    if not callable(fn):
+        raise TypeError(f"gradgradcheck: fn must be callable, got {type(fn).__name__}")
     inputs = _as_input_tuple(inputs)
     xs, diff = _fresh_inputs("gradgradcheck", inputs)
     if not diff:

@@ -36,7 +36,10 @@ def get_rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     """Restore a state saved with ``get_rng_state``."""
-    _generator.bit_generator.state = state
+    try:
+        _generator.bit_generator.state = state
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"set_rng_state: not a state from get_rng_state ({e})") from None
 
 
 def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -60,6 +63,9 @@ def randint(low: int, high: int | None = None, size=(), dtype=np.int64) -> Tenso
     """Integers in [low, high) (or [0, low) when high is None), like ``Generator.integers``."""
     if high is None:
         low, high = 0, low
+    for v in (low, high):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"randint: low and high must be ints, got {v!r}")
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     shape = shape_arg("randint", (size,))

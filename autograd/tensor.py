@@ -210,8 +210,8 @@ class Tensor:
     def __le__(self, other): return ops.less_equal(self, other)
     def __gt__(self, other): return ops.greater(self, other)
     def __ge__(self, other): return ops.greater_equal(self, other)
-    def __eq__(self, other): return ops.equal(self, other)
-    def __ne__(self, other): return ops.not_equal(self, other)
+    def __eq__(self, other): return NotImplemented if other is None else ops.equal(self, other)  # t == None: False
+    def __ne__(self, other): return NotImplemented if other is None else ops.not_equal(self, other)
     def __getitem__(self, index): return ops.getitem(self, index)
 
 

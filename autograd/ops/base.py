@@ -14,19 +14,19 @@ TensorLike = Tensor | np.ndarray | float | int | bool | list
 Axis = int | tuple[int, ...] | None
 
 
-def as_operand(x):
+def as_operand(x, who: str = "tensor"):
     """A Tensor or ndarray unchanged; a Python number kept as-is (NumPy's weak scalar typing);
-    anything else (lists, NumPy scalars) converted with the dtype policy."""
+    anything else (lists, NumPy scalars) converted with the dtype policy. Errors name ``who``."""
     if isinstance(x, (Tensor, np.ndarray)) or type(x) in _SCALARS:
         return x
-    return to_array(x)
+    return to_array(x, who=who)
 
 
-def as_tensor_arg(x):
+def as_tensor_arg(x, who: str = "tensor"):
     """Like ``as_operand`` but a lone Python number becomes a 0-d array of the default dtype."""
     if isinstance(x, (Tensor, np.ndarray)):
         return x
-    return to_array(x)
+    return to_array(x, who=who)
 
 
 def shape_of(x):

@@ -416,13 +416,13 @@ def _binary(op_cls):
     def fn(a, b):
         if type(a) is Tensor:  # the common case first: it is on every operator's path
             if type(b) is not Tensor:
-                b = as_operand(b)
+                b = as_operand(b, op_cls.name)
         elif type(b) is Tensor:
-            a = as_operand(a)
+            a = as_operand(a, op_cls.name)
         else:
-            a, b = as_operand(a), as_operand(b)
+            a, b = as_operand(a, op_cls.name), as_operand(b, op_cls.name)
             if not isinstance(a, (Tensor, np.ndarray)) and not isinstance(b, (Tensor, np.ndarray)):
-                a = as_tensor_arg(a)  # two Python numbers: the result follows the default dtype
+                a = as_tensor_arg(a, op_cls.name)  # two Python numbers: the result follows the default dtype
         return apply(a, b)
 
     fn.__name__ = fn.__qualname__ = op_cls.name
@@ -435,7 +435,7 @@ def _unary(op_cls):
     apply = op_cls.apply
 
     def fn(x):
-        return apply(x if type(x) is Tensor else as_tensor_arg(x))
+        return apply(x if type(x) is Tensor else as_tensor_arg(x, op_cls.name))
 
     fn.__name__ = fn.__qualname__ = op_cls.name
     fn.__doc__ = (op_cls.__doc__ or f"Elementwise {op_cls.name}.").splitlines()[0]
@@ -474,7 +474,7 @@ def clip(x: TensorLike, lo=None, hi=None) -> Tensor:
     hi = hi.data if isinstance(hi, Tensor) else hi
     if lo is not None and hi is not None and np.any(np.asarray(lo) > np.asarray(hi)):
         raise ValueError(f"clip: lo ({lo}) must not exceed hi ({hi})")
-    return Clip.apply(as_tensor_arg(x), lo=lo, hi=hi)
+    return Clip.apply(as_tensor_arg(x, "clip"), lo=lo, hi=hi)
 
 
 def where(cond, a: TensorLike, b: TensorLike) -> Tensor:
@@ -482,15 +482,15 @@ def where(cond, a: TensorLike, b: TensorLike) -> Tensor:
     cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be boolean, got {cond.dtype}")
-    a, b = as_operand(a), as_operand(b)
+    a, b = as_operand(a, "where"), as_operand(b, "where")
     if not isinstance(a, (Tensor, np.ndarray)) and not isinstance(b, (Tensor, np.ndarray)):
-        a = as_tensor_arg(a)
+        a = as_tensor_arg(a, "where")
     return Where.apply(cond, a, b)
 
 
 def astype(x: TensorLike, dtype) -> Tensor:
     """Cast to ``dtype``; differentiable when both dtypes are floating point."""
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(x, "astype")
     dtype = np.dtype(dtype)
     if isinstance(x, Tensor) and x.requires_grad and dtype.kind != "f":
         return Tensor._make(x.data.astype(dtype))  # integer/bool results carry no gradient
@@ -499,7 +499,7 @@ def astype(x: TensorLike, dtype) -> Tensor:
 
 def floor_divide(a: TensorLike, b: TensorLike) -> Tensor:
     """a // b; piecewise constant, so the result carries no gradient."""
-    a, b = as_operand(a), as_operand(b)
+    a, b = as_operand(a, "floor_divide"), as_operand(b, "floor_divide")
     av = a.data if isinstance(a, Tensor) else a
     bv = b.data if isinstance(b, Tensor) else b
     return Tensor._make(np.asarray(_binary_forward("floor_divide", np.floor_divide, av, bv)))
@@ -507,8 +507,8 @@ def floor_divide(a: TensorLike, b: TensorLike) -> Tensor:
 
 def _comparison(name, fn):
     def compare(a, b):
-        av = a.data if isinstance(a, Tensor) else as_operand(a)
-        bv = b.data if isinstance(b, Tensor) else as_operand(b)
+        av = a.data if isinstance(a, Tensor) else as_operand(a, name)
+        bv = b.data if isinstance(b, Tensor) else as_operand(b, name)
         return Tensor._make(np.asarray(_binary_forward(name, fn, av, bv)))
 
     compare.__name__ = compare.__qualname__ = name

@@ -71,7 +71,7 @@ _scatter_add = dual(_scatter_add_np, ScatterAdd, "scatter_add")
 
 def getitem(x: TensorLike, index) -> Tensor:
     """``x[index]`` with NumPy's basic and advanced indexing; differentiable."""
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(x, "getitem")
     index = _plain_index(index)
     return Getitem.apply(x, index=index, basic=_is_basic(index))
 
@@ -79,14 +79,14 @@ def getitem(x: TensorLike, index) -> Tensor:
 def scatter_add(g: TensorLike, shape: tuple[int, ...], index) -> Tensor:
     """A tensor of zeros of ``shape`` with ``g`` added at ``index`` (repeated indices accumulate)."""
     index = _plain_index(index)
-    return ScatterAdd.apply(as_tensor_arg(g), shape=tuple(shape), index=index, basic=_is_basic(index))
+    return ScatterAdd.apply(as_tensor_arg(g, "scatter_add"), shape=tuple(shape), index=index, basic=_is_basic(index))
 
 
 def take(x: TensorLike, indices, axis: int | None = None) -> Tensor:
     """``np.take``: elements at integer ``indices`` along ``axis`` (flattened when None)."""
     from .shape import flatten
 
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(x, "take")
     idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"take: indices must be integers, got {idx.dtype}")

@@ -45,7 +45,7 @@ class Matmul(Op):
 
 def matmul(a: TensorLike, b: TensorLike) -> Tensor:
     """Matrix product with NumPy's rules: batch axes broadcast, 1-D operands are promoted."""
-    a, b = as_tensor_arg(a), as_tensor_arg(b)
+    a, b = as_tensor_arg(a, "matmul"), as_tensor_arg(b, "matmul")
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: operands must have at least one dimension, got shapes {a.shape} and {b.shape}")
     k_a = a.shape[-1]
@@ -208,7 +208,7 @@ def einsum(subscripts: str, *operands: TensorLike) -> Tensor:
     repeated labels (diagonals, traces); differentiable in every operand to any order."""
     from .reduce import broadcast_to
 
-    operands = [as_tensor_arg(o) for o in operands]
+    operands = [as_tensor_arg(o, "einsum") for o in operands]
     if not operands:
         raise ValueError("einsum: at least one operand is required")
     terms, out, targets = _parse_einsum(subscripts, [o.shape for o in operands])

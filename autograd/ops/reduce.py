@@ -248,7 +248,7 @@ class LogSoftmax(Op):
 
 def _reduction(op_cls, doc):
     def fn(x, axis=None, keepdims=False):
-        x = as_tensor_arg(x)
+        x = as_tensor_arg(x, op_cls.name)
         return op_cls.apply(x, axis=normalize_axes(op_cls.name, axis, x.ndim), keepdims=bool(keepdims))
 
     fn.__name__ = fn.__qualname__ = op_cls.name
@@ -267,7 +267,7 @@ logsumexp = _reduction(LogSumExp, "log(sum(exp(x))) over ``axis``, stable for la
 
 def var(x: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Variance over ``axis`` with ``ddof`` delta degrees of freedom (NumPy's definition)."""
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(x, "var")
     axes = normalize_axes("var", axis, x.ndim)
     _check_ddof("var", x, axes, ddof)
     return Var.apply(x, axis=axes, keepdims=bool(keepdims), ddof=ddof)
@@ -275,7 +275,7 @@ def var(x: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0)
 
 def std(x: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Standard deviation over ``axis`` with ``ddof`` (NumPy's definition)."""
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(x, "std")
     axes = normalize_axes("std", axis, x.ndim)
     _check_ddof("std", x, axes, ddof)
     return Std.apply(x, axis=axes, keepdims=bool(keepdims), ddof=ddof)
@@ -290,20 +290,20 @@ def _check_ddof(name, x, axes, ddof):
 
 def softmax(x: TensorLike, axis: int = -1) -> Tensor:
     """Softmax along ``axis`` (shifted by the max, so large inputs do not overflow)."""
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(x, "softmax")
     return Softmax.apply(x, axis=normalize_axis("softmax", axis, x.ndim))
 
 
 def log_softmax(x: TensorLike, axis: int = -1) -> Tensor:
     """log(softmax(x)) along ``axis``, computed as x - logsumexp(x) for stability."""
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(x, "log_softmax")
     return LogSoftmax.apply(x, axis=normalize_axis("log_softmax", axis, x.ndim))
 
 
 def broadcast_to(x: TensorLike, shape: int | tuple[int, ...]) -> Tensor:
     """Broadcast ``x`` to ``shape`` (NumPy rules); the gradient is summed back."""
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    return BroadcastTo.apply(as_tensor_arg(x), shape=shape)
+    return BroadcastTo.apply(as_tensor_arg(x, "broadcast_to"), shape=shape)
 
 
 def argmax(x: TensorLike, axis: int | None = None, keepdims: bool = False) -> Tensor:
@@ -317,7 +317,7 @@ def argmin(x: TensorLike, axis: int | None = None, keepdims: bool = False) -> Te
 
 
 def _arg(fn, name, x, axis, keepdims):
-    data = x.data if isinstance(x, Tensor) else as_tensor_arg(x)
+    data = x.data if isinstance(x, Tensor) else as_tensor_arg(x, name)
     if axis is not None:
         axis = normalize_axis(name, axis, data.ndim)
     if data.size == 0:

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 
 from ..tensor import Tensor
-from .base import Axis, Op, TensorLike, as_tensor_arg, normalize_axis
+from .base import Axis, Op, TensorLike, as_tensor_arg, normalize_axes, normalize_axis
 from .reduce import broadcast_to
 
 
@@ -81,7 +81,7 @@ class Pad(Op):
 
 def reshape(x: TensorLike, *shape: int | tuple[int, ...]) -> Tensor:
     """Same data in a new shape (one dimension may be -1)."""
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(x, "reshape")
     shape = _shape_arg(shape)
     bad = ValueError(f"reshape: cannot reshape tensor of shape {x.shape} ({x.size} elements) into {shape}")
     if shape.count(-1) > 1 or any(s < -1 for s in shape):
@@ -100,7 +100,7 @@ def reshape(x: TensorLike, *shape: int | tuple[int, ...]) -> Tensor:
 
 def transpose(x: TensorLike, *axes: int | tuple[int, ...]) -> Tensor:
     """Permute axes (NumPy): no axes reverses them, like ``.T``."""
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(x, "transpose")
     if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
         axes = axes[0]
     if not axes:
@@ -113,7 +113,7 @@ def transpose(x: TensorLike, *axes: int | tuple[int, ...]) -> Tensor:
 
 def swapaxes(x: TensorLike, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes."""
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(x, "swapaxes")
     a1, a2 = normalize_axis("swapaxes", axis1, x.ndim), normalize_axis("swapaxes", axis2, x.ndim)
     perm = list(range(x.ndim))
     perm[a1], perm[a2] = perm[a2], perm[a1]
@@ -122,11 +122,10 @@ def swapaxes(x: TensorLike, axis1: int, axis2: int) -> Tensor:
 
 def squeeze(x: TensorLike, axis: Axis = None) -> Tensor:
     """Remove axes of length 1 (all of them, or those in ``axis``)."""
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(x, "squeeze")
     if axis is None:
         return reshape(x, tuple(s for s in x.shape if s != 1))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    axes = {normalize_axis("squeeze", a, x.ndim) for a in axes}
+    axes = normalize_axes("squeeze", axis, x.ndim)
     for a in axes:
         if x.shape[a] != 1:
             raise ValueError(f"squeeze: cannot select axis {a} of shape {x.shape}: its length is not 1")
@@ -135,7 +134,9 @@ def squeeze(x: TensorLike, axis: Axis = None) -> Tensor:
 
 def expand_dims(x: TensorLike, axis: int | tuple[int, ...]) -> Tensor:
     """Insert length-1 axes at ``axis`` (int or tuple), as in NumPy."""
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(x, "expand_dims")
+    if not isinstance(axis, (int, np.integer, tuple, list)) or isinstance(axis, bool):
+        raise TypeError(f"expand_dims: axis must be an int or a tuple of ints, got {axis!r}")
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out_ndim = x.ndim + len(axes)
     normalized = [normalize_axis("expand_dims", a, out_ndim) for a in axes]
@@ -148,13 +149,20 @@ def expand_dims(x: TensorLike, axis: int | tuple[int, ...]) -> Tensor:
 
 def flatten(x: TensorLike) -> Tensor:
     """All elements in one axis (NumPy's ``flatten``)."""
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(x, "flatten")
     return reshape(x, (x.size,))
+
+
+def _tensor_sequence(name, tensors):
+    """A list of tensors from a sequence argument, with a clear TypeError for anything else."""
+    if isinstance(tensors, (str, bytes)) or not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{name}: expected a sequence of tensors, got {type(tensors).__name__}")
+    return [as_tensor_arg(t, name) for t in tensors]
 
 
 def concatenate(tensors, axis: int | None = 0) -> Tensor:
     """Join a sequence of tensors along an existing axis (``axis=None``: flattened first, as in NumPy)."""
-    tensors = [as_tensor_arg(t) for t in tensors]
+    tensors = _tensor_sequence("concatenate", tensors)
     if not tensors:
         raise ValueError("concatenate: need at least one tensor")
     if axis is None:
@@ -173,7 +181,7 @@ def concatenate(tensors, axis: int | None = 0) -> Tensor:
 
 def stack(tensors, axis: int = 0) -> Tensor:
     """Join tensors of equal shape along a new axis."""
-    tensors = [as_tensor_arg(t) for t in tensors]
+    tensors = _tensor_sequence("stack", tensors)
     if not tensors:
         raise ValueError("stack: need at least one tensor")
     shapes = {t.shape for t in tensors}
@@ -187,7 +195,7 @@ def split(x: TensorLike, indices_or_sections, axis: int = 0) -> list[Tensor]:
     """``np.split``: an int gives equal sections (must divide the axis), a list gives split points."""
     from .index import getitem
 
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(x, "split")
     axis = normalize_axis("split", axis, x.ndim)
     n = x.shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
@@ -207,7 +215,7 @@ def repeat(x: TensorLike, repeats, axis: int | None = None) -> Tensor:
     """``np.repeat``: repeat each element (of the flattened tensor when axis is None)."""
     from .index import take
 
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(x, "repeat")
     reps = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
     if reps.dtype.kind not in "iu" or np.any(reps < 0) or reps.ndim > 1:
         raise ValueError(f"repeat: repeats must be non-negative integers, got {repeats!r}")
@@ -223,7 +231,7 @@ def repeat(x: TensorLike, repeats, axis: int | None = None) -> Tensor:
 
 def tile(x: TensorLike, reps: int | tuple[int, ...]) -> Tensor:
     """``np.tile``: the whole tensor repeated ``reps`` times along each axis."""
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(x, "tile")
     reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
     if any(r < 0 for r in reps):
         raise ValueError(f"tile: reps must be non-negative, got {reps}")
@@ -243,7 +251,7 @@ def pad(x: TensorLike, pad_width, mode: str = "constant", constant_values=0) -> 
     """``np.pad`` for modes constant, edge, reflect, symmetric and wrap; differentiable."""
     from .index import take
 
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(x, "pad")
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: mode must be one of {_PAD_MODES}, got {mode!r}")
     try:

@@ -114,4 +114,4 @@ _erf = dual(erf_numpy, Erf, "erf")
 
 def erf(x: TensorLike) -> Tensor:
     """Elementwise error function erf(x) = 2/sqrt(pi) ∫₀ˣ exp(-t²) dt; differentiable."""
-    return Erf.apply(as_tensor_arg(x))
+    return Erf.apply(as_tensor_arg(x, "erf"))
