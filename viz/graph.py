@@ -13,6 +13,7 @@ from autograd import Tensor
 
 from . import _style as S
 from ._format import constant_text, label, meta_text, params_text, summary_text, value_text
+from ._names import module_paths, op_location, tensor_namer
 from ._walk import as_tensor_roots, collect_ops, tensor_inputs
 from .record import received_gradient
 from .render import Drawing
@@ -30,15 +31,6 @@ def _check_options(fn, rankdir, max_value_elements):
     if not isinstance(max_value_elements, (int, np.integer)) or isinstance(max_value_elements, bool) \
             or max_value_elements < 0:
         raise ValueError(f"{fn}: max_value_elements must be a non-negative int, got {max_value_elements!r}")
-
-
-def _names_by_id(names) -> dict:
-    """``{id(tensor): name}`` from a mapping name -> Tensor (e.g. ``dict(model.named_parameters())``)."""
-    if names is None:
-        return {}
-    if not hasattr(names, "items"):
-        raise TypeError(f"names must be a mapping of name -> Tensor, got {type(names).__name__}")
-    return {id(t): str(k) for k, t in names.items() if isinstance(t, Tensor)}
 
 
 def _new_drawing(name: str, rankdir: str) -> Drawing:
@@ -78,8 +70,9 @@ class ForwardGraph:
 
     def __init__(self, out, names=None, fn: str = "draw_graph", share_limit: int = 8):
         self.roots = as_tensor_roots(out, fn)
-        self.names = _names_by_id(names)
         self.ops = collect_ops(self.roots)
+        self.name_of = tensor_namer(names, self.ops, fn)
+        self.module_paths = module_paths(self.ops)
         self.index = {op: k for k, op in enumerate(self.ops)}
         self.leaves: list[tuple[str, Tensor]] = []
         self._leaf_ids: dict[int, str] = {}
@@ -142,7 +135,7 @@ class ForwardGraph:
     # ------------------------------------------------------------------ building the Digraph
     def _tensor_name(self, t: Tensor | None, op=None) -> str | None:
         if t is not None:
-            return self.names.get(id(t)) or t.name
+            return self.name_of(t)
         if op is not None:
             return op.out_name
         return None
@@ -192,6 +185,9 @@ class ForwardGraph:
             if op in hl.current:
                 attrs.update(S.CURRENT)
             tip = f"{op.name} (step {k + 1} of the forward pass)"
+            where = op_location(op, self.module_paths)
+            if where:
+                tip += f", in {where}"
             if getattr(op, "created_at", None):
                 tip += f", created at {op.created_at}"
             dot.node(oid, label(op.name, params_text(op.name, op.params)), tooltip=tip, **_klass(oid, hl, op), **attrs)
@@ -236,8 +232,9 @@ def draw_graph(out, rankdir: str = "TB", show_values: bool = True, max_value_ele
     """The forward graph that produced ``out``: op nodes and tensor nodes (name, shape, dtype, small values).
 
     Parameters (leaves requiring grad) are amber, other inputs green, constants grey and dashed,
-    the output has a bold green border. ``names`` maps names to tensors (e.g.
-    ``dict(model.named_parameters())``) to label leaves; ``show_grads`` adds the gradients known
+    the output has a bold green border. Parameters of the model the ops ran in are labelled with
+    their ``state_dict`` keys (``0.weight``); ``names`` (a Module, or a mapping name -> Tensor)
+    overrides that, e.g. for a graph built outside ``model(...)``. ``show_grads`` adds the gradients known
     after ``backward()``. Edges into non-commutative ops are labelled with the argument position.
     """
     _check_options("draw_graph", rankdir, max_value_elements)
@@ -250,12 +247,14 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
     After ``backward()`` each node shows the gradient it received when known (``retain_grad``
     tensors, or every node when the backward ran inside ``viz.record()`` or a ``Stepper``), and
     each leaf its ``.grad``: values when small, else shape and norm. Nodes whose saved values
-    were freed by the backward are dashed.
+    were freed by the backward are dashed. Nodes say which layer they belong to (``in 2 (Linear)``)
+    and leaves their ``state_dict`` key; ``names`` (a Module or a mapping) as in ``draw_graph``.
     """
     _check_options("draw_backward", rankdir, max_value_elements)
     roots = as_tensor_roots(out, "draw_backward")
-    names_by_id = _names_by_id(names)
     ops = collect_ops(roots)
+    name_of = tensor_namer(names, ops, "draw_backward")
+    paths = module_paths(ops)
     index = {op: k for k, op in enumerate(ops)}
     dot = _new_drawing("backward", rankdir)
     leaves: dict[int, tuple[str, Tensor]] = {}
@@ -270,9 +269,9 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
             raise ValueError(f"draw_backward: output {r} (shape {t.shape}) does not require grad, so it has "
                              "no backward graph")
         sid = f"seed{r}"
-        nm = names_by_id.get(id(t)) or t.name or ("output" if len(roots) == 1 else f"output {r}")
+        nm = name_of(t) or ("output" if len(roots) == 1 else f"output {r}")
         seed = known_gradient(t.grad_fn) if t.grad_fn is not None else None
-        dot.node(sid, label(f"start: d{nm}/d{nm}", meta_text(t.data),
+        dot.node(sid, label(f"start: \u2202{nm}/\u2202{nm}", meta_text(t.data),
                             summary_text(seed, max_value_elements) if seed is not None else None),
                  tooltip="the gradient backward starts from", **S.SEED)
         dot.edge(sid, f"b{index[t.grad_fn]}" if t.grad_fn is not None else leaf_id(t))
@@ -284,7 +283,8 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
         if op.released:
             attrs.update(S.FREED)
         out_name = op.out_name
-        lines = [f"{op.name} backward", out_name and f"(for {out_name})"]
+        where = op_location(op, paths)
+        lines = [f"{op.name} backward", out_name and f"(for {out_name})", where and f"in {where}"]
         if g is not None:
             lines.append("grad " + summary_text(g, max_value_elements))
         else:
@@ -300,7 +300,7 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
             else:
                 dot.edge(f"b{k}", leaf_id(x), **S.GRAD_EDGE)
     for nid, t in leaves.values():
-        nm = names_by_id.get(id(t)) or t.name or "leaf"
+        nm = name_of(t) or "leaf"
         grad = ("grad " + summary_text(t.grad.data, max_value_elements)) if t.grad is not None else "grad: none yet"
         dot.node(nid, label(f"accumulate into {nm}", meta_text(t.data), grad), tooltip="leaf .grad", **S.ACCUMULATE)
     return dot

@@ -94,7 +94,8 @@ class Stepper:
     Outside Jupyter use ``.frames``, ``len()``, ``.step()`` and ``.save_html(path)``; in Jupyter
     the Stepper displays as a slider with buttons (ipywidgets), or as the same self-contained
     HTML page when ipywidgets is missing. ``gradient`` seeds a non-scalar output's backward;
-    ``backward=False`` steps through the forward pass only.
+    ``backward=False`` steps through the forward pass only. Parameters are labelled by their
+    ``state_dict`` keys; ``names`` (a Module or a mapping name -> Tensor) as in ``draw_graph``.
     """
 
     def __init__(self, out, gradient=None, backward: bool = True, rankdir: str = "TB", show_values: bool = True,

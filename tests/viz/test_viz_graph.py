@@ -118,8 +118,8 @@ def test_backward_graph_structure_and_gradients_after_record():
     for op in ("divide", "sum", "multiply", "tanh", "add", "matmul"):
         assert f"{op} backward" in names
     # edges follow the gradient: seed -> divide -> sum -> multiply -> tanh -> add -> matmul -> W
-    chain = ["start: doutput/doutput", "divide backward", "sum backward", "multiply backward", "tanh backward",
-             "add backward", "matmul backward", "accumulate into W"]
+    chain = ["start: \u2202output/\u2202output", "divide backward", "sum backward", "multiply backward",
+             "tanh backward", "add backward", "matmul backward", "accumulate into W"]
     for a, c in itertools.pairwise(chain):
         assert names[c] in d.succ(names[a]), (a, c)
     assert names["accumulate into b"] in d.succ(names["add backward"])
