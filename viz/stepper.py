@@ -247,8 +247,9 @@ class Stepper:
             svg = inline_svg(f.to_svg(), f"{self._uid}f{f.index}_")
             hidden = "" if f.index == 0 else ' style="display:none"'
             cls = "gg-frame gg-visible" if f.index == 0 else "gg-frame"
+            caption = f'<pre class="gg-caption"><b>{html.escape(f.title)}</b>\n{html.escape(f.details)}</pre>'
             parts.append(f'<div class="{cls}" data-index="{f.index}" data-phase="{f.phase}" data-node="{f.node}"'
-                         f'{hidden}><pre class="gg-caption">{html.escape(f.details)}</pre>{svg}</div>')
+                         f'{hidden}>{caption}<div class="gg-svg">{svg}</div></div>')
         return "\n".join(parts)
 
     def _repr_html_(self) -> str:

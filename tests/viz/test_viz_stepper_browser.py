@@ -66,3 +66,52 @@ def test_slider_moves_the_highlight_in_chromium(tmp_path):
         assert st["width"] > 0  # and it is actually laid out on screen
         assert st["position"] == f"{st['index'] + 1} / {len(s)}"
     assert len({st["node"] for st in states[:2]}) == 2  # moving the slider moved the highlight
+
+
+# Walk every frame of a tall graph in a small window: the highlighted node must be inside the visible
+# part of its frame's scrolled view, and the step's title shown above it.
+_VISIBLE = """
+<script>
+(function () {
+  var root = document.querySelector(".gg-stepper");
+  var out = [];
+  for (var i = 0; i < root.querySelectorAll(".gg-frame").length; i++) {
+    root.gotoFrame(i);
+    var frame = root.querySelectorAll(".gg-frame")[i];
+    var view = frame.querySelector(".gg-svg").getBoundingClientRect();
+    var r = frame.querySelector("g.node.current").getBoundingClientRect();
+    out.push({inside: r.top >= view.top - 1 && r.bottom <= view.bottom + 1 && r.height > 0,
+              title: frame.querySelector(".gg-caption b").textContent});
+  }
+  var pre = document.createElement("pre");
+  pre.id = "gg-test-result";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script>
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)")
+def test_current_node_scrolled_into_view_in_a_tall_graph(tmp_path):
+    ag.manual_seed(0)
+    x = ag.randn(4, 2)
+    h = x
+    params = [ag.randn(2, 2, requires_grad=True) for _ in range(6)]
+    for w in params:
+        h = (h @ w).tanh()
+    s = viz.Stepper(h.sum())
+    page = s.save_html(tmp_path / "stepper.html").read_text(encoding="utf-8")
+    driven = tmp_path / "driven.html"
+    driven.write_text(page.replace("</body>", _VISIBLE + "</body>"), encoding="utf-8")
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
+           "--window-size=900,500", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", driven.as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    m = re.search(r'<pre id="gg-test-result">(.*?)</pre>', proc.stdout, re.DOTALL)
+    assert m, f"no result from chromium (exit {proc.returncode}): {proc.stderr[-2000:]}"
+    states = json.loads(html.unescape(m.group(1)))
+    assert len(states) == len(s)
+    assert [st["title"] for st in states] == [f.title for f in s.frames]
+    assert all(st["inside"] for st in states), [i for i, st in enumerate(states) if not st["inside"]]
