@@ -14,6 +14,7 @@ functions in ``autograd.ops.dual`` work on both kinds.
 from __future__ import annotations
 
 import itertools
+import sys
 
 import numpy as np
 
@@ -107,20 +108,33 @@ class Op:
         return tuple(by_id.get(id(s), s) if isinstance(s, np.ndarray) else s for s in self.saved)
 
     def release(self):
-        """Free the saved arrays, the output value and the values of non-leaf inputs; keep shapes and dtypes.
+        """Free the saved arrays and the output value, keeping shapes and dtypes (for drawings).
 
-        A non-leaf input is replaced by a stand-in Tensor with the same ``grad_fn``, shape and dtype, so
-        the graph can still be walked and drawn but no longer keeps intermediate results alive.
+        Non-leaf inputs stop holding values too: one that nothing else refers to has its value replaced
+        by a zero-stride placeholder of the same shape and dtype; one still referred to elsewhere (by the
+        caller or by other nodes) is swapped, in this node only, for a value-less stand-in with the same
+        ``grad_fn``. So after backward the graph keeps no intermediate result alive.
         """
         self.saved = ()
         out = self.out
         if out is not None:
-            self.out = _placeholder(out.shape, out.dtype)
+            stand_in = _placeholders.get((out.shape, out.dtype))
+            self.out = stand_in if stand_in is not None else _placeholder(out.shape, out.dtype)
         inputs = self.inputs
+        shared = False
         for t in inputs:
-            if isinstance(t, Tensor) and t.grad_fn is not None:
-                self.inputs = tuple(_released_input(x) for x in inputs)
-                break
+            if type(t) is not Tensor or t.grad_fn is None:
+                continue  # constants and leaves belong to the caller
+            # References: this tuple, the loop variable and getrefcount's argument (one more per repeat).
+            rc = _refcount(t)
+            if rc <= 3 or rc <= 2 + len(inputs) and rc <= 2 + _count(inputs, t):
+                data = t.data
+                stand_in = _placeholders.get((data.shape, data.dtype))
+                t.data = stand_in if stand_in is not None else _placeholder(data.shape, data.dtype)
+            else:
+                shared = True
+        if shared:
+            self.inputs = tuple([_released_input(x) for x in inputs])
         self.released = True
 
     def needs_grad(self, i: int) -> bool:
@@ -143,8 +157,29 @@ def _placeholder(shape, dtype):
     return stand_in
 
 
+def _count(items, x):
+    """How many times ``x`` itself (by identity) is in ``items``."""
+    n = 0
+    for y in items:
+        if y is x:
+            n += 1
+    return n
+
+
+# Without reference counts (not CPython), non-leaf inputs are never taken to be unreferenced.
+_refcount = getattr(sys, "getrefcount", lambda _: 1 << 30)
+
+
 def _released_input(x):
     """``x`` itself when it is a leaf or a constant; for a non-leaf, a value-less stand-in with its grad_fn."""
-    if not isinstance(x, Tensor) or x.grad_fn is None:
+    if type(x) is not Tensor or x.grad_fn is None:
         return x
-    return Tensor._make(_placeholder(x.data.shape, x.data.dtype), x.grad_fn)
+    data = x.data
+    t = object.__new__(Tensor)
+    t.data = _placeholder(data.shape, data.dtype)
+    t.grad = None
+    t.grad_fn = x.grad_fn
+    t.requires_grad = True
+    t._name = None
+    t._hooks = None
+    return t

@@ -35,6 +35,21 @@ def test_intermediate_values_are_freed_after_backward_while_the_output_is_held()
         loss.backward()
 
 
+def test_intermediates_the_caller_still_holds_keep_their_values_and_shared_ones_are_freed_last():
+    x = Tensor(np.linspace(0.1, 1, 50_000), requires_grad=True)
+    kept = x.exp()  # held by the caller: must stay intact
+    shared = x * 3.0  # used by three ops, then dropped by the caller
+    shared_data = weakref.ref(shared.data)
+    loss = (kept * shared).sum() + (shared * shared).sum()
+    expected_kept = np.exp(x.data)
+    del shared
+    loss.backward()
+    gc.collect()
+    np.testing.assert_array_equal(kept.data, expected_kept)
+    assert shared_data() is None
+    np.testing.assert_allclose(x.grad.data, 3 * np.exp(x.data) + np.exp(x.data) * 3 * x.data + 18 * 3 * x.data / 3)
+
+
 # ----------------------------------------------------------------------------- gradient= and hooks
 
 
