@@ -218,6 +218,20 @@ class _Layout:
         return dot
 
 
+def _title(model, ops) -> str:
+    """The model's class and mode, and the layers that recorded no op (e.g. Dropout in eval mode is the
+    identity), so a reader does not wonder where they went."""
+    mode = "training" if getattr(model, "training", True) else "eval"
+    ran = {id(m) for op in ops for m in (op.scope or ())}
+    silent = [f"{name} ({type(m).__name__})" for name, m in model.named_modules()
+              if name and next(iter(m.children()), None) is None and id(m) not in ran]
+    note = None
+    if silent:
+        shown = ", ".join(silent[:6]) + (f" and {len(silent) - 6} more" if len(silent) > 6 else "")
+        note = f"not drawn, no operation recorded (identity here): {shown}"
+    return label(f"{type(model).__name__} ({mode} mode)", note)
+
+
 def draw_model(model, example_input, depth: int | None = None, max_nodes: int = 60, rankdir: str = "TB",
                show_params: bool = True, show_shapes: bool = True, group_repeats: bool | None = None) -> Drawing:
     """The graph of ``model(example_input)`` with one cluster per module, nested ``depth`` levels deep.
@@ -240,7 +254,7 @@ def draw_model(model, example_input, depth: int | None = None, max_nodes: int = 
         raise ValueError(f"draw_model: rankdir must be one of {_RANKDIRS}, got {rankdir!r}")
     rec, roots, inputs = run_model(model, example_input)
     ops = collect_ops(roots) if any(t.grad_fn is not None for t in roots) else list(rec.forward)
-    title = type(model).__name__
+    title = _title(model, ops)
     analyses = {}
 
     def analysis(grouped):

@@ -248,3 +248,20 @@ def test_every_linear_layer_gets_a_cluster(sizes):
     linear = sorted(c for c in p.clusters if c.endswith("(Linear)"))
     assert linear == sorted(f"{2 * i} (Linear)" for i in range(len(sizes) - 1))
     assert sum(1 for n in p.nodes if p.lines(n)[0] == "matmul") == len(sizes) - 1
+
+
+def test_title_names_the_mode_and_the_layers_that_recorded_nothing():
+    ag.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Dropout(0.5), nn.Linear(4, 1), nn.Identity())
+    x = ag.randn(2, 3)
+    train = viz.draw_model(model, x, depth=1)
+    assert 'label="Sequential (training mode)\\nnot drawn, no operation recorded (identity here): 4 (Identity)"' \
+        in train.source
+    assert model.training  # drawing does not change the mode
+    model.eval()
+    ev = viz.draw_model(model, x, depth=1)
+    assert ('label="Sequential (eval mode)\\nnot drawn, no operation recorded (identity here): '
+            '2 (Dropout), 4 (Identity)"') in ev.source
+    assert not model.training
+    mlp_only = viz.draw_model(nn.Sequential(nn.Linear(3, 1)), x, depth=1)
+    assert 'label="Sequential (training mode)"' in mlp_only.source
