@@ -101,11 +101,13 @@ def draw_network(mlp, max_neurons: int = 32, show_weights: bool | None = None, s
             acts = layers[li - 1][3]
             kind = "output" if li == len(sizes) - 1 else f"hidden {li}"
             title = label(kind, f"{n} neuron" + ("s" if n > 1 else ""), ", ".join(acts))
-            fill = "#dbe9f6" if li < len(sizes) - 1 else "#fde9b8"
+            fill = "#dbe9f6" if li < len(sizes) - 1 else "#ffffff"
         with dot.subgraph(name=f"cluster_layer{li}") as sub:
             sub.attr(label=title, style="rounded", color="#bbbbbb", fontsize="10", rank="same")
             for j in range(n):
                 attrs = {"fillcolor": fill, "color": "#555555"}
+                if li == len(sizes) - 1:
+                    attrs.update(S.OUTPUT)  # as the output in every other drawing (amber means a parameter)
                 if li == 0:
                     text = f"x{j + 1}"
                 else:
@@ -114,6 +116,10 @@ def draw_network(mlp, max_neurons: int = 32, show_weights: bool | None = None, s
                     attrs["tooltip"] = f"{layers[li - 1][2]}: neuron {j}" + (f", bias {b[j]:.4g}" if b is not None
                                                                               else "")
                 sub.node(f"n{li}_{j}", text, **attrs)
+    legend = "edges: weights (blue \u2265 0, red < 0, width \u221d |w|)"
+    if show_biases and any(b is not None for _, b, *_ in layers):
+        legend += "; number in a neuron: its bias"
+    dot.attr(label=legend, labelloc="b", fontsize="9", fontcolor="#555555")
     for li, (w, _, lname, _) in enumerate(layers, start=1):
         for i in range(w.shape[0]):
             for j in range(w.shape[1]):
@@ -121,7 +127,7 @@ def draw_network(mlp, max_neurons: int = 32, show_weights: bool | None = None, s
                 attrs = {"color": S.POSITIVE if v >= 0 else S.NEGATIVE,
                          "penwidth": f"{0.3 + 3.7 * abs(v) / wmax:.3f}",
                          "tooltip": f"{lname}: weight[{i}, {j}] = {v:.4g}"}
-                if show_weights:
-                    attrs["label"] = f"{v:.2g}"
+                if show_weights:  # near the receiving neuron, in the edge's colour, so it reads as that edge's
+                    attrs.update(label=f"{v:.2g}", fontcolor=attrs["color"], decorate="true")
                 dot.edge(f"n{li - 1}_{j}", f"n{li}_{i}", **attrs)
     return dot

@@ -48,3 +48,15 @@ def test_errors():
         viz.draw_network(nn.ReLU())
     with pytest.raises(TypeError):
         viz.draw_network("mlp")
+
+
+def test_labels_are_tied_to_their_edges_and_output_is_styled_as_an_output():
+    mlp = nn.MLP([2, 2, 1])
+    d = viz.draw_network(mlp)
+    p = Dot(d.source)
+    for *_, e in p.edges:  # each weight label sits on its own edge, in that edge's colour
+        assert e["decorate"] == "true" and e["fontcolor"] == e["color"]
+    assert p.nodes["n2_0"]["fillcolor"] == "#ffffff" and p.nodes["n2_0"]["penwidth"] == "2.2"
+    assert p.nodes["n1_0"]["fillcolor"] == "#dbe9f6"
+    assert "number in a neuron: its bias" in d.source
+    assert "its bias" not in viz.draw_network(mlp, show_biases=False).source
