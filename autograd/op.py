@@ -22,6 +22,7 @@ from .engine import state
 from .tensor import Tensor  # tensor.py defines Tensor before it imports the ops
 
 _sequence = itertools.count()
+
 _placeholders = {}  # (shape, dtype) -> zero-stride stand-in for a released output
 
 
@@ -29,7 +30,7 @@ class Op:
     """A node of the graph: the operation that produced a Tensor, with its inputs."""
 
     __slots__ = ("inputs", "saved", "params", "out", "seq", "scope", "hooks", "retained", "released",
-                 "out_name", "created_at", "__weakref__")
+                 "out_name", "created_at", "_views", "__weakref__")
     name = "op"  # display name, set per subclass
 
     def forward(self, *arrays, **params):
@@ -52,6 +53,8 @@ class Op:
                     record = True
             else:
                 arrays.append(a)
+        if record and len(arrays) > 1 and (len(arrays) > 2 or arrays[0] is arrays[1] and args[0] is not args[1]):
+            _separate_shared_arrays(op, args, arrays)
         out = op.forward(*arrays, **params)
         if type(out) is not np.ndarray:
             out = np.asarray(out)  # NumPy returns scalars for 0-d results
@@ -103,6 +106,7 @@ class Op:
         for t in self.inputs:
             if isinstance(t, Tensor):
                 by_id.setdefault(id(t.data), t)
+        by_id.update(getattr(self, "_views", ()))
         if self.out is not None and id(self.out) not in by_id:
             by_id[id(self.out)] = Tensor._make(self.out, self)
         return tuple(by_id.get(id(s), s) if isinstance(s, np.ndarray) else s for s in self.saved)
@@ -183,3 +187,22 @@ def _released_input(x):
     t._name = None
     t._hooks = None
     return t
+
+
+def _separate_shared_arrays(op, args, arrays):
+    """Give each input Tensor its own array object when two Tensors wrap the same one (``x * x.detach()``).
+
+    Recorded backward (create_graph) maps saved arrays back to input Tensors by identity; with one
+    array behind two Tensors it could not tell which was saved. A later Tensor gets a view instead,
+    remembered in the op's ``_views`` (set only then).
+    """
+    first = {}
+    views = None
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor) and first.setdefault(id(a.data), a) is not a:
+            v = arrays[i] = a.data.view()
+            if views is None:
+                views = {}
+            views[id(v)] = a
+    if views:
+        op._views = views

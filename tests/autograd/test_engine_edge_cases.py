@@ -431,3 +431,26 @@ def test_float32_through_a_random_20_op_composition(x, picks):
     np.testing.assert_allclose(x.grad.data, x64.grad.data, rtol=5e-3, atol=5e-4 * scale, err_msg=str(applied))
     # The float64 chain itself is right (finite differences), so float32 is close to the truth.
     gradcheck(lambda t: (_compose(t, picks)[0] * w).sum(), (x64.detach().requires_grad_(),), atol=1e-5, rtol=1e-3)
+
+
+def test_second_order_sees_a_detached_or_rewrapped_copy_as_a_constant():
+    from autograd import grad
+
+    pts = np.array([1.5, -2.0, 0.5])
+    # f = x * c with c = x's value but cut from the graph: f' = c, f'' = 0 (not 1).
+    for cut in (lambda t: t.detach(), lambda t: Tensor(t.data)):
+        d2 = grad(lambda t: grad(lambda u: (u * cut(u)).sum())(t).sum())
+        x = Tensor(pts.copy(), requires_grad=True)
+        x.sin().sum()  # unrelated graph on the same leaf
+        first = grad(lambda u: (u * cut(u)).sum())(x)
+        np.testing.assert_array_equal(first.data, pts)
+        np.testing.assert_array_equal(d2(x).data, np.zeros(3))  # f' does not depend on x at all
+    # Two leaves wrapping one array are still two variables: d²(x*y)/dx dy = 1.
+    x = Tensor(pts.copy(), requires_grad=True)
+    y = Tensor(x.data, requires_grad=True)
+    (x * y).sum().backward(create_graph=True)
+    gx = x.grad
+    x.grad = y.grad = None
+    gx.sum().backward()
+    np.testing.assert_array_equal(y.grad.data, np.ones(3))
+    assert x.grad is None
