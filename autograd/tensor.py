@@ -73,7 +73,8 @@ class Tensor:
 
         ``gradient`` is required unless self has one element; it is d(loss)/d(self).
         ``retain_graph`` keeps saved values for another backward; ``create_graph``
-        records the backward so ``.grad`` can be differentiated again.
+        records the backward so ``.grad`` can be differentiated again. With ``inputs`` (a Tensor or
+        a sequence of them) only their ``.grad`` is accumulated.
         """
         from .engine import run_backward
 
@@ -86,9 +87,22 @@ class Tensor:
             g = _gradient_array(gradient, self)
             if create_graph and isinstance(gradient, Tensor):
                 g = gradient if gradient.dtype == self.dtype else gradient.astype(self.dtype)
-        if inputs is not None:
-            raise NotImplementedError("backward(inputs=...) is not supported; use autograd.grad")
-        run_backward([self], [g], retain_graph=retain_graph or create_graph, create_graph=create_graph)
+        if inputs is None:
+            run_backward([self], [g], retain_graph=retain_graph or create_graph, create_graph=create_graph)
+            return
+        # Like PyTorch: accumulate only into the .grad of ``inputs`` (leaves or not); unused ones are left alone.
+        from .engine import _accumulate_into
+
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if not inputs or not all(isinstance(t, Tensor) for t in inputs):
+            raise TypeError("backward: inputs must be a Tensor or a non-empty sequence of Tensors")
+        grads = run_backward([self], [g], retain_graph=retain_graph or create_graph, create_graph=create_graph,
+                             inputs=inputs, allow_unused=True)
+        done = set()
+        for t, gi in zip(inputs, grads):
+            if gi is not None and id(t) not in done:
+                done.add(id(t))
+                _accumulate_into(t, gi, create_graph, copy=True)
 
     def detach(self):
         """A new leaf sharing this data, cut from the graph."""

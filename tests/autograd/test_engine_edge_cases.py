@@ -454,3 +454,19 @@ def test_second_order_sees_a_detached_or_rewrapped_copy_as_a_constant():
     gx.sum().backward()
     np.testing.assert_array_equal(y.grad.data, np.ones(3))
     assert x.grad is None
+
+
+def test_backward_with_inputs_accumulates_only_into_them():
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b = Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    h = a * b
+    unused = Tensor(np.ones(2), requires_grad=True)
+    loss = (h * h).sum()
+    loss.backward(inputs=[b, h, unused], retain_graph=True)
+    assert a.grad is None and unused.grad is None
+    np.testing.assert_array_equal(b.grad.data, 2 * h.data * a.data)
+    np.testing.assert_array_equal(h.grad.data, 2 * h.data)
+    loss.backward(inputs=b)
+    np.testing.assert_array_equal(b.grad.data, 4 * h.data * a.data)
+    with pytest.raises(TypeError, match="backward: inputs"):
+        loss.backward(inputs=["b"])
