@@ -228,7 +228,7 @@ def _klass(nid, hl: Highlight, op=None) -> dict:
 
 
 def draw_graph(out, rankdir: str = "TB", show_values: bool = True, max_value_elements: int = 8,
-               show_grads: bool = False, names=None) -> Drawing:
+               show_grads: bool = False, names=None, legend: bool = True) -> Drawing:
     """The forward graph that produced ``out``: op nodes and tensor nodes (name, shape, dtype, small values).
 
     Parameters (leaves requiring grad) are amber, other inputs green, constants grey and dashed,
@@ -236,12 +236,17 @@ def draw_graph(out, rankdir: str = "TB", show_values: bool = True, max_value_ele
     their ``state_dict`` keys (``0.weight``); ``names`` (a Module, or a mapping name -> Tensor)
     overrides that, e.g. for a graph built outside ``model(...)``. ``show_grads`` adds the gradients known
     after ``backward()``. Edges into non-commutative ops are labelled with the argument position.
+    ``legend`` adds a key to the colours under the graph.
     """
     _check_options("draw_graph", rankdir, max_value_elements)
-    return ForwardGraph(out, names).build(rankdir, show_values, max_value_elements, show_grads)
+    dot = ForwardGraph(out, names).build(rankdir, show_values, max_value_elements, show_grads)
+    if legend:
+        dot.attr(label=S.FORWARD_LEGEND, labelloc="b", labeljust="l", fontsize="9", fontcolor="#555555")
+    return dot
 
 
-def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=None) -> Drawing:
+def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=None,
+                  legend: bool = True) -> Drawing:
     """The backward graph of ``out``: one node per backward function, edges in the direction gradients flow.
 
     After ``backward()`` each node shows the gradient it received when known (``retain_grad``
@@ -249,6 +254,7 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
     each leaf its ``.grad``: values when small, else shape and norm. Nodes whose saved values
     were freed by the backward are dashed. Nodes say which layer they belong to (``in 2 (Linear)``)
     and leaves their ``state_dict`` key; ``names`` (a Module or a mapping) as in ``draw_graph``.
+    ``legend`` adds a key to the colours under the graph.
     """
     _check_options("draw_backward", rankdir, max_value_elements)
     roots = as_tensor_roots(out, "draw_backward")
@@ -303,4 +309,6 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
         nm = name_of(t) or "leaf"
         grad = ("grad " + summary_text(t.grad.data, max_value_elements)) if t.grad is not None else "grad: none yet"
         dot.node(nid, label(f"accumulate into {nm}", meta_text(t.data), grad), tooltip="leaf .grad", **S.ACCUMULATE)
+    if legend:
+        dot.attr(label=S.BACKWARD_LEGEND, labelloc="b", labeljust="l", fontsize="9", fontcolor="#555555")
     return dot

@@ -233,4 +233,17 @@ def test_a_leaf_alone_is_one_node():
 
 def test_names_with_markup_characters_are_plain_text():
     x = ag.tensor([1.0], requires_grad=True, name='<w "1" \\ b>')
-    assert svg_texts(viz.to_svg(viz.draw_graph(x * 2.0)))[0] == '<w "1" \\ b>'
+    assert svg_texts(viz.to_svg(viz.draw_graph(x * 2.0, legend=False)))[0] == '<w "1" \\ b>'
+
+
+def test_legend_is_plain_text_every_renderer_draws():
+    x = ag.tensor([1.0, 2.0], requires_grad=True, name="x")
+    y = (x * x).sum()
+    y.backward()
+    fwd = svg_texts(viz.to_svg(viz.draw_graph(y)))
+    assert "amber box: parameter \u00b7 green box: input \u00b7 grey dashed box: constant" in fwd
+    assert "blue ellipse: operation \u00b7 white box: tensor \u00b7 bold green border: output" in fwd
+    bwd = svg_texts(viz.to_svg(viz.draw_backward(y)))
+    assert "pink: backward function (dashed once its saved values are freed)" in bwd
+    assert not any("amber box" in t for t in svg_texts(viz.to_svg(viz.draw_graph(y, legend=False))))
+    assert not any("pink:" in t for t in svg_texts(viz.to_svg(viz.draw_backward(y, legend=False))))
