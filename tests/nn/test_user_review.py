@@ -43,3 +43,61 @@ def test_history_plot_displays_in_jupyter_without_pyplot():
     png = formatters.PNGFormatter()(fig)
     assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n"
     np.testing.assert_allclose(fig.axes[0].lines[1].get_ydata(), [1.5, 0.75])
+
+
+def _layer_pairs(torch):
+    tnn = torch.nn
+    return [
+        (nn.Linear(3, 4), tnn.Linear(3, 4)),
+        (nn.Linear(3, 4, bias=False), tnn.Linear(3, 4, bias=False)),
+        (nn.BatchNorm1d(4), tnn.BatchNorm1d(4)),
+        (nn.BatchNorm1d(4, affine=False), tnn.BatchNorm1d(4, affine=False)),
+        (nn.BatchNorm1d(4, track_running_stats=False), tnn.BatchNorm1d(4, track_running_stats=False)),
+        (nn.BatchNorm2d(4), tnn.BatchNorm2d(4)),
+        (nn.LayerNorm(4), tnn.LayerNorm(4)),
+        (nn.LayerNorm((2, 3), elementwise_affine=False), tnn.LayerNorm((2, 3), elementwise_affine=False)),
+        (nn.Embedding(5, 2), tnn.Embedding(5, 2)),
+        (nn.PReLU(3), tnn.PReLU(3)),
+        (nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Dropout(0.1), nn.BatchNorm1d(3)),
+         tnn.Sequential(tnn.Linear(2, 3), tnn.ReLU(), tnn.Dropout(0.1), tnn.BatchNorm1d(3))),
+    ]
+
+
+def test_state_dict_keys_shapes_dtypes_match_pytorch_and_load_key_for_key():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    for ours, theirs in _layer_pairs(torch):
+        mine, ref = ours.state_dict(), theirs.state_dict()
+        assert list(mine) == list(ref), type(ours).__name__
+        for key, value in ref.items():
+            arr = value.numpy()
+            assert mine[key].shape == arr.shape and mine[key].dtype == arr.dtype, (type(ours).__name__, key)
+        ours.load_state_dict({k: v.numpy() for k, v in ref.items()})
+        for key, value in ours.state_dict().items():
+            np.testing.assert_array_equal(value, ref[key].numpy())
+    bn = nn.BatchNorm1d(2)
+    assert bn.state_dict()["num_batches_tracked"].dtype == np.int64  # PyTorch's torch.long
+
+
+def test_fit_with_scheduler_and_early_stopping_on_val_accuracy():
+    import nn.functional as F
+    from nn import optim
+    from nn.data import DataLoader, TensorDataset
+
+    ag.manual_seed(0)
+    x = ag.randn(120, 3)
+    y = (x[:, 0] > 0).astype("int64")
+    model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 2))
+    opt = optim.SGD(model.parameters(), lr=0.2)
+    sched = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    stop = nn.EarlyStopping(monitor="val_accuracy", patience=2, restore_best_weights=True)
+    assert stop.mode == "max"  # auto: an accuracy improves upwards
+    h = nn.fit(model, F.cross_entropy, opt, DataLoader(TensorDataset(x[:90], y[:90]), batch_size=30),
+               (x[90:], y[90:]), epochs=30, metrics=["accuracy"], scheduler=sched, callbacks=[stop], progress=False)
+    acc = h["val_accuracy"]
+    best = int(np.argmax(acc))  # first best epoch
+    assert len(acc) == best + 1 + 2 < 30  # stopped exactly patience epochs after the best
+    assert h["lr"] == [0.2 * 0.5 ** (e // 2) for e in range(len(acc))]
+    # restored weights give the best epoch's validation accuracy again (dropout off in evaluation)
+    again = nn.evaluate(model, F.cross_entropy, (x[90:], y[90:]), metrics=["accuracy"])
+    assert again["accuracy"] == pytest.approx(acc[best])
