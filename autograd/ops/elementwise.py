@@ -472,6 +472,9 @@ def clip(x: TensorLike, lo=None, hi=None) -> Tensor:
         raise ValueError("clip: at least one of lo and hi must be given")
     lo = lo.data if isinstance(lo, Tensor) else lo  # bounds are constants: no gradient flows to them
     hi = hi.data if isinstance(hi, Tensor) else hi
+    for bound in (lo, hi):
+        if bound is not None and (isinstance(bound, bool) or np.asarray(bound).dtype.kind not in "iuf"):
+            raise TypeError(f"clip: lo and hi must be numbers (or arrays of numbers), got {bound!r}")
     if lo is not None and hi is not None and np.any(np.asarray(lo) > np.asarray(hi)):
         raise ValueError(f"clip: lo ({lo}) must not exceed hi ({hi})")
     return Clip.apply(as_tensor_arg(x, "clip"), lo=lo, hi=hi)
@@ -491,7 +494,10 @@ def where(cond, a: TensorLike, b: TensorLike) -> Tensor:
 def astype(x: TensorLike, dtype) -> Tensor:
     """Cast to ``dtype``; differentiable when both dtypes are floating point."""
     x = as_tensor_arg(x, "astype")
-    dtype = np.dtype(dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"astype: {dtype!r} is not a NumPy dtype") from None
     if isinstance(x, Tensor) and x.requires_grad and dtype.kind != "f":
         return Tensor._make(x.data.astype(dtype))  # integer/bool results carry no gradient
     return AsType.apply(x, dtype=dtype)

@@ -79,7 +79,29 @@ def getitem(x: TensorLike, index) -> Tensor:
 def scatter_add(g: TensorLike, shape: tuple[int, ...], index) -> Tensor:
     """A tensor of zeros of ``shape`` with ``g`` added at ``index`` (repeated indices accumulate)."""
     index = _plain_index(index)
-    return ScatterAdd.apply(as_tensor_arg(g, "scatter_add"), shape=tuple(shape), index=index, basic=_is_basic(index))
+    g = as_tensor_arg(g, "scatter_add")
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or not all(isinstance(s, (int, np.integer)) for s in shape):
+        raise TypeError(f"scatter_add: shape must be a tuple of ints, got {shape!r}")
+    shape = tuple(int(s) for s in shape)
+    try:
+        target = np.broadcast_to(np.zeros((), bool), shape)[index]  # zero-stride: only the index result is made
+    except IndexError as e:
+        raise IndexError(f"scatter_add: {e} (target shape {shape})") from None
+    if not _broadcastable(g.shape, target.shape) or np.broadcast_shapes(g.shape, target.shape) != target.shape:
+        raise ValueError(f"scatter_add: values of shape {g.shape} do not fit the indexed part of shape "
+                         f"{target.shape} of a tensor of shape {shape}")
+    return ScatterAdd.apply(g, shape=shape, index=index, basic=_is_basic(index))
+
+
+def _broadcastable(a, b):
+    """Whether shapes ``a`` and ``b`` broadcast together."""
+    try:
+        np.broadcast_shapes(a, b)
+        return True
+    except ValueError:
+        return False
 
 
 def take(x: TensorLike, indices, axis: int | None = None) -> Tensor:

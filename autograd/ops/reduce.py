@@ -282,8 +282,12 @@ def std(x: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0)
 
 
 def _check_ddof(name, x, axes, ddof):
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, np.integer)):
+        raise TypeError(f"{name}: ddof must be an int, got {ddof!r}")
+    if ddof < 0:
+        raise ValueError(f"{name}: ddof must be non-negative, got {ddof}")
     n = int(np.prod([x.shape[i] for i in axes]))
-    if ddof < 0 or ddof >= n:
+    if ddof >= n:
         raise ValueError(f"{name}: ddof={ddof} needs more than {ddof} elements per reduction, "
                          f"but axis {axes} of shape {x.shape} has {n}")
 

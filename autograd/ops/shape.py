@@ -12,10 +12,13 @@ from .base import Axis, Op, TensorLike, as_tensor_arg, normalize_axes, normalize
 from .reduce import broadcast_to
 
 
-def _shape_arg(shape):
-    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` alike."""
+def _shape_arg(shape, name="reshape"):
+    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` alike; TypeError naming ``name`` for non-ints."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
+    for s in shape:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"{name}: shape must be ints or a tuple of ints, got {shape!r}")
     return tuple(int(s) for s in shape)
 
 

@@ -166,3 +166,21 @@ def test_comparison_with_none_is_false_not_an_error():
     assert (x == None) is False  # noqa: E711 - the point of the test
     assert (x != None) is True  # noqa: E711
     assert x not in [None]
+
+
+@pytest.mark.parametrize("call, exc, message", [
+    (lambda: autograd.reshape(X(), "a"), TypeError, "reshape: shape must be ints"),
+    (lambda: autograd.clip(X(), "a", 1.0), TypeError, "clip: lo and hi must be numbers"),
+    (lambda: autograd.astype(X(), "no such dtype"), TypeError, "astype: 'no such dtype' is not a NumPy dtype"),
+    (lambda: autograd.var(X(), ddof=-1), ValueError, "var: ddof must be non-negative, got -1"),
+    (lambda: autograd.std(X(), ddof=1.5), TypeError, "std: ddof must be an int, got 1.5"),
+    (lambda: autograd.scatter_add(X(), (1,), np.array([0, 0])), ValueError,
+     r"scatter_add: values of shape \(2, 3\) do not fit the indexed part of shape \(2,\)"),
+    (lambda: autograd.scatter_add(X(), "ab", np.array([0, 0])), TypeError, "scatter_add: shape must be a tuple"),
+    (lambda: autograd.scatter_add(X(), (4, 3), np.array([0, 9])), IndexError, "scatter_add: index 9"),
+    (lambda: autograd.zeros_like(X(), dtype="no such dtype"), TypeError, "zeros_like: 'no such dtype'"),
+], ids=["reshape shape", "clip bound", "astype dtype", "var ddof", "std ddof", "scatter_add fit",
+        "scatter_add shape", "scatter_add index", "zeros_like dtype"])
+def test_bad_other_arguments_raise_naming_the_function(call, exc, message):
+    with pytest.raises(exc, match=message):
+        call()
