@@ -88,3 +88,13 @@ def test_stepper_frames_show_parameter_names():
     assert {"0.weight", "0.bias", "2.weight", "2.bias"} <= {d.lines(n)[0] for n in d.nodes}
     last = Dot(s.frames[-1].drawing.source)
     assert {"0.weight", "0.bias", "2.weight", "2.bias"} <= {last.lines(n)[0] for n in last.nodes}
+
+
+def test_stepper_and_draw_backward_take_the_model_as_names():
+    model, x, _ = _mlp_loss()
+    out = model[0](x).sum()  # run the Linear alone: only the model knows the key '0.weight'
+    s = viz.Stepper(out, names=model)
+    d = Dot(s.frames[0].drawing.source)
+    assert {"0.weight", "0.bias"} <= {d.lines(n)[0] for n in d.nodes}
+    b = Dot(viz.draw_backward(out, names=model).source)
+    assert {"accumulate into 0.weight", "accumulate into 0.bias"} <= {b.lines(n)[0] for n in b.nodes}
