@@ -22,7 +22,6 @@ from .engine import state
 from .tensor import Tensor  # tensor.py defines Tensor before it imports the ops
 
 _sequence = itertools.count()
-
 _placeholders = {}  # (shape, dtype) -> zero-stride stand-in for a released output
 
 
@@ -53,8 +52,9 @@ class Op:
                     record = True
             else:
                 arrays.append(a)
+        views = None
         if record and len(arrays) > 1 and (len(arrays) > 2 or arrays[0] is arrays[1] and args[0] is not args[1]):
-            _separate_shared_arrays(op, args, arrays)
+            views = _separate_shared_arrays(args, arrays)
         out = op.forward(*arrays, **params)
         if type(out) is not np.ndarray:
             out = np.asarray(out)  # NumPy returns scalars for 0-d results
@@ -75,6 +75,7 @@ class Op:
         op.released = False
         op.out_name = None
         op.created_at = None
+        op._views = views
         t = Tensor._make(out, op)
         if st.anomaly:
             from .anomaly import check_forward
@@ -106,7 +107,8 @@ class Op:
         for t in self.inputs:
             if isinstance(t, Tensor):
                 by_id.setdefault(id(t.data), t)
-        by_id.update(getattr(self, "_views", ()))
+        if self._views:
+            by_id.update(self._views)
         if self.out is not None and id(self.out) not in by_id:
             by_id[id(self.out)] = Tensor._make(self.out, self)
         return tuple(by_id.get(id(s), s) if isinstance(s, np.ndarray) else s for s in self.saved)
@@ -120,6 +122,7 @@ class Op:
         ``grad_fn``. So after backward the graph keeps no intermediate result alive.
         """
         self.saved = ()
+        self._views = None
         out = self.out
         if out is not None:
             stand_in = _placeholders.get((out.shape, out.dtype))
@@ -189,12 +192,12 @@ def _released_input(x):
     return t
 
 
-def _separate_shared_arrays(op, args, arrays):
+def _separate_shared_arrays(args, arrays):
     """Give each input Tensor its own array object when two Tensors wrap the same one (``x * x.detach()``).
 
     Recorded backward (create_graph) maps saved arrays back to input Tensors by identity; with one
-    array behind two Tensors it could not tell which was saved. A later Tensor gets a view instead,
-    remembered in the op's ``_views`` (set only then).
+    array behind two Tensors it could not tell which was saved. A later Tensor gets a view instead;
+    the returned ``{id(view): Tensor}`` (None when nothing was shared) is kept as the op's ``_views``.
     """
     first = {}
     views = None
@@ -204,5 +207,4 @@ def _separate_shared_arrays(op, args, arrays):
             if views is None:
                 views = {}
             views[id(v)] = a
-    if views:
-        op._views = views
+    return views
