@@ -38,7 +38,8 @@ class History:
     def plot(self, keys: list[str] | None = None, figsize: tuple[float, float] | None = None):
         """A matplotlib Figure with one panel per quantity (loss, each metric), training and validation curves.
 
-        ``keys`` picks the quantities (default: all but ``val_*`` and ``lr``, which join their panel).
+        ``keys`` picks the quantities (default: each training quantity, its ``val_*`` curve in the same
+        panel, and the learning rate when a scheduler changed it).
         Needs matplotlib (``pip install 'graphgrad[plot]'``).
         """
         try:
@@ -50,6 +51,8 @@ class History:
             raise ValueError("History.plot: nothing to plot, no epoch was recorded")
         if keys is None:
             keys = [k for k in self.history if not k.startswith("val_") and k != "lr"] or list(self.history)
+            if "lr" in self.history and "lr" not in keys and len(set(self.history["lr"])) > 1:
+                keys.append("lr")  # a scheduler changed the learning rate: show its schedule too
         else:
             unknown = [k for k in keys if k not in self.history]
             if unknown:

@@ -101,3 +101,17 @@ def test_fit_with_scheduler_and_early_stopping_on_val_accuracy():
     # restored weights give the best epoch's validation accuracy again (dropout off in evaluation)
     again = nn.evaluate(model, F.cross_entropy, (x[90:], y[90:]), metrics=["accuracy"])
     assert again["accuracy"] == pytest.approx(acc[best])
+
+
+def test_history_plot_shows_the_learning_rate_only_when_a_scheduler_changed_it():
+    pytest.importorskip("matplotlib")
+    h = nn.History()
+    for e, lr in enumerate([0.1, 0.1, 0.05]):
+        h._append(e, {"loss": 1.0 / (e + 1), "lr": lr})
+    fig = h.plot()
+    assert [ax.get_title() for ax in fig.axes] == ["loss", "lr"]
+    np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), [0.1, 0.1, 0.05])
+    flat = nn.History()
+    for e in range(3):
+        flat._append(e, {"loss": 1.0, "lr": 0.1})
+    assert [ax.get_title() for ax in flat.plot().axes] == ["loss"]
