@@ -470,3 +470,19 @@ def test_backward_with_inputs_accumulates_only_into_them():
     np.testing.assert_array_equal(b.grad.data, 4 * h.data * a.data)
     with pytest.raises(TypeError, match="backward: inputs"):
         loss.backward(inputs=["b"])
+
+
+def test_a_hook_that_removes_itself_does_not_skip_the_next_one():
+    calls = []
+    x = Tensor(np.ones(2), requires_grad=True)
+    handle = None
+
+    def once(g):
+        calls.append("once")
+        handle.remove()
+
+    handle = x.register_hook(once)
+    x.register_hook(lambda g: calls.append("second"))
+    (x * 2.0).sum().backward()
+    (x * 2.0).sum().backward()
+    assert calls == ["once", "second", "second"]
