@@ -259,7 +259,7 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
         n = x.size // c if c else 0
         if training and n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input shape "
-                             f"{x.shape}")
+                             f"{x.shape} (a last batch of one sample? pass drop_last=True to the DataLoader)")
         mean = x.mean(axis=axes, keepdims=True)
         var = x.var(axis=axes, keepdims=True)
         if training and rm is not None and rv is not None:

@@ -115,3 +115,18 @@ def test_history_plot_shows_the_learning_rate_only_when_a_scheduler_changed_it()
     for e in range(3):
         flat._append(e, {"loss": 1.0, "lr": 0.1})
     assert [ax.get_title() for ax in flat.plot().axes] == ["loss"]
+
+
+def test_batchnorm_on_a_last_batch_of_one_suggests_drop_last():
+    from nn.data import DataLoader, TensorDataset
+
+    loader = DataLoader(TensorDataset(ag.randn(5, 3), ag.zeros(5)), batch_size=4)
+    last = list(loader)[-1][0]
+    assert last.shape == (1, 3)
+    with pytest.raises(ValueError, match=r"got input shape \(1, 3\) \(a last batch of one sample\? pass "
+                                         r"drop_last=True to the DataLoader\)") as info:
+        nn.Sequential(nn.BatchNorm1d(3))(last)
+    assert info.value.__notes__ == ["raised inside Sequential → (0): BatchNorm1d(3, eps=1e-05, momentum=0.1, "
+                                    "affine=True, track_running_stats=True)"]
+    assert [b[0].shape[0] for b in DataLoader(TensorDataset(ag.randn(5, 3), ag.zeros(5)), batch_size=4,
+                                              drop_last=True)] == [4]
