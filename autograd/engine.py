@@ -174,8 +174,9 @@ def _as_grad_value(Tensor, g, create_graph):
     return g.data if isinstance(g, Tensor) else g
 
 
-def _run_hooks(Tensor, hooks, g, create_graph):
-    """Pass gradient ``g`` through a tensor's hooks; a returned value must match g's shape and dtype."""
+def _run_hooks(Tensor, hooks, g, create_graph, dtype):
+    """Pass gradient ``g`` through the hooks of a tensor of ``dtype``; a returned value must have g's shape
+    and g's or the tensor's dtype (they differ where a float32 tensor feeds a float64 op)."""
     for h in tuple(hooks):
         r = h(g if create_graph else Tensor._make(g))
         if r is None:
@@ -187,7 +188,7 @@ def _run_hooks(Tensor, hooks, g, create_graph):
         if r.shape != g.shape:
             raise ValueError(f"register_hook: hook {name} returned a gradient of shape {r.shape} for a tensor of "
                              f"shape {g.shape}")
-        if r.dtype != g.dtype:
+        if r.dtype != g.dtype and r.dtype != dtype:
             raise TypeError(f"register_hook: hook {name} returned a gradient of dtype {r.dtype} for a gradient of "
                             f"dtype {g.dtype}; return it in the same dtype (cast with .astype)")
         g = _as_grad_value(Tensor, r, create_graph)
@@ -224,7 +225,7 @@ def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_un
 
     def finish_leaf(t, g):
         if t._hooks:
-            g = _run_hooks(Tensor, t._hooks, g, create_graph)
+            g = _run_hooks(Tensor, t._hooks, g, create_graph, t.dtype)
         if results is not None:
             for i in wanted_leaf.get(id(t), ()):
                 results[i] = g
@@ -278,7 +279,7 @@ def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_un
         if needed is not None and node not in needed and node not in wanted_node:
             continue  # leads to no wanted input; its parents cannot either, so they are never reached
         if node.hooks:
-            g = _run_hooks(Tensor, node.hooks, g, create_graph)
+            g = _run_hooks(Tensor, node.hooks, g, create_graph, node.out.dtype)
         if node.retained is not None and results is None:  # grad(inputs=...) fills no .grad
             t = node.retained()
             if t is not None:

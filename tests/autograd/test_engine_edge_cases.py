@@ -486,3 +486,14 @@ def test_a_hook_that_removes_itself_does_not_skip_the_next_one():
     (x * 2.0).sum().backward()
     (x * 2.0).sum().backward()
     assert calls == ["once", "second", "second"]
+
+
+def test_a_hook_may_return_the_gradient_in_its_tensors_dtype_in_a_mixed_precision_graph():
+    x = Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    h = x * 2.0  # float32
+    seen = []
+    h.register_hook(lambda g: seen.append(g.dtype) or g.data.astype(np.float32) * 10)
+    (h * np.array([1.0, 1.0])).sum().backward()  # the float64 weight makes h's gradient float64
+    assert seen == [np.float64]
+    np.testing.assert_array_equal(x.grad.data, [20.0, 20.0])
+    assert x.grad.dtype == np.float32
