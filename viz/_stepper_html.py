@@ -59,3 +59,40 @@ JS = """
   show(0);
 })();
 """
+
+
+_NUM = r"(-?[\d.]+(?:e-?\d+)?)"
+_VIEWBOX = re.compile(rf'viewBox="{_NUM} {_NUM} {_NUM} {_NUM}"')
+_TRANSFORM = re.compile(rf'<g id="graph0" class="graph" transform="scale\({_NUM} {_NUM}\) rotate\(0\) '
+                        rf'translate\({_NUM} {_NUM}\)"')
+_CURRENT = re.compile(r'<g id="[^"]*" class="node current">(.*?)</g>', re.S)
+_ELLIPSE = re.compile(rf'<ellipse[^>]*\bcx="{_NUM}" cy="{_NUM}"')
+_POLYGON = re.compile(r'<polygon[^>]*\bpoints="([^"]+)"')
+
+
+def focus_svg(svg: str, height: float = 480.0) -> str:
+    """A graph taller than ``height`` points cut to a window of that height centred on the highlighted node.
+
+    For the ipywidgets view, which cannot run a script to scroll: the slider stays on screen and the
+    current node is always in sight. Returns ``svg`` unchanged when it is short or has no highlighted node.
+    """
+    box, tf, cur = _VIEWBOX.search(svg), _TRANSFORM.search(svg), _CURRENT.search(svg)
+    if not (box and tf and cur):
+        return svg
+    x0, y0, w, h = map(float, box.groups())
+    if h <= height:
+        return svg
+    ell = _ELLIPSE.search(cur.group(1))
+    if ell:
+        cy = float(ell.group(2))
+    else:
+        poly = _POLYGON.search(cur.group(1))
+        if not poly:
+            return svg
+        ys = [float(p.split(",")[1]) for p in poly.group(1).split()]
+        cy = (min(ys) + max(ys)) / 2
+    sy, ty = float(tf.group(2)), float(tf.group(4))
+    centre = sy * (cy + ty)
+    top = min(max(centre - height / 2, y0), y0 + h - height)
+    svg = svg.replace(box.group(0), f'viewBox="{x0:.2f} {top:.2f} {w:.2f} {height:.2f}"', 1)
+    return re.sub(r'(<svg[^>]*?\bheight=")[^"]*(")', rf"\g<1>{height:.0f}pt\g<2>", svg, count=1)

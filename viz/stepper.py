@@ -18,7 +18,7 @@ from autograd import Tensor
 from autograd.engine import add_observer, remove_observer, run_backward, unbroadcast
 
 from ._format import meta_text, params_text, summary_text, value_text
-from ._stepper_html import CSS, JS, inline_svg
+from ._stepper_html import CSS, JS, focus_svg, inline_svg
 from .graph import ForwardGraph, Highlight, _check_options
 from .record import Recording
 from .render import Drawing
@@ -285,7 +285,8 @@ class Stepper:
         def show(i):
             self.position = i
             f = self.frames[i]
-            view.value = f'<pre>{html.escape(f.text)}</pre>' + inline_svg(f.to_svg(), f"{self._uid}w_")
+            # a tall graph is cut to a window around the current node: the widget cannot scroll by script
+            view.value = f'<pre>{html.escape(f.text)}</pre>' + inline_svg(focus_svg(f.to_svg()), f"{self._uid}w_")
 
         slider.observe(lambda change: show(change["new"]), names="value")
         prev.on_click(lambda _: setattr(slider, "value", max(slider.value - 1, 0)))

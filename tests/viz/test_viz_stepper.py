@@ -216,3 +216,29 @@ def test_ipython_display_falls_back_to_the_html_page(monkeypatch):
     _, _, _, out = graph()
     viz.Stepper(out, backward=False)._ipython_display_()
     assert len(shown) == 1 and "gg-slider" in shown[0].data
+
+
+def test_widget_cuts_a_tall_graph_to_a_window_around_the_current_node():
+    pytest.importorskip("ipywidgets")
+    import re
+
+    ag.manual_seed(0)
+    h = ag.randn(3, 2)
+    for _ in range(6):
+        h = (h @ ag.randn(2, 2, requires_grad=True)).tanh()
+    s = viz.Stepper(h.sum())
+    box = s.widget()
+    slider, view = box.children[0].children[1], box.children[1]
+    for i in (0, len(s) // 2, len(s) - 1):
+        slider.value = i
+        full = s.frames[i].to_svg()
+        full_h = float(re.search(r'viewBox="[\d.]+ [\d.]+ [\d.]+ ([\d.]+)"', full).group(1))
+        assert full_h > 480  # tall enough to be cut
+        top, height = map(float, re.search(r'viewBox="[\d.]+ ([\d.]+) [\d.]+ ([\d.]+)"', view.value).groups())
+        assert height == 480 and 0 <= top <= full_h - 480
+        ty = float(re.search(r'translate\([\d.]+ ([\d.]+)\)', full).group(1))
+        node = re.search(r'class="node current">.*?<ellipse[^>]*cy="(-?[\d.]+)"', view.value, re.S)
+        centre = float(node.group(1)) + ty  # the node's centre in viewBox coordinates
+        assert top < centre < top + height
+    short = viz.Stepper((ag.tensor([1.0], requires_grad=True) * 2.0).sum())
+    assert viz._stepper_html.focus_svg(short.frames[0].to_svg()) == short.frames[0].to_svg()
