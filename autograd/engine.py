@@ -8,6 +8,7 @@ recursion limit.
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 
 import numpy as np
@@ -44,12 +45,66 @@ class _GradMode:
         return False
 
     def __call__(self, fn):
+        mode = self.mode
+
+        def switch():
+            return _Switch(mode)
+
+        if inspect.isgeneratorfunction(fn):
+            return _generator_in_mode(fn, switch)
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with type(self)() if type(self) is not set_grad_enabled else set_grad_enabled(self.mode):
+            with switch():
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+class _Switch:
+    """Set grad mode to ``mode`` inside, restore the previous one on exit (what the decorators use)."""
+
+    __slots__ = ("mode", "_prev")
+
+    def __init__(self, mode):
+        self.mode = mode
+
+    def __enter__(self):
+        self._prev = state.grad_enabled
+        state.grad_enabled = self.mode
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self._prev
+        return False
+
+
+def _generator_in_mode(fn, switch):
+    """Decorate a generator function so its body runs in the mode each time it resumes (not only when
+    the generator object is created), while the caller's code between items keeps its own mode."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        try:
+            with switch():
+                item = gen.send(None)
+            while True:
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    with switch():
+                        gen.close()
+                    raise
+                except BaseException as exc:
+                    with switch():
+                        item = gen.throw(exc)
+                else:
+                    with switch():
+                        item = gen.send(sent)
+        except StopIteration as stop:
+            return stop.value
+
+    return wrapper
 
 
 class no_grad(_GradMode):

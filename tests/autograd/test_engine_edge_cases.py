@@ -497,3 +497,32 @@ def test_a_hook_may_return_the_gradient_in_its_tensors_dtype_in_a_mixed_precisio
     assert seen == [np.float64]
     np.testing.assert_array_equal(x.grad.data, [20.0, 20.0])
     assert x.grad.dtype == np.float32
+
+
+def test_grad_mode_decorators_on_generator_functions_hold_inside_the_body_only():
+    from autograd import enable_grad, is_grad_enabled, no_grad
+
+    x = Tensor(np.ones(2), requires_grad=True)
+
+    @no_grad()
+    def gen():
+        for k in range(3):
+            got = yield (x * k, is_grad_enabled())
+            assert got == "sent" or got is None
+
+    g = gen()
+    outs = [next(g)]
+    assert is_grad_enabled()  # the caller's mode between items
+    outs.append(g.send("sent"))
+    outs.extend(g)
+    assert [(o.requires_grad, mode) for o, mode in outs] == [(False, False)] * 3
+    assert is_grad_enabled()
+
+    @enable_grad()
+    def inner():
+        yield x * 2
+
+    with no_grad():
+        (y,) = list(inner())
+        assert not is_grad_enabled()
+    assert y.requires_grad and is_grad_enabled()
