@@ -41,7 +41,8 @@ NEGATIVE = "#d62728"
 # Keys to the colours, as plain text under a drawing (every renderer draws it; the in-process
 # WebAssembly Graphviz has no HTML-like labels, so coloured swatches are not portable).
 # Two left-justified lines (Graphviz's \l), so a small graph is not widened by its key.
-FORWARD_LEGEND = ("amber box: parameter \u00b7 green box: input \u00b7 grey dashed box: constant\\l"
-                  "blue ellipse: operation \u00b7 white box: tensor \u00b7 bold green border: output\\l")
+FORWARD_LEGEND = ("amber box: parameter (a leaf that requires grad) \u00b7 green box: input\\l"
+                  "grey dashed box: constant \u00b7 blue ellipse: operation \u00b7 white box: tensor \u00b7 "
+                  "bold green border: output\\l")
 BACKWARD_LEGEND = ("grey: start gradient \u00b7 amber: accumulate into a leaf's .grad\\l"
                    "pink: backward function (dashed once its saved values are freed)\\l")

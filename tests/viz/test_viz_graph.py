@@ -241,8 +241,9 @@ def test_legend_is_plain_text_every_renderer_draws():
     y = (x * x).sum()
     y.backward()
     fwd = svg_texts(viz.to_svg(viz.draw_graph(y)))
-    assert "amber box: parameter \u00b7 green box: input \u00b7 grey dashed box: constant" in fwd
-    assert "blue ellipse: operation \u00b7 white box: tensor \u00b7 bold green border: output" in fwd
+    assert "amber box: parameter (a leaf that requires grad) \u00b7 green box: input" in fwd
+    assert "grey dashed box: constant \u00b7 blue ellipse: operation \u00b7 white box: tensor \u00b7 " \
+        "bold green border: output" in fwd
     bwd = svg_texts(viz.to_svg(viz.draw_backward(y)))
     assert "pink: backward function (dashed once its saved values are freed)" in bwd
     assert not any("amber box" in t for t in svg_texts(viz.to_svg(viz.draw_graph(y, legend=False))))
