@@ -9,12 +9,13 @@ when off (the hot path only tests one flag).
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import sys
 
 import numpy as np
 
-from .engine import state
+from .engine import _generator_in_mode, state
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -41,9 +42,13 @@ class detect_anomaly:
         return False
 
     def __call__(self, fn):
+        check_nan = self.check_nan
+        if inspect.isgeneratorfunction(fn):
+            return _generator_in_mode(fn, lambda: detect_anomaly(check_nan))
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with detect_anomaly(self.check_nan):
+            with detect_anomaly(check_nan):
                 return fn(*args, **kwargs)
 
         return wrapper

@@ -526,3 +526,19 @@ def test_grad_mode_decorators_on_generator_functions_hold_inside_the_body_only()
         (y,) = list(inner())
         assert not is_grad_enabled()
     assert y.requires_grad and is_grad_enabled()
+
+
+def test_detect_anomaly_decorating_a_generator_function_checks_inside_its_body():
+    from autograd import detect_anomaly, is_anomaly_enabled
+
+    @detect_anomaly()
+    def gen():
+        yield is_anomaly_enabled()
+        with np.errstate(invalid="ignore"):
+            yield (Tensor(np.array([-1.0]), requires_grad=True)).log()  # NaN: must raise here
+
+    g = gen()
+    assert next(g) is True
+    assert not is_anomaly_enabled()
+    with pytest.raises(RuntimeError, match="log"):
+        next(g)
