@@ -37,11 +37,12 @@ class _GradMode:
     mode = True
 
     def __enter__(self):
-        self._prev = state.grad_enabled
+        # A stack, so one instance can be entered again while already active (``with ng: ... with ng:``).
+        self.__dict__.setdefault("_prevs", []).append(state.grad_enabled)
         state.grad_enabled = self.mode
 
     def __exit__(self, *exc):
-        state.grad_enabled = self._prev
+        state.grad_enabled = self._prevs.pop()
         return False
 
     def __call__(self, fn):

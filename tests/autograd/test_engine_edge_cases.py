@@ -542,3 +542,16 @@ def test_detect_anomaly_decorating_a_generator_function_checks_inside_its_body()
     assert not is_anomaly_enabled()
     with pytest.raises(RuntimeError, match="log"):
         next(g)
+
+
+def test_one_grad_mode_instance_entered_twice_restores_the_outer_mode():
+    from autograd import enable_grad, is_grad_enabled, no_grad
+
+    ng, eg = no_grad(), enable_grad()
+    with ng:
+        with eg:
+            with ng:
+                assert not is_grad_enabled()
+            assert is_grad_enabled()
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
