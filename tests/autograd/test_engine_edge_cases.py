@@ -549,6 +549,11 @@ def test_one_grad_mode_instance_entered_twice_restores_the_outer_mode():
 
     ng, eg = no_grad(), enable_grad()
     with ng:
+        with ng:
+            pass
+        assert not is_grad_enabled()
+    assert is_grad_enabled()  # a single saved mode would have been overwritten by the inner entry
+    with ng:
         with eg:
             with ng:
                 assert not is_grad_enabled()
