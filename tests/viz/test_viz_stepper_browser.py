@@ -12,6 +12,21 @@ import viz
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 
+
+def _run_page(stepper, script, tmp_path, *extra_flags):
+    """Save the stepper's page with ``script`` appended, load it in headless Chromium, return what it wrote."""
+    page = stepper.save_html(tmp_path / "stepper.html").read_text(encoding="utf-8")
+    driven = tmp_path / "driven.html"
+    driven.write_text(page.replace("</body>", script + "</body>"), encoding="utf-8")
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
+           *extra_flags, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", driven.as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    m = re.search(r'<pre id="gg-test-result">(.*?)</pre>', proc.stdout, re.DOTALL)
+    assert m, f"no result from chromium (exit {proc.returncode}): {proc.stderr[-2000:]}"
+    return json.loads(html.unescape(m.group(1)))
+
+
 # Appended to a copy of the page: drive the controls like a user would, then write what is on screen.
 _DRIVER = """
 <script>
@@ -48,16 +63,7 @@ def test_slider_moves_the_highlight_in_chromium(tmp_path):
     b = ag.tensor([2.0, 3.0], requires_grad=True, name="b")
     out = ((a * b).exp() + (a * b).sin()).sum()
     s = viz.Stepper(out)
-    page = s.save_html(tmp_path / "stepper.html").read_text(encoding="utf-8")
-    driven = tmp_path / "driven.html"
-    driven.write_text(page.replace("</body>", _DRIVER + "</body>"), encoding="utf-8")
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-           f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", driven.as_uri()]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
-    m = re.search(r'<pre id="gg-test-result">(.*?)</pre>', proc.stdout, re.DOTALL)
-    assert m, f"no result from chromium (exit {proc.returncode}): {proc.stderr[-2000:]}"
-    states = json.loads(html.unescape(m.group(1)))
+    states = _run_page(s, _DRIVER, tmp_path)
     expected_nodes = [f.node for f in s.frames]
     assert [st["index"] for st in states] == [0, 3, 7, 8, 6]
     for st in states:
@@ -102,16 +108,7 @@ def test_current_node_scrolled_into_view_in_a_tall_graph(tmp_path):
     for w in params:
         h = (h @ w).tanh()
     s = viz.Stepper(h.sum())
-    page = s.save_html(tmp_path / "stepper.html").read_text(encoding="utf-8")
-    driven = tmp_path / "driven.html"
-    driven.write_text(page.replace("</body>", _VISIBLE + "</body>"), encoding="utf-8")
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-           "--window-size=900,500", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", driven.as_uri()]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
-    m = re.search(r'<pre id="gg-test-result">(.*?)</pre>', proc.stdout, re.DOTALL)
-    assert m, f"no result from chromium (exit {proc.returncode}): {proc.stderr[-2000:]}"
-    states = json.loads(html.unescape(m.group(1)))
+    states = _run_page(s, _VISIBLE, tmp_path, "--window-size=900,500")
     assert len(states) == len(s)
     assert [st["title"] for st in states] == [f.title for f in s.frames]
     assert all(st["inside"] for st in states), [i for i, st in enumerate(states) if not st["inside"]]
