@@ -1,8 +1,8 @@
 """graphgrad's autograd: a Tensor that records a dynamic graph, and reverse-mode
 differentiation over it (first and higher order)."""
 from .dtypes import get_default_dtype, set_default_dtype
-from .engine import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .tensor import Tensor, tensor
+from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .tensor import Tensor, from_numpy, tensor
 from .ops import *  # noqa: F401,F403
 from .ops import METHODS as _METHODS  # noqa: F401
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401

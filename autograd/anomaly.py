@@ -12,10 +12,11 @@ import functools
 import inspect
 import os
 import sys
+import threading
 
 import numpy as np
 
-from .engine import _generator_in_mode, state
+from .mode import generator_in_mode, state
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -30,21 +31,25 @@ class detect_anomaly:
         if not isinstance(check_nan, (bool, np.bool_)):
             raise TypeError(f"detect_anomaly: check_nan must be a bool, got {type(check_nan).__name__}")
         self.check_nan = bool(check_nan)
-        self._prev = []
+        self._previous = {}  # thread id -> modes replaced by this instance's open enters, innermost last
 
     def __enter__(self):
-        self._prev.append(state.anomaly)
+        self._previous.setdefault(threading.get_ident(), []).append(state.anomaly)
         state.anomaly = self
         return self
 
     def __exit__(self, *exc):
-        state.anomaly = self._prev.pop()
+        thread = threading.get_ident()
+        stack = self._previous[thread]
+        state.anomaly = stack.pop()
+        if not stack:
+            del self._previous[thread]
         return False
 
     def __call__(self, fn):
         check_nan = self.check_nan
         if inspect.isgeneratorfunction(fn):
-            return _generator_in_mode(fn, lambda: detect_anomaly(check_nan))
+            return generator_in_mode(fn, lambda: detect_anomaly(check_nan))
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
@@ -72,16 +77,19 @@ def creation_site() -> str:
     return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
 
 
-def check_forward(op, out_array, out_tensor=None) -> None:
-    """Record where ``op`` was created and raise RuntimeError if its output has NaN or inf."""
-    op.created_at = creation_site()
+def check_forward(op, outputs) -> str:
+    """Where ``op`` was created (returned); RuntimeError naming it if one of its outputs has NaN or inf."""
+    site = creation_site()
     mode = state.anomaly
     if not getattr(mode, "check_nan", True):
-        return
-    problem = _non_finite(out_array)
-    if problem:
-        raise RuntimeError(f"detect_anomaly: op '{op.name}' produced {problem} in its forward output "
-                           f"(shape {np.shape(out_array)}); the op was created at {op.created_at}")
+        return site
+    for k, out in enumerate(outputs):
+        problem = _non_finite(out)
+        if problem:
+            which = "its forward output" if len(outputs) == 1 else f"forward output {k}"
+            raise RuntimeError(f"detect_anomaly: op '{op.name}' produced {problem} in {which} "
+                               f"(shape {np.shape(out)}); the op was created at {site}")
+    return site
 
 
 def check_backward(node, in_grads) -> None:
@@ -94,7 +102,7 @@ def check_backward(node, in_grads) -> None:
             continue
         problem = _non_finite(getattr(g, "data", g))
         if problem:
-            where = getattr(node, "created_at", None) or ("an unknown location (it was created outside "
+            where = node.site or ("an unknown location (it was created outside "
                                                           "detect_anomaly; enter it before the forward pass)")
             raise RuntimeError(f"detect_anomaly: the backward of op '{node.name}' returned {problem} in the "
                                f"gradient for input {i} (shape {np.shape(g)}); the op was created at {where}")

@@ -1,180 +1,31 @@
-"""Grad mode and the backward pass: an iterative, topologically ordered walk over the graph.
+"""The backward pass, in three parts: plan which nodes run, run them, accumulate into leaves.
 
-The graph is made of ``Op`` nodes (see ``autograd.op``); each Tensor produced by an op
-points at it through ``grad_fn``. ``run_backward`` visits nodes in reverse topological
-order with an explicit work list, so a chain of any length never touches Python's
-recursion limit.
+The graph is made of ``Op`` nodes (see ``autograd.op``); each Tensor produced by an op points
+at it through ``grad_fn`` and its ``output_index``; each node knows, per input, the producing
+node and output (an edge), a leaf Tensor, or a constant. The walk is a loop over a work list
+(Kahn's algorithm: a node runs once every consumer has sent its gradient), so a chain of any
+length never touches Python's recursion limit.
 """
 from __future__ import annotations
 
-import functools
-import inspect
 import threading
 
 import numpy as np
 
+from .anomaly import check_backward
+from .mode import (  # noqa: F401  (re-exported: the grad-mode API used to live here)
+    add_observer,
+    enable_grad,
+    is_grad_enabled,
+    module_scope,
+    no_grad,
+    remove_observer,
+    set_grad_enabled,
+    state,
+)
+from .tensor import Tensor
 
-class _ThreadState(threading.local):
-    """Per-thread switches read on every op: grad mode, anomaly mode, module scope, observers."""
-
-    grad_enabled = True
-    anomaly = False
-    scope = ()
-    observers = ()
-
-
-state = _ThreadState()
-
-
-def is_grad_enabled() -> bool:
-    """True when new operations are recorded for differentiation (the default)."""
-    return state.grad_enabled
-
-
-class _GradMode:
-    """Base of the grad-mode switches: a context manager that is also a decorator."""
-
-    mode = True
-
-    def __enter__(self):
-        # A stack, so one instance can be entered again while already active (``with ng: ... with ng:``).
-        self.__dict__.setdefault("_prevs", []).append(state.grad_enabled)
-        state.grad_enabled = self.mode
-
-    def __exit__(self, *exc):
-        state.grad_enabled = self._prevs.pop()
-        return False
-
-    def __call__(self, fn):
-        mode = self.mode
-
-        def switch():
-            return _Switch(mode)
-
-        if inspect.isgeneratorfunction(fn):
-            return _generator_in_mode(fn, switch)
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with switch():
-                return fn(*args, **kwargs)
-
-        return wrapper
-
-
-class _Switch:
-    """Set grad mode to ``mode`` inside, restore the previous one on exit (what the decorators use)."""
-
-    __slots__ = ("mode", "_prev")
-
-    def __init__(self, mode):
-        self.mode = mode
-
-    def __enter__(self):
-        self._prev = state.grad_enabled
-        state.grad_enabled = self.mode
-
-    def __exit__(self, *exc):
-        state.grad_enabled = self._prev
-        return False
-
-
-def _generator_in_mode(fn, switch):
-    """Decorate a generator function so its body runs in the mode each time it resumes (not only when
-    the generator object is created), while the caller's code between items keeps its own mode."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        gen = fn(*args, **kwargs)
-        try:
-            with switch():
-                item = gen.send(None)
-            while True:
-                try:
-                    sent = yield item
-                except GeneratorExit:
-                    with switch():
-                        gen.close()
-                    raise
-                except BaseException as exc:
-                    with switch():
-                        item = gen.throw(exc)
-                else:
-                    with switch():
-                        item = gen.send(sent)
-        except StopIteration as stop:
-            return stop.value
-
-    return wrapper
-
-
-class no_grad(_GradMode):
-    """Do not record operations (inference, optimiser updates). Thread-local."""
-
-    mode = False
-
-
-class enable_grad(_GradMode):
-    """Record operations even inside ``no_grad``. Thread-local."""
-
-    mode = True
-
-
-class set_grad_enabled(_GradMode):
-    """``set_grad_enabled(False)`` switches recording off now; as a context it restores on exit."""
-
-    def __init__(self, mode: bool):
-        if not isinstance(mode, (bool, np.bool_)):
-            raise TypeError(f"set_grad_enabled: mode must be a bool, got {type(mode).__name__}")
-        self.mode = bool(mode)
-        self._prev = state.grad_enabled
-        state.grad_enabled = self.mode
-
-    def __enter__(self):
-        pass  # already switched in __init__, like torch.set_grad_enabled
-
-    def __exit__(self, *exc):
-        state.grad_enabled = self._prev
-        return False
-
-    def __call__(self, fn):
-        state.grad_enabled = self._prev  # used as a decorator: switch only while fn runs, not from now on
-        return super().__call__(fn)
-
-
-class module_scope:
-    """Tag every op recorded inside with a module path (used by ``viz.draw_model``)."""
-
-    __slots__ = ("name", "_prev")
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __enter__(self):
-        self._prev = state.scope
-        state.scope = self._prev + (self.name,)
-
-    def __exit__(self, *exc):
-        state.scope = self._prev
-        return False
-
-
-def add_observer(observer) -> None:
-    """Register an object told about each forward op and backward step in this thread.
-
-    ``observer.on_forward(op, out_tensor)`` runs after an op is recorded;
-    ``observer.on_backward(op, grad_output, grad_inputs)`` runs after each node's backward.
-    Observers only read; they must not change values.
-    """
-    state.observers = state.observers + (observer,)
-
-
-def remove_observer(observer) -> None:
-    """Unregister an observer added with ``add_observer``."""
-    state.observers = tuple(o for o in state.observers if o is not observer)
-
-
-# --------------------------------------------------------------------------- backward
+_grad_lock = threading.Lock()  # one accumulation into a .grad at a time, from any thread
 
 
 def unbroadcast(grad, shape):
@@ -197,44 +48,221 @@ def unbroadcast(grad, shape):
     return grad
 
 
-def _sum_grads(a, b):
-    """Add two gradient contributions (arrays, Tensors, or per-output tuples of them)."""
-    if isinstance(a, tuple):
-        return tuple(y if x is None else x if y is None else x + y for x, y in zip(a, b))
-    return a + b
-
-
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None, allow_unused=False):
     """Back-propagate ``root_grads`` from the Tensors ``roots``.
 
-    Without ``inputs`` gradients accumulate into ``.grad`` of the leaves (and of tensors
-    that called ``retain_grad``). With ``inputs`` (a sequence of Tensors) nothing is
-    accumulated and the gradients with respect to them are returned, like
-    ``torch.autograd.grad``. With ``create_graph`` the backward computations are themselves
-    recorded, so the returned gradients can be differentiated again.
+    Without ``inputs`` gradients accumulate into ``.grad`` of the leaves (and of tensors that called
+    ``retain_grad``). With ``inputs`` (a sequence of Tensors) nothing is accumulated and the
+    gradients with respect to them are returned, like ``torch.autograd.grad``. With
+    ``create_graph`` the backward computations are themselves recorded, so the returned gradients
+    can be differentiated again.
     """
-    from .tensor import Tensor
-
-    prev_mode = state.grad_enabled
+    walk = _Walk(retain_graph, create_graph, inputs)
+    previous = state.grad_enabled
     state.grad_enabled = bool(create_graph)
     try:
-        return _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_unused)
+        walk.seed(roots, root_grads)
+        walk.plan()
+        walk.run()
+        return walk.finish(allow_unused)
     finally:
-        state.grad_enabled = prev_mode
+        state.grad_enabled = previous
 
 
-def _as_grad_value(Tensor, g, create_graph):
-    """Graph mode works on Tensors, plain mode on ndarrays; convert an op's result to the mode."""
+def backward_into_grads(roots, root_grads, retain_graph=False, create_graph=False, inputs=None):
+    """``Tensor.backward``: accumulate into every leaf's ``.grad``, or (``inputs``) only into theirs."""
+    if inputs is None:
+        run_backward(roots, root_grads, retain_graph, create_graph)
+        return
+    grads = run_backward(roots, root_grads, retain_graph, create_graph, inputs=inputs, allow_unused=True)
+    done = set()
+    for t, g in zip(inputs, grads):
+        if g is not None and id(t) not in done:
+            done.add(id(t))
+            accumulate_grad(t, g, create_graph, copy=True)
+
+
+class _Targets:
+    """The tensors ``inputs=`` asks gradients for: leaves by identity, others by (node, output index)."""
+
+    def __init__(self, inputs):
+        self.leaves = {}
+        self.outputs = {}
+        for i, t in enumerate(inputs):
+            if not isinstance(t, Tensor) or not t.requires_grad:
+                raise RuntimeError(f"grad: input {i} does not require grad, so no gradient can be taken for it")
+            if t.grad_fn is None:
+                self.leaves.setdefault(id(t), []).append(i)
+            else:
+                self.outputs.setdefault((t.grad_fn, t._index), []).append(i)
+        self.results = [None] * len(inputs)
+
+
+class _Walk:
+    """One backward pass: gradient buffers per node, dependency counts, and sums per leaf."""
+
+    def __init__(self, retain_graph, create_graph, inputs):
+        self.retain_graph = retain_graph
+        self.create_graph = create_graph
+        self.targets = None if inputs is None else _Targets(inputs)
+        self.grads = {}     # node -> one gradient (or None) per output, summed over consumers
+        self.pending = {}   # node -> consumer edges whose gradient has not arrived yet
+        self.needed = None  # with inputs=: the nodes that lead to a wanted tensor
+        self.leaves = {}    # id(leaf) -> [leaf, summed gradient]: hooks and .grad see each leaf's total once
+        self.handed = set()  # ids of arrays the caller holds or already stored as some .grad (never alias two)
+
+    # ------------------------------------------------------------------ 1. seed and plan
+    def seed(self, roots, root_grads):
+        """Gradients arriving at each root's node (or directly at a leaf root)."""
+        for i, (t, g) in enumerate(zip(roots, root_grads)):
+            if not t.requires_grad:
+                raise RuntimeError(f"backward: output {i} does not require grad (no input it depends on requires "
+                                   "grad, or it was computed under no_grad); call requires_grad_() on an input")
+            if g.shape != t.shape:
+                raise ValueError(f"backward: gradient has shape {g.shape} but the tensor has shape {t.shape}")
+            if self.create_graph:
+                g = g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g))
+            else:
+                self.handed.add(id(g))  # the caller may hold this array: copy before storing it
+            if t.grad_fn is None:
+                self._add_leaf(t, g)
+            else:
+                self._add(t.grad_fn, t._index, g)
+
+    def plan(self):
+        """Count, for every node reachable from the roots, the consumer edges that feed it gradient."""
+        pending = self.pending
+        stack = list(self.grads)
+        seen = set(stack)
+        while stack:
+            for producer, _, _ in stack.pop()._edges:
+                if producer is not None:
+                    pending[producer] = pending.get(producer, 0) + 1
+                    if producer not in seen:
+                        seen.add(producer)
+                        stack.append(producer)
+        if self.targets is not None:
+            self.needed = _leading_to(seen, self.targets)
+
+    # ------------------------------------------------------------------ 2. run
+    def run(self):
+        """Visit each node once all its gradient has arrived, newest first among the ready ones."""
+        ready = sorted((n for n in self.grads if n not in self.pending), key=lambda n: n._order)
+        while ready:
+            node = ready.pop()
+            grads = self._received(node, self.grads.pop(node))
+            if self.needed is not None and node not in self.needed:
+                continue  # leads to no wanted tensor; nor can its producers, so they are never reached
+            if any(g is not None for g in grads):
+                in_grads = node.run_backward(grads, self.create_graph)
+                if state.anomaly:
+                    check_backward(node, in_grads)
+                for obs in state.observers:
+                    obs.on_backward(node, tuple(grads), in_grads)
+            else:
+                in_grads = (None,) * len(node._edges)  # nothing arrived: still release the producers' counts
+            if not self.retain_graph:
+                node.release()
+            self._send(node, in_grads, ready)
+
+    def _received(self, node, grads):
+        """What arrived at ``node``'s outputs, after their hooks; fills retain_grad tensors and wanted results."""
+        if node._hooks:
+            for k, hooks in node._hooks.items():
+                if grads[k] is not None and hooks:
+                    grads[k] = _run_hooks(hooks, grads[k], self.create_graph, node._meta[k].dtype)
+        targets = self.targets
+        if node._retained and targets is None:  # grad(inputs=...) fills no .grad
+            for k, ref in node._retained.items():
+                t = ref()
+                if t is not None and grads[k] is not None:
+                    accumulate_grad(t, grads[k], self.create_graph, copy=True)
+        if targets is not None and targets.outputs:
+            for k, g in enumerate(grads):
+                for i in targets.outputs.get((node, k), ()):
+                    targets.results[i] = g
+        return grads
+
+    def _send(self, node, in_grads, ready):
+        """Pass each input's gradient along its edge; a producer is ready once all its consumers have sent."""
+        for (producer, k, leaf), g in zip(node._edges, in_grads):
+            if producer is None:
+                if g is not None and isinstance(leaf, Tensor) and leaf.requires_grad:
+                    self._add_leaf(leaf, g if g.shape == leaf.shape else unbroadcast(g, leaf.shape))
+                continue
+            if g is not None:
+                shape = producer._meta[k].shape
+                self._add(producer, k, g if g.shape == shape else unbroadcast(g, shape))
+            elif producer not in self.grads:
+                self.grads[producer] = [None] * len(producer._meta)
+            left = self.pending[producer] - 1
+            self.pending[producer] = left
+            if not left:
+                ready.append(producer)
+
+    def _add(self, node, k, g):
+        buf = self.grads.get(node)
+        if buf is None:
+            buf = self.grads[node] = [None] * len(node._meta)
+        buf[k] = g if buf[k] is None else buf[k] + g
+
+    def _add_leaf(self, t, g):
+        entry = self.leaves.get(id(t))
+        if entry is None:
+            self.leaves[id(t)] = [t, g]
+        else:
+            entry[1] = entry[1] + g
+
+    # ------------------------------------------------------------------ 3. accumulate into leaves
+    def finish(self, allow_unused):
+        """Run leaf hooks, then store each leaf's total in ``.grad`` (or return the wanted gradients)."""
+        targets = self.targets
+        for t, g in self.leaves.values():
+            if t._hooks:
+                g = _run_hooks(t._hooks, g, self.create_graph, t.dtype)
+            if targets is not None:
+                for i in targets.leaves.get(id(t), ()):
+                    targets.results[i] = g
+                continue
+            shared = id(g) in self.handed
+            self.handed.add(id(g))
+            accumulate_grad(t, g, self.create_graph, copy=shared)
+        if targets is None:
+            return None
+        for i, r in enumerate(targets.results):
+            if r is None and not allow_unused:
+                raise RuntimeError(f"grad: input {i} is not used to compute the output; "
+                                   "pass allow_unused=True to get None for it")
+        return targets.results
+
+
+def _leading_to(nodes, targets):
+    """The nodes with a path to a wanted tensor (oldest first, so each node's producers are decided first)."""
+    needed = set()
+    for node in sorted(nodes, key=lambda n: n._order):
+        for producer, k, leaf in node._edges:
+            if producer is None:
+                hit = isinstance(leaf, Tensor) and id(leaf) in targets.leaves
+            else:
+                hit = producer in needed or (producer, k) in targets.outputs
+            if hit:
+                needed.add(node)
+                break
+    return needed
+
+
+def _as_grad_value(g, create_graph):
+    """Graph mode works on Tensors, plain mode on ndarrays; convert a hook's result to the mode."""
     if create_graph:
-        return g if isinstance(g, Tensor) else Tensor._make(np.asarray(g))
-    return g.data if isinstance(g, Tensor) else g
+        return g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g))
+    return g._data if isinstance(g, Tensor) else g
 
 
-def _run_hooks(Tensor, hooks, g, create_graph, dtype):
+def _run_hooks(hooks, g, create_graph, dtype):
     """Pass gradient ``g`` through the hooks of a tensor of ``dtype``; a returned value must have g's shape
     and g's or the tensor's dtype (they differ where a float32 tensor feeds a float64 op)."""
     for h in tuple(hooks):
-        r = h(g if create_graph else Tensor._make(g))
+        r = h(g if create_graph else Tensor._wrap(g))
         if r is None:
             continue
         name = getattr(h, "__qualname__", None) or repr(h)
@@ -247,184 +275,25 @@ def _run_hooks(Tensor, hooks, g, create_graph, dtype):
         if r.dtype != g.dtype and r.dtype != dtype:
             raise TypeError(f"register_hook: hook {name} returned a gradient of dtype {r.dtype} for a gradient of "
                             f"dtype {g.dtype}; return it in the same dtype (cast with .astype)")
-        g = _as_grad_value(Tensor, r, create_graph)
+        g = _as_grad_value(r, create_graph)
     return g
 
 
-def _run(Tensor, roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
-    observers = state.observers
-    anomaly = state.anomaly
-    # Which tensors the caller wants gradients for: leaves by identity, non-leaves by node.
-    wanted_leaf = {}
-    wanted_node = {}
-    results = None
-    if inputs is not None:
-        results = [None] * len(inputs)
-        for i, t in enumerate(inputs):
-            if not isinstance(t, Tensor) or not t.requires_grad:
-                raise RuntimeError(f"grad: input {i} does not require grad, so no gradient can be taken for it")
-            if t.grad_fn is None:
-                wanted_leaf.setdefault(id(t), []).append(i)
-            else:
-                wanted_node.setdefault(t.grad_fn, []).append(i)
-
-    handed = set()  # ids of arrays already stored as some .grad in this pass (never alias two)
-
-    leaf_grads = {}  # id(leaf) -> [leaf, summed gradient]: hooks and .grad see each leaf's total once
-
-    def deliver_leaf(t, g):
-        entry = leaf_grads.get(id(t))
-        if entry is None:
-            leaf_grads[id(t)] = [t, g]
-        else:
-            entry[1] = entry[1] + g
-
-    def finish_leaf(t, g):
-        if t._hooks:
-            g = _run_hooks(Tensor, t._hooks, g, create_graph, t.dtype)
-        if results is not None:
-            for i in wanted_leaf.get(id(t), ()):
-                results[i] = g
-            return
-        shared = id(g) in handed
-        handed.add(id(g))
-        _accumulate_into(t, g, create_graph, copy=shared)
-
-    # 1. Seed: gradients arriving at each root's node (or directly at a leaf root).
-    grads = {}
-    for i, (t, g) in enumerate(zip(roots, root_grads)):
-        if not t.requires_grad:
-            raise RuntimeError(f"backward: output {i} does not require grad (no input it depends on requires "
-                               "grad, or it was computed under no_grad); call requires_grad_() on an input")
-        if g.shape != t.shape:
-            raise ValueError(f"backward: gradient has shape {g.shape} but the tensor has shape {t.shape}")
-        if create_graph:
-            g = g if isinstance(g, Tensor) else Tensor._make(np.asarray(g))
-        else:
-            handed.add(id(g))  # the caller may hold this array: copy before storing it
-        node = t.grad_fn
-        if node is None:
-            deliver_leaf(t, g)
-        else:
-            grads[node] = _sum_grads(grads[node], g) if node in grads else g
-
-    # 2. Count, for every node reachable from the roots, how many edges feed it gradient.
-    pending = {}
-    stack = list(grads)
-    seen = set(stack)
-    while stack:
-        node = stack.pop()
-        for t in node.inputs:
-            if isinstance(t, Tensor) and t.requires_grad:
-                parent = t.grad_fn
-                if parent is not None:
-                    pending[parent] = pending.get(parent, 0) + 1
-                    if parent not in seen:
-                        seen.add(parent)
-                        stack.append(parent)
-
-    # With inputs=, only nodes that lead to a wanted input run (the rest, e.g. a caller's graph
-    # behind a non-leaf input, may be large or already released).
-    needed = _needed_nodes(Tensor, seen, wanted_leaf, wanted_node) if results is not None else None
-
-    # 3. Visit nodes once all their gradient has arrived (Kahn's algorithm, newest first).
-    ready = sorted((n for n in grads if n not in pending), key=lambda n: n.seq)
-    while ready:
-        node = ready.pop()
-        g = grads.pop(node)
-        if needed is not None and node not in needed and node not in wanted_node:
-            continue  # leads to no wanted input; its parents cannot either, so they are never reached
-        if node.hooks:
-            g = _run_hooks(Tensor, node.hooks, g, create_graph, node.out.dtype)
-        if node.retained is not None and results is None:  # grad(inputs=...) fills no .grad
-            t = node.retained()
-            if t is not None:
-                _accumulate_into(t, g, create_graph, copy=True)
-        if wanted_node and node in wanted_node:
-            for i in wanted_node[node]:
-                results[i] = g
-            if node not in needed:
-                continue  # a wanted input whose own inputs lead to no other wanted input: stop here
-        if node.released:
-            raise RuntimeError(
-                f"Trying to backward through the graph a second time (op '{node.name}'); its saved values "
-                "were freed after the first backward. Pass retain_graph=True to the first backward "
-                "if you need to backward through the graph again.")
-        in_grads = node.run_backward(g, create_graph)
-        if anomaly:
-            from .anomaly import check_backward
-            check_backward(node, in_grads)
-        if observers:
-            for obs in observers:
-                obs.on_backward(node, g, in_grads)
-        if not retain_graph:
-            node.release()
-        for t, gi in zip(node.inputs, in_grads):
-            if gi is None or type(t) is not Tensor and not isinstance(t, Tensor) or not t.requires_grad:
-                continue
-            if gi.shape != t.data.shape:
-                gi = unbroadcast(gi, t.data.shape)
-            parent = t.grad_fn
-            if parent is None:
-                deliver_leaf(t, gi)
-                continue
-            if parent in grads:
-                grads[parent] = _sum_grads(grads[parent], gi)
-            else:
-                grads[parent] = gi
-            left = pending[parent] - 1
-            pending[parent] = left
-            if not left:
-                ready.append(parent)
-
-    for t, g in leaf_grads.values():
-        finish_leaf(t, g)
-
-    if results is not None:
-        for i, r in enumerate(results):
-            if r is None and not allow_unused:
-                raise RuntimeError(f"grad: input {i} is not used to compute the output; "
-                                   "pass allow_unused=True to get None for it")
-        return results
-    return None
-
-
-def _needed_nodes(Tensor, nodes, wanted_leaf, wanted_node):
-    """Nodes whose backward must run for ``inputs=``: some input leads to a wanted tensor.
-
-    Visited oldest first, so every node's inputs are decided before the node itself.
-    """
-    needed = set()
-    for node in sorted(nodes, key=lambda n: n.seq):
-        for t in node.inputs:
-            if isinstance(t, Tensor) and t.requires_grad:
-                parent = t.grad_fn
-                hit = (id(t) in wanted_leaf) if parent is None else (parent in needed or parent in wanted_node)
-                if hit:
-                    needed.add(node)
-                    break
-    return needed
-
-
-def _accumulate_into(t, g, create_graph, copy=False):
-    """Add gradient ``g`` into ``t.grad``, in ``t``'s dtype, never aliasing another array."""
-    from .tensor import Tensor
-
-    if create_graph:
-        if g.dtype != t.dtype:
-            g = g.astype(t.dtype)
-        if g.grad_fn is None:  # a constant may be shared by several leaves or be a read-only view: own a copy
-            g = Tensor._make(np.array(g.data, copy=True))
-        t.grad = g if t.grad is None else t.grad + g
-        return
+def accumulate_grad(t, g, create_graph, copy=False):
+    """Add gradient ``g`` into ``t.grad``, in ``t``'s dtype, never aliasing another array; thread-safe."""
     if g.dtype != t.dtype:
         g = g.astype(t.dtype)
-    old = t.grad
-    if old is None or old.shape != t.shape:
-        # Own the array: a gradient may be shared by several inputs or be a read-only view.
-        t.grad = Tensor._make(np.array(g, copy=True) if copy or not g.flags.owndata or not g.flags.writeable
-                              else g)
-    elif old.grad_fn is not None or not old.data.flags.writeable:
-        t.grad = Tensor._make(old.data + g)  # old is part of a recorded graph (create_graph): add out of place
-    else:
-        np.add(old.data, g, out=old.data)
+    with _grad_lock:
+        old = t.grad
+        if create_graph:
+            if g.grad_fn is None:  # a constant may be shared by several leaves or be a read-only view: own a copy
+                g = Tensor._wrap(np.array(g._data, copy=True))
+            t.grad = g if old is None else old + g
+        elif old is None or old.shape != t.shape:
+            # Own the array: a gradient may be shared by several inputs or be a read-only view.
+            own = copy or not g.flags.owndata or not g.flags.writeable
+            t.grad = Tensor._wrap(np.array(g, copy=True) if own else g)
+        elif old.grad_fn is not None or not old._data.flags.writeable:
+            t.grad = Tensor._wrap(old._data + g)  # old is part of a recorded graph (create_graph): add out of place
+        else:
+            np.add(old._data, g, out=old._data)

@@ -2,9 +2,8 @@
 
 A subclass gives ``forward(ctx, *arrays)`` and ``backward(ctx, *grad_outputs)`` as static
 methods working on ndarrays; ``MyOp.apply(*args)`` runs it on Tensors and records one graph
-node (an ``Op``) named after the class. Several outputs are supported: the node's value is
-the float outputs packed into one flat array and each output Tensor is a slice of it, so
-the engine's one-gradient-per-edge rule holds and unused outputs get zero gradients.
+node named after the class. A forward returning a tuple makes a node with several outputs, one
+Tensor each; an output that received no gradient reaches ``backward`` as zeros of its shape.
 
 The backward works on ndarrays, so it cannot be recorded: under ``create_graph=True`` the
 gradients it returns are marked as not differentiable again (like PyTorch's
@@ -14,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dtypes import is_floating, to_array
-from .engine import no_grad
-from .op import Op
+from .dtypes import get_default_dtype, is_floating, to_array
+from .mode import no_grad
+from .op import Input, Op, Output
 from .tensor import Tensor
 
 
@@ -27,8 +26,6 @@ class FunctionCtx:
         self.needs_input_grad = needs_input_grad
         self._saved = ()
         self._non_differentiable = ()
-        self._layout = None
-        self._single_constant = False
         self._released = False
 
     def save_for_backward(self, *values) -> None:
@@ -45,8 +42,7 @@ class FunctionCtx:
 
     def mark_non_differentiable(self, *outputs) -> None:
         """Declare outputs (the arrays ``forward`` returns) that carry no gradient, like indices."""
-        ids = tuple(id(o.data if isinstance(o, Tensor) else o) for o in outputs)
-        self._non_differentiable = self._non_differentiable + ids
+        self._non_differentiable += tuple(o.data if isinstance(o, Tensor) else o for o in outputs)
 
 
 class Function:
@@ -77,111 +73,81 @@ class Function:
         if cls._node_cls is None:
             raise TypeError("Function.apply: subclass Function and call apply on the subclass")
         ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
-        packed = cls._node_cls.apply(*args, ctx=ctx)
-        node = packed.grad_fn
-        if node is not None:
-            node.params = {}  # the ctx is an implementation detail, not a parameter to display
-        layout = ctx._layout
-        if layout is None:  # a single output: the node's value is the output itself
-            return Tensor._make(packed.data) if node is not None and ctx._single_constant else packed
-        outs = []
-        for k, (entry, const) in enumerate(zip(layout.entries, layout.constants)):
-            if const is not None:
-                outs.append(Tensor._make(const))
-            else:
-                start, stop, shape, dtype = entry
-                outs.append(_Unpack.apply(packed, index=k, start=start, stop=stop, shape=shape, dtype=dtype))
-        layout.constants = [None] * len(layout.entries)  # the node keeps only shapes, not constant outputs
-        return tuple(outs)
-
-
-class _Layout:
-    """Where each output lives: ``(start, stop, shape, dtype)`` in the packed array, or, for an output
-    carrying no gradient, ``(None, None, shape, dtype)`` with the array in ``constants`` until apply returns."""
-
-    __slots__ = ("constants", "entries")
-
-    def __init__(self, entries, constants):
-        self.entries, self.constants = entries, constants
+        out = cls._node_cls.apply(*args, ctx=ctx)
+        outs = out if isinstance(out, tuple) else (out,)
+        node = outs[0].grad_fn
+        if node is None:
+            return out
+        node._params = {}  # the ctx is an implementation detail, not a parameter to display
+        # Outputs that carry no gradient (integers, marked ones) are plain Tensors, like PyTorch's.
+        outs = tuple(t if d else Tensor._wrap(t.data) for t, d in zip(outs, ctx._differentiable))
+        return outs if isinstance(out, tuple) else outs[0]
 
 
 class _FunctionNode(Op):
-    """The graph node of one ``Function.apply`` call."""
+    """The graph node of one ``Function.apply`` call: one output per array ``forward`` returns."""
 
     name = "function"
     function = Function
 
     def forward(self, *arrays, ctx=None):
         fn = self.function
-        self.saved = (ctx,)
         with no_grad():
             result = fn.forward(ctx, *arrays)
-        if isinstance(result, tuple):
-            return self._pack(ctx, [_as_output(fn, k, r) for k, r in enumerate(result)])
-        out = _as_output(fn, 0, result)
-        ctx._single_constant = not is_floating(out.dtype) or id(out) in ctx._non_differentiable
-        return out
+        several = isinstance(result, tuple)
+        outs = tuple(_as_output(fn, k, r) for k, r in enumerate(result if several else (result,)))
+        ctx._differentiable = tuple(is_floating(o.dtype) and not any(o is m for m in ctx._non_differentiable)
+                                    for o in outs)
+        # The ctx, and the inputs and outputs it saved (by role, so in-place changes to them are caught).
+        roles = [Input(i) for i, a in enumerate(arrays) if any(v is a for v in ctx._saved)]
+        roles += [Output(k) for k, o in enumerate(outs) if any(v is o for v in ctx._saved)]
+        self.saved = (ctx, *roles)
+        return outs if several else outs[0]
 
-    def _pack(self, ctx, outs):
-        """Concatenate the differentiable (float) outputs into one flat array; remember the layout."""
-        differentiable = [is_floating(o.dtype) and id(o) not in ctx._non_differentiable for o in outs]
-        floats = [o.dtype for o, d in zip(outs, differentiable) if d]
-        dtype = np.result_type(*floats) if floats else np.dtype(np.float64)
-        entries, constants, pieces, start = [], [], [], 0
-        for o, d in zip(outs, differentiable):
-            if d:
-                entries.append((start, start + o.size, o.shape, o.dtype))
-                constants.append(None)
-                pieces.append(o.reshape(-1))
-                start += o.size
-            else:
-                entries.append((None, None, o.shape, o.dtype))
-                constants.append(o)
-        ctx._layout = _Layout(entries, constants)
-        return np.concatenate(pieces).astype(dtype, copy=False) if pieces else np.zeros(0, dtype)
-
-    def run_backward(self, g, create_graph):
+    def run_backward(self, grads, create_graph):
         """Call the user's NumPy backward; under create_graph wrap its results as once-differentiable."""
+        if self._freed:
+            return super().run_backward(grads, create_graph)  # raises the freed-graph error
+        self._check_versions()
         ctx = self.saved[0]
         fn = self.function
-        garr = g.data if isinstance(g, Tensor) else g
-        layout = ctx._layout
-        if layout is None:
-            grad_outputs = (garr,)
-        else:
-            grad_outputs = tuple(
-                np.zeros(shape, dtype if is_floating(dtype) else garr.dtype) if start is None
-                else garr[start:stop].reshape(shape).astype(dtype, copy=False)
-                for start, stop, shape, dtype in layout.entries)
+        plain = [g.data if isinstance(g, Tensor) else g for g in grads]
+        fallback = next((g.dtype for g in plain if g is not None), get_default_dtype())
+        grad_outputs = tuple(
+            np.zeros(shape, dtype if is_floating(dtype) else fallback) if g is None else g.astype(dtype, copy=False)
+            if is_floating(dtype) else g for g, (shape, dtype) in zip(plain, self._meta))
         with no_grad():
             result = fn.backward(ctx, *grad_outputs)
-        grads = self._check_grads(result)
+        in_grads = self._check_grads(result)
         if not create_graph:
-            return grads
-        inputs = [x for x in self.inputs if isinstance(x, Tensor) and x.requires_grad]
-        return tuple(None if gi is None else _once_differentiable(fn.__name__, gi, g, inputs) for gi in grads)
+            return in_grads
+        g = next(g for g in grads if g is not None)
+        inputs = [_link(producer, k, leaf) for producer, k, leaf in self._edges
+                  if producer is not None or isinstance(leaf, Tensor) and leaf.requires_grad]
+        return tuple(None if gi is None else _once_differentiable(fn.__name__, gi, g, inputs) for gi in in_grads)
 
     def _check_grads(self, result):
         """One gradient per input, None where the input needs none, each in the input's shape and dtype."""
         fn = self.function
         grads = result if isinstance(result, tuple) else (result,)
-        if len(grads) != len(self.inputs):
+        edges = self.inputs
+        if len(grads) != len(edges):
             raise RuntimeError(f"{fn.__name__}.backward returned {len(grads)} gradient(s) but apply got "
-                               f"{len(self.inputs)} argument(s); return one per argument (None for no gradient)")
+                               f"{len(edges)} argument(s); return one per argument (None for no gradient)")
         out = []
-        for i, (x, gi) in enumerate(zip(self.inputs, grads)):
-            if gi is None or not (isinstance(x, Tensor) and x.requires_grad):
+        for i, (edge, gi) in enumerate(zip(edges, grads)):
+            if gi is None or not self.needs_grad(i):
                 out.append(None)
                 continue
             gi = np.asarray(gi.data if isinstance(gi, Tensor) else gi)
-            if gi.shape != x.shape:
+            if gi.shape != edge.shape:
                 try:
-                    if np.broadcast_shapes(gi.shape, x.shape) != gi.shape:
+                    if np.broadcast_shapes(gi.shape, edge.shape) != gi.shape:
                         raise ValueError
                 except ValueError:
                     raise RuntimeError(f"{fn.__name__}.backward returned a gradient of shape {gi.shape} for "
-                                       f"argument {i} of shape {x.shape}") from None
-            out.append(gi.astype(x.dtype, copy=False))
+                                       f"argument {i} of shape {edge.shape}") from None
+            out.append(gi.astype(edge.dtype, copy=False))
         return tuple(out)
 
     def release(self):
@@ -204,25 +170,6 @@ def _as_output(fn, k, value):
                     f"{type(value).__name__}")
 
 
-class _Unpack(Op):
-    """Output ``k`` of a multi-output Function: a slice of the packed array, reshaped and cast back."""
-
-    name = "function_output"
-
-    def forward(self, packed, index=0, start=0, stop=0, shape=(), dtype=None):
-        self.saved = (packed.size, start, stop, packed.dtype)
-        return packed[start:stop].reshape(shape).astype(dtype, copy=False)
-
-    def backward(self, g):
-        size, start, stop, dtype = self.saved
-        if isinstance(g, Tensor):
-            from .ops.shape import pad
-            return pad(g.astype(dtype).reshape(-1), ((start, size - stop),))
-        full = np.zeros(size, dtype)
-        full[start:stop] = g.reshape(-1)
-        return full
-
-
 class _OnceDifferentiable(Op):
     """A gradient produced by a Function's NumPy backward: correct in value, not differentiable again."""
 
@@ -242,5 +189,13 @@ def _once_differentiable(function_name, value, grad_output, inputs):
     """Wrap a NumPy-computed gradient so it depends on the graph but refuses a further backward."""
     t = _OnceDifferentiable.apply(grad_output, *inputs, value=value, function=function_name)
     if t.grad_fn is not None:
-        t.grad_fn.params = {"function": function_name}  # drop the value itself from the node's parameters
+        t.grad_fn._params = {"function": function_name}  # drop the value itself from the node's parameters
     return t
+
+
+def _link(producer, k, leaf):
+    """A Tensor standing for a graph input only to connect a node to it (its value is never read)."""
+    if producer is None:
+        return leaf
+    shape, dtype = producer.outputs[k]
+    return Tensor._wrap(np.broadcast_to(np.zeros((), dtype), shape), producer, k)

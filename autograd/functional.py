@@ -104,7 +104,7 @@ def jvp(f: Callable, primals, tangents) -> tuple:
     _, wrt = _prepare("jvp", primals, range(len(primals)), create)
     tans = []
     for k, (t, x) in enumerate(zip(tangents, wrt)):
-        tv = t if isinstance(t, Tensor) else Tensor._make(to_array(t, x.dtype))
+        tv = t if isinstance(t, Tensor) else Tensor._wrap(to_array(t, x.dtype))
         if tv.shape != x.shape:
             raise ValueError(f"jvp: tangent {k} has shape {tv.shape} but primal {k} has shape {x.shape}")
         tans.append(tv if tv.dtype == x.dtype else tv.astype(x.dtype))
@@ -239,7 +239,7 @@ def _prepare(name, args, nums, create):
                                 f"{type(a).__name__}; pass a Tensor, an ndarray or a number")
             if not is_floating(data.dtype):
                 data = data.astype(get_default_dtype())
-        x = Tensor._make(data)
+        x = Tensor._wrap(data)
         x.requires_grad = True
         args[n] = x
         wrt.append(x)
@@ -254,7 +254,7 @@ def _grads(roots, seeds, wrt, create):
     with enable_grad():
         res = run_backward([r for r, _ in live], [s for _, s in live], retain_graph=True, create_graph=create,
                            inputs=wrt, allow_unused=True)
-    return [_zeros(x) if g is None else _in_dtype(g if isinstance(g, Tensor) else Tensor._make(g), x.dtype)
+    return [_zeros(x) if g is None else _in_dtype(g if isinstance(g, Tensor) else Tensor._wrap(g), x.dtype)
             for g, x in zip(res, wrt)]
 
 
@@ -264,25 +264,25 @@ def _in_dtype(g, dtype):
 
 
 def _zeros(x):
-    return Tensor._make(np.zeros(x.shape, x.dtype))
+    return Tensor._wrap(np.zeros(x.shape, x.dtype))
 
 
 def _zeros_if_none(g, like):
     if g is None:
-        return Tensor._make(np.zeros(like.shape, like.dtype))
-    return g if isinstance(g, Tensor) else Tensor._make(g)
+        return Tensor._wrap(np.zeros(like.shape, like.dtype))
+    return g if isinstance(g, Tensor) else Tensor._wrap(g)
 
 
 def _assemble(out, x, rows, create):
     """Stack per-output-element gradient rows into a ``out.shape + x.shape`` Jacobian."""
     shape = out.shape + x.shape
     if not rows:
-        return Tensor._make(np.zeros(shape, x.dtype))
+        return Tensor._wrap(np.zeros(shape, x.dtype))
     if create and any(r.requires_grad for r in rows):
         from .ops.shape import stack
 
         return stack(rows, axis=0).reshape(shape)
-    return Tensor._make(np.stack([r.data for r in rows]).reshape(shape))
+    return Tensor._wrap(np.stack([r.data for r in rows]).reshape(shape))
 
 
 def _as_outputs(name, out):
@@ -304,7 +304,7 @@ def _cotangent(name, c, out, k):
         v = c
     else:
         try:
-            v = Tensor._make(to_array(c, out.dtype))
+            v = Tensor._wrap(to_array(c, out.dtype))
         except TypeError:
             raise TypeError(f"{name}: cotangent {k} must be a Tensor, ndarray or number, got "
                             f"{type(c).__name__}") from None

@@ -86,10 +86,10 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs=None, eps: float = 1e-6, at
         wrt = [primal[i] for i in diff]
         roots = [(o, v) for o, v in zip(res, cot) if o.requires_grad]
         if not roots:
-            return tuple(Tensor._make(np.zeros_like(w.data)) for w in wrt)
+            return tuple(Tensor._wrap(np.zeros_like(w.data)) for w in wrt)
         grads = run_backward([o for o, _ in roots], [v for _, v in roots], retain_graph=True, create_graph=True,
                              inputs=wrt, allow_unused=True)
-        return tuple(Tensor._make(np.zeros_like(w.data)) if g is None else g for g, w in zip(grads, wrt))
+        return tuple(Tensor._wrap(np.zeros_like(w.data)) if g is None else g for g, w in zip(grads, wrt))
 
     return gradcheck(first_derivative, tuple(inputs) + tuple(vs), eps=eps, atol=atol, rtol=rtol)
 

@@ -20,7 +20,7 @@ from types import MappingProxyType
 import numpy as np
 
 from . import ops
-from .function import Function, _FunctionNode, _OnceDifferentiable, _Unpack
+from .function import Function, _FunctionNode, _OnceDifferentiable
 from .functional import _Alias
 from .op import Op
 from .ops import elementwise as _ew
@@ -308,10 +308,23 @@ _add("stack", "axis=0", lambda a, b: ops.stack([a, b]), (_R, _R), "same", [_sh.C
      ref=lambda a, b: np.stack([a, b]))
 _add("stack", "axis=-1", lambda a, b: ops.stack([a, b], axis=-1), (_R, _R), "same", [_sh.Concatenate],
      ref=lambda a, b: np.stack([a, b], axis=-1))
-_add("split", "points [1]", lambda x: tuple(ops.split(x, [1])), (_R,), "shape", [_ix.Getitem],
+_add("concatenate", "one tensor", lambda a: ops.concatenate([a]), (_R,), "same", [_sh.Concatenate],
+     ref=lambda a: np.concatenate([a]), min_ndim=1)
+_add("stack", "one tensor", lambda a: ops.stack([a]), (_R,), "same", [_sh.Concatenate],
+     ref=lambda a: np.stack([a]))
+# Several outputs from one node: every output is used, or (first only) the others get no gradient.
+_add("split", "points [1]", lambda x: tuple(ops.split(x, [1])), (_R,), "shape", [_sh.Split],
      ref=lambda x: tuple(np.split(x, [1])), min_ndim=1)
 _add("split", "2 sections, axis=-1", lambda x: tuple(ops.split(x, 2, axis=-1)), (_R,), "shape",
-     [_ix.Getitem], ref=lambda x: tuple(np.split(x, 2, axis=-1)), min_ndim=1, even_last=True)
+     [_sh.Split], ref=lambda x: tuple(np.split(x, 2, axis=-1)), min_ndim=1, even_last=True)
+_add("split", "points [0, 1], first piece unused", lambda x: tuple(ops.split(x, [0, 1])[1:]), (_R,), "shape",
+     [_sh.Split], ref=lambda x: tuple(np.split(x, [0, 1])[1:]), min_ndim=1)
+_add("split", "2 sections, only the last used", lambda x: ops.split(x, 2, axis=-1)[-1], (_R,), "shape",
+     [_sh.Split], ref=lambda x: np.split(x, 2, axis=-1)[-1], min_ndim=1, even_last=True)
+_add("unbind", "axis=0", lambda x: tuple(ops.unbind(x)), (_R,), "shape", [_sh.Unbind],
+     ref=lambda x: tuple(x[i] for i in range(x.shape[0])), min_ndim=1)
+_add("unbind", "axis=-1, only the first used", lambda x: ops.unbind(x, axis=-1)[0], (_R,), "shape", [_sh.Unbind],
+     ref=lambda x: x[..., 0], min_ndim=1)
 _add("pad", "constant", lambda x: ops.pad(x, 1, constant_values=0.5), (_R,), "shape", [_sh.Pad],
      ref=lambda x: np.pad(x, 1, constant_values=0.5) if x.ndim else x.copy())
 _add("pad", "constant, per axis", lambda x: ops.pad(x, [(0, 1)] + [(1, 0)] * (x.ndim - 1)), (_R,), "shape",
@@ -397,7 +410,7 @@ register(OpEntry("grad", "of sum(x³)", _grad_of_cube_sum, (_R,), "elementwise",
                  reference=lambda x: 3 * x * x))
 register(OpEntry("Function", "one output", _Cube.apply, (_R,), "elementwise", (_FunctionNode,), second_order=False,
                  reference=lambda x: x * x * x))
-register(OpEntry("Function", "two outputs", _SinCos.apply, (_R,), "elementwise", (_FunctionNode, _Unpack),
+register(OpEntry("Function", "two outputs", _SinCos.apply, (_R,), "elementwise", (_FunctionNode,),
                  second_order=False, reference=lambda x: (np.sin(x), np.cos(x))))
 
 # Op classes that are plumbing, not operations a user calls: exempt from needing an entry.
@@ -418,7 +431,7 @@ NON_DIFFERENTIABLE = frozenset({
 
 # The rest of the public API: not array functions at all.
 NOT_OPS = frozenset({
-    "Tensor", "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "Tensor", "tensor", "from_numpy", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "get_default_dtype", "set_default_dtype", "manual_seed", "get_rng_state", "set_rng_state",
     "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian",
     "Function", "FunctionCtx", "gradcheck", "gradgradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled",

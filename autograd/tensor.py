@@ -1,7 +1,15 @@
-"""``Tensor``: an ndarray, its gradient, and a link to the op that produced it.
+"""``Tensor``: an ndarray, its gradient, and a link to the graph node that produced it.
 
 Tensor is thin on purpose: every method and operator below is one line of sugar over a
 function in ``autograd.ops``, where the op logic (forward and backward) lives.
+
+Memory is shared, not copied: ``Tensor(ndarray)``, ``from_numpy``, ``.data``, ``.numpy()`` and
+``detach()`` all refer to the same array. Each Tensor carries a version counter (``_version``),
+shared with its views and detached copies, that the library's in-place writes bump (``copy_``,
+``add_`` and the other ``*_`` methods, assigning ``.data``, optimiser steps, ``nn.init``); a
+backward that needs a value saved before such a write raises instead of using the new value. The
+arrays of values computed by recorded ops are read-only, so writing into one through ``.data``
+fails at once; writes into a leaf's ``.data`` with NumPy are not tracked (use the ``*_`` methods).
 """
 from __future__ import annotations
 
@@ -10,57 +18,79 @@ import weakref
 import numpy as np
 
 from . import dtypes
+from .mode import state
 
 
 class Tensor:
     """A NumPy array that records the operations applied to it when it requires grad."""
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_name", "_hooks", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_index", "_name", "_hooks", "_vbox", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to Tensor's reflected operators (ndarray * Tensor)
     __hash__ = object.__hash__  # identity hashing; == is elementwise
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
-        self.data = dtypes.to_array(data, dtype)
+        self._data = dtypes.to_array(data, dtype)
         self.grad = None
         self.grad_fn = None
+        self._index = 0
         self._name = name
         self._hooks = None
+        self._vbox = [0]
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
     @classmethod
-    def _make(cls, data, grad_fn=None):
-        """Fast internal constructor: wrap an ndarray (op output) without conversion."""
+    def _wrap(cls, data, grad_fn=None, index=0, vbox=None):
+        """Fast internal constructor: wrap an ndarray (an op's output ``index``) without conversion."""
         t = object.__new__(cls)
-        t.data = data
+        t._data = data
         t.grad = None
         t.grad_fn = grad_fn
+        t._index = index
         t.requires_grad = grad_fn is not None
         t._name = None
         t._hooks = None
+        t._vbox = [0] if vbox is None else vbox
         return t
 
     # ------------------------------------------------------------------ attributes
-    shape = property(lambda self: self.data.shape, doc="Tuple of axis lengths.")
-    ndim = property(lambda self: self.data.ndim, doc="Number of axes.")
-    size = property(lambda self: self.data.size, doc="Number of elements.")
-    dtype = property(lambda self: self.data.dtype, doc="NumPy dtype of the data.")
+    @property
+    def data(self) -> np.ndarray:
+        """The ndarray (shared, not copied). Assigning a new array counts as an in-place change."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        if isinstance(value, Tensor):
+            value = value._data
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"Tensor.data: expected an ndarray or a Tensor, got {type(value).__name__}")
+        self._data = value
+        self._vbox[0] += 1
+
+    shape = property(lambda self: self._data.shape, doc="Tuple of axis lengths.")
+    ndim = property(lambda self: self._data.ndim, doc="Number of axes.")
+    size = property(lambda self: self._data.size, doc="Number of elements.")
+    dtype = property(lambda self: self._data.dtype, doc="NumPy dtype of the data.")
     is_leaf = property(lambda self: self.grad_fn is None,
                        doc="True for tensors not produced by a recorded op (inputs, parameters).")
+    _version = property(lambda self: self._vbox[0],
+                        doc="How many in-place changes this tensor's value has had (shared with its views).")
+    output_index = property(lambda self: self._index, doc="Which output of ``grad_fn`` this tensor is (0 for most).")
 
     @property
     def name(self):
-        """Optional label shown in drawings; for op outputs it is kept on the op node."""
+        """Optional label shown in drawings; for op outputs it is kept on the graph node."""
         if self.grad_fn is not None and self._name is None:
-            return self.grad_fn.out_name
+            return self.grad_fn.output_name(self._index)
         return self._name
 
     @name.setter
     def name(self, value):
         self._name = value
         if self.grad_fn is not None:
-            self.grad_fn.out_name = value
+            self.grad_fn._set_output_name(self._index, value)
 
     @property
     def T(self):
@@ -76,10 +106,8 @@ class Tensor:
         records the backward so ``.grad`` can be differentiated again. With ``inputs`` (a Tensor or
         a sequence of them) only their ``.grad`` is accumulated.
         """
-        from .engine import run_backward
-
         if gradient is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(f"backward: grad can be implicitly created only for tensors with one element, "
                                    f"but this tensor has shape {self.shape}; pass gradient= of that shape")
             g = np.ones(self.shape, dtype=self.dtype)
@@ -87,32 +115,22 @@ class Tensor:
             g = _gradient_array(gradient, self)
             if create_graph and isinstance(gradient, Tensor):
                 g = gradient if gradient.dtype == self.dtype else gradient.astype(self.dtype)
-        if inputs is None:
-            run_backward([self], [g], retain_graph=retain_graph or create_graph, create_graph=create_graph)
-            return
-        # Like PyTorch: accumulate only into the .grad of ``inputs`` (leaves or not); unused ones are left alone.
-        from .engine import _accumulate_into
-
-        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-        if not inputs or not all(isinstance(t, Tensor) for t in inputs):
-            raise TypeError("backward: inputs must be a Tensor or a non-empty sequence of Tensors")
-        grads = run_backward([self], [g], retain_graph=retain_graph or create_graph, create_graph=create_graph,
-                             inputs=inputs, allow_unused=True)
-        done = set()
-        for t, gi in zip(inputs, grads):
-            if gi is not None and id(t) not in done:
-                done.add(id(t))
-                _accumulate_into(t, gi, create_graph, copy=True)
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            if not inputs or not all(isinstance(t, Tensor) for t in inputs):
+                raise TypeError("backward: inputs must be a Tensor or a non-empty sequence of Tensors")
+        engine.backward_into_grads([self], [g], retain_graph=retain_graph or create_graph,
+                                   create_graph=create_graph, inputs=inputs)
 
     def detach(self):
-        """A new leaf sharing this data, cut from the graph."""
-        return Tensor._make(self.data)
+        """A new leaf sharing this data (and its version counter), cut from the graph."""
+        return Tensor._wrap(self._data, vbox=self._vbox)
 
     def requires_grad_(self, flag=True):
         """Set ``requires_grad`` in place (leaves only) and return self."""
         if self.grad_fn is not None and not flag:
             raise RuntimeError("requires_grad_: cannot turn off requires_grad on a non-leaf tensor; use detach()")
-        if flag and not dtypes.is_floating(self.data.dtype):
+        if flag and not dtypes.is_floating(self._data.dtype):
             raise TypeError(f"requires_grad_: only floating-point tensors can require gradients, got {self.dtype}")
         self.requires_grad = bool(flag)
         return self
@@ -123,7 +141,7 @@ class Tensor:
             if not self.requires_grad:
                 raise RuntimeError("retain_grad: tensor does not require grad")
             return
-        self.grad_fn.retained = weakref.ref(self)
+        self.grad_fn._retain(self._index, weakref.ref(self))
 
     def register_hook(self, fn):
         """Call ``fn(grad)`` when this tensor's gradient is computed; a returned Tensor replaces it.
@@ -137,16 +155,77 @@ class Tensor:
                 self._hooks = []
             hooks = self._hooks
         else:
-            if self.grad_fn.hooks is None:
-                self.grad_fn.hooks = []
-            hooks = self.grad_fn.hooks
+            hooks = self.grad_fn._output_hooks(self._index)
         hooks.append(fn)
         return _HookHandle(hooks, fn)
+
+    # ------------------------------------------------------------------ in-place updates (tracked, not recorded)
+    def _check_inplace(self, name):
+        if self.grad_fn is not None:
+            raise RuntimeError(f"{name}: this tensor is the output of recorded op '{self.grad_fn.name}'; in-place "
+                               "changes to recorded values are not supported (compute a new tensor instead)")
+        if self.requires_grad and state.grad_enabled:
+            raise RuntimeError(f"{name}: a leaf tensor that requires grad cannot be changed in place while grad "
+                               "mode is on; do it inside autograd.no_grad() (as optimisers and nn.init do)")
+        if not self._data.flags.writeable:
+            raise RuntimeError(f"{name}: this tensor's array is read-only (shape {self.shape}); it is shared with "
+                               "a value that must not change (a recorded op's output or a broadcast view)")
+
+    def _updated(self):
+        self._vbox[0] += 1
+        return self
+
+    def copy_(self, src):
+        """Overwrite the values with ``src`` (broadcast to this shape, cast to this dtype); returns self."""
+        self._check_inplace("copy_")
+        src = src._data if isinstance(src, Tensor) else np.asarray(src)
+        try:
+            np.copyto(self._data, np.broadcast_to(src, self.shape), casting="unsafe")
+        except ValueError:
+            raise ValueError(f"copy_: a value of shape {src.shape} cannot be copied into a tensor of shape "
+                             f"{self.shape}") from None
+        return self._updated()
+
+    def fill_(self, value):
+        """Set every element to ``value``; returns self."""
+        self._check_inplace("fill_")
+        self._data.fill(value.item() if isinstance(value, Tensor) else value)
+        return self._updated()
+
+    def zero_(self):
+        """Set every element to 0; returns self."""
+        return self.fill_(0)
+
+    def _inplace(self, name, ufunc, other):
+        self._check_inplace(name)
+        other = other._data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self._data, other, out=self._data, casting="same_kind")
+        except ValueError:
+            raise ValueError(f"{name}: a value of shape {np.shape(other)} cannot update a tensor of shape "
+                             f"{self.shape} in place") from None
+        return self._updated()
+
+    def add_(self, other, alpha=1):
+        """self += alpha * other, in place; returns self."""
+        return self._inplace("add_", np.add, other if alpha == 1 else alpha * _plain(other))
+
+    def sub_(self, other, alpha=1):
+        """self -= alpha * other, in place; returns self."""
+        return self._inplace("sub_", np.subtract, other if alpha == 1 else alpha * _plain(other))
+
+    def mul_(self, other):
+        """self *= other, in place; returns self."""
+        return self._inplace("mul_", np.multiply, other)
+
+    def div_(self, other):
+        """self /= other, in place; returns self."""
+        return self._inplace("div_", np.true_divide, other)
 
     # ------------------------------------------------------------------ conversion
     def numpy(self):
         """The underlying ndarray (shared, not copied)."""
-        return self.data
+        return self._data
 
     def item(self):
         """The single element as a Python number."""
@@ -163,7 +242,13 @@ class Tensor:
         return ops.astype(self, dtype)
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        node = state.backward_node
+        if node is not None:
+            raise TypeError(f"a NumPy function was given a Tensor while the backward of op '{node.name}' is being "
+                            "recorded (create_graph=True); it would drop the graph and give wrong higher "
+                            "derivatives. Use autograd's functions (autograd.where, autograd.exp, ...) in backward")
+        a = self._data if dtype is None else self._data.astype(dtype)
+        return a.copy() if copy and a is self._data else a
 
     def __len__(self):
         if self.data.ndim == 0:
@@ -229,6 +314,19 @@ class Tensor:
     def __getitem__(self, index): return ops.getitem(self, index)
 
 
+def _plain(x):
+    return x._data if isinstance(x, Tensor) else x
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """Wrap an ndarray as a Tensor without copying or converting it (dtype kept, memory shared)."""
+    if type(array) is not np.ndarray:
+        raise TypeError(f"from_numpy: expected an np.ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"from_numpy: cannot make a tensor from an array of dtype {array.dtype}")
+    return Tensor._wrap(array)
+
+
 def _gradient_array(gradient, out):
     """``gradient=`` of ``backward`` as an array in ``out``'s dtype; TypeError unless it holds real numbers."""
     g = gradient.data if isinstance(gradient, Tensor) else gradient
@@ -261,4 +359,4 @@ def tensor(data, requires_grad=False, dtype=None, name=None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
-from . import ops  # noqa: E402  (ops import Tensor; methods above look ops up at call time)
+from . import engine, ops  # noqa: E402  (both import Tensor; the methods above look them up at call time)

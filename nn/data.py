@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor
+from autograd import Tensor, from_numpy
 
 __all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate", "random_split"]
 
@@ -59,11 +59,11 @@ class TensorDataset(Dataset):
         self.tensors = tuple(converted)
 
     def __getitem__(self, index):
-        return tuple(Tensor._make(t.data[index]) for t in self.tensors)
+        return tuple(from_numpy(np.asarray(t.data[index])) for t in self.tensors)
 
     def _batch(self, indices: np.ndarray) -> tuple[Tensor, ...]:
         """Rows ``indices`` of every tensor, stacked: one fancy-indexing call per tensor."""
-        return tuple(Tensor._make(t.data[indices]) for t in self.tensors)
+        return tuple(from_numpy(t.data[indices]) for t in self.tensors)
 
     def __len__(self) -> int:
         return self.tensors[0].shape[0]
@@ -115,7 +115,7 @@ def default_collate(samples: list) -> Any:
         if len(shapes) > 1:
             raise ValueError(f"default_collate: samples of one field have different shapes {sorted(shapes)}; "
                              "they cannot be stacked into a batch (pass collate_fn= to DataLoader)")
-        return Tensor._make(np.stack(arrays))
+        return from_numpy(np.stack(arrays))
     if isinstance(first, (bool, int, float, np.number, np.bool_)):
         return Tensor(list(samples))  # Python floats become the default float dtype, ints stay int
     raise TypeError(f"default_collate: cannot batch samples of type {type(first).__name__}; "

@@ -343,7 +343,7 @@ class _WeightedLoss(_Loss):
 
 
 def _as_buffer(x) -> Tensor:
-    return Tensor._make(np.array(x.data if isinstance(x, Tensor) else np.asarray(x)))
+    return ag.from_numpy(np.array(x.data if isinstance(x, Tensor) else np.asarray(x)))
 
 
 class MSELoss(_Loss):

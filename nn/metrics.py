@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from autograd import Tensor
+from autograd import Tensor, from_numpy
 
 __all__ = ["accuracy", "binary_accuracy", "resolve_metrics"]
 
@@ -49,7 +49,7 @@ def _mean_metric(fn: Callable) -> Callable[[np.ndarray, np.ndarray], tuple[float
 
     def wrapped(out, tgt):
         n = out.shape[0] if out.ndim else 1
-        value = fn(Tensor._make(out), Tensor._make(tgt))
+        value = fn(from_numpy(out), from_numpy(tgt))
         return float(value.item() if isinstance(value, Tensor) else value) * n, n
 
     return wrapped

@@ -341,7 +341,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = Tensor._make(np.zeros_like(p.data))
+                p.grad = ag.from_numpy(np.zeros_like(p.data))
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every descendant (children first) and then on this module; returns self."""
@@ -361,7 +361,7 @@ class Module:
                 if t is not None and t.data.dtype.kind == "f" and t.data.dtype != dtype:
                     t.data = t.data.astype(dtype)
                     if t.grad is not None:
-                        t.grad = Tensor._make(t.grad.data.astype(dtype))
+                        t.grad = ag.from_numpy(t.grad.data.astype(dtype))
         return self
 
     def double(self) -> Module:

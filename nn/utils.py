@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from autograd import Tensor
+from autograd import Tensor, from_numpy
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
@@ -39,7 +39,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
         raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
     grads = _grads(parameters, "clip_grad_norm_")
     if not grads:
-        return Tensor._make(np.array(0.0, dtype=np.float32))
+        return from_numpy(np.array(0.0, dtype=np.float32))
     dtype = np.result_type(*grads)
     if math.isinf(p):
         total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
@@ -53,7 +53,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     if coef < 1:
         for g in grads:
             g *= coef
-    return Tensor._make(np.array(total, dtype=dtype))
+    return from_numpy(np.array(total, dtype=dtype))
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:

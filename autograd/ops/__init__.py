@@ -48,6 +48,7 @@ from .shape import (
     swapaxes,
     tile,
     transpose,
+    unbind,
 )
 from .special import erf
 
@@ -111,6 +112,7 @@ __all__ = [
     "tanh",
     "tile",
     "transpose",
+    "unbind",
     "var",
     "where",
 ]
@@ -119,7 +121,7 @@ __all__ = [
 METHODS = ("exp", "log", "log1p", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sign", "clip", "erf",
            "sum", "mean", "prod", "max", "min", "var", "std", "logsumexp", "argmax", "argmin",
            "softmax", "log_softmax", "reshape", "transpose", "swapaxes", "squeeze", "expand_dims", "flatten",
-           "broadcast_to", "repeat", "tile", "take", "matmul", "maximum", "minimum", "pad")
+           "broadcast_to", "repeat", "tile", "take", "matmul", "maximum", "minimum", "pad", "split", "unbind")
 
 for _name in METHODS:
     setattr(Tensor, _name, globals()[_name])

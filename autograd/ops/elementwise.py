@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
-from .base import Op, TensorLike, as_operand, as_tensor_arg, dual
+from .base import Input, Op, Output, TensorLike, as_operand, as_tensor_arg, dual
 
 
 def _binary_forward(name, fn, a, b):
@@ -53,7 +53,7 @@ class Multiply(Op):
     name = "multiply"
 
     def forward(self, a, b):
-        self.saved = (a, b)
+        self.saved = (Input(0), Input(1))
         return _binary_forward("multiply", np.multiply, a, b)
 
     def backward(self, g):
@@ -67,7 +67,7 @@ class Divide(Op):
     name = "divide"
 
     def forward(self, a, b):
-        self.saved = (a, b)
+        self.saved = (Input(0), Input(1))
         return _binary_forward("divide", np.true_divide, a, b)
 
     def backward(self, g):
@@ -83,9 +83,8 @@ class Power(Op):
     name = "power"
 
     def forward(self, a, b):
-        out = np.asarray(_binary_forward("power", np.power, a, b))
-        self.saved = (a, b, out)
-        return out
+        self.saved = (Input(0), Input(1), Output())
+        return _binary_forward("power", np.power, a, b)
 
     def backward(self, g):
         a, b, out = self.saved
@@ -170,7 +169,7 @@ class Where(Op):
         except ValueError:
             raise ValueError(f"where: shapes {np.shape(cond)}, {np.shape(a)} and {np.shape(b)} "
                              "cannot be broadcast together") from None
-        self.saved = (cond,)
+        self.saved = (Input(0),)
         return out
 
     def backward(self, g):
@@ -200,9 +199,8 @@ class Exp(Op):
     name = "exp"
 
     def forward(self, a):
-        out = np.asarray(np.exp(a))  # 0-d: an array, so create_graph can map it to the output
-        self.saved = (out,)
-        return out
+        self.saved = (Output(),)
+        return np.exp(a)
 
     def backward(self, g):
         return g * self.saved[0]
@@ -214,7 +212,7 @@ class Log(Op):
     name = "log"
 
     def forward(self, a):
-        self.saved = (a,)
+        self.saved = (Input(0),)
         return np.log(a)
 
     def backward(self, g):
@@ -227,7 +225,7 @@ class Log1p(Op):
     name = "log1p"
 
     def forward(self, a):
-        self.saved = (a,)
+        self.saved = (Input(0),)
         return np.log1p(a)
 
     def backward(self, g):
@@ -240,9 +238,8 @@ class Sqrt(Op):
     name = "sqrt"
 
     def forward(self, a):
-        out = np.asarray(np.sqrt(a))
-        self.saved = (out,)
-        return out
+        self.saved = (Output(),)
+        return np.sqrt(a)
 
     def backward(self, g):
         return g / (2 * self.saved[0])
@@ -279,7 +276,7 @@ class Sin(Op):
     name = "sin"
 
     def forward(self, a):
-        self.saved = (a,)
+        self.saved = (Input(0),)
         return np.sin(a)
 
     def backward(self, g):
@@ -292,7 +289,7 @@ class Cos(Op):
     name = "cos"
 
     def forward(self, a):
-        self.saved = (a,)
+        self.saved = (Input(0),)
         return np.cos(a)
 
     def backward(self, g):
@@ -305,9 +302,8 @@ class Tan(Op):
     name = "tan"
 
     def forward(self, a):
-        out = np.asarray(np.tan(a))
-        self.saved = (out,)
-        return out
+        self.saved = (Output(),)
+        return np.tan(a)
 
     def backward(self, g):
         out = self.saved[0]
@@ -320,9 +316,8 @@ class Tanh(Op):
     name = "tanh"
 
     def forward(self, a):
-        out = np.asarray(np.tanh(a))
-        self.saved = (out,)
-        return out
+        self.saved = (Output(),)
+        return np.tanh(a)
 
     def backward(self, g):
         out = self.saved[0]
@@ -346,9 +341,8 @@ class Sigmoid(Op):
     name = "sigmoid"
 
     def forward(self, a):
-        out = stable_sigmoid(a)
-        self.saved = (out,)
-        return out
+        self.saved = (Output(),)
+        return stable_sigmoid(a)
 
     def backward(self, g):
         s = self.saved[0]
@@ -499,7 +493,7 @@ def astype(x: TensorLike, dtype) -> Tensor:
     except TypeError:
         raise TypeError(f"astype: {dtype!r} is not a NumPy dtype") from None
     if isinstance(x, Tensor) and x.requires_grad and dtype.kind != "f":
-        return Tensor._make(x.data.astype(dtype))  # integer/bool results carry no gradient
+        return Tensor._wrap(x.data.astype(dtype))  # integer/bool results carry no gradient
     return AsType.apply(x, dtype=dtype)
 
 
@@ -508,14 +502,14 @@ def floor_divide(a: TensorLike, b: TensorLike) -> Tensor:
     a, b = as_operand(a, "floor_divide"), as_operand(b, "floor_divide")
     av = a.data if isinstance(a, Tensor) else a
     bv = b.data if isinstance(b, Tensor) else b
-    return Tensor._make(np.asarray(_binary_forward("floor_divide", np.floor_divide, av, bv)))
+    return Tensor._wrap(np.asarray(_binary_forward("floor_divide", np.floor_divide, av, bv)))
 
 
 def _comparison(name, fn):
     def compare(a, b):
         av = a.data if isinstance(a, Tensor) else as_operand(a, name)
         bv = b.data if isinstance(b, Tensor) else as_operand(b, name)
-        return Tensor._make(np.asarray(_binary_forward(name, fn, av, bv)))
+        return Tensor._wrap(np.asarray(_binary_forward(name, fn, av, bv)))
 
     compare.__name__ = compare.__qualname__ = name
     compare.__doc__ = f"Elementwise {name} as a boolean Tensor (no gradient)."

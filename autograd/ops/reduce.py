@@ -8,7 +8,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from .base import Axis, Op, TensorLike, as_tensor_arg, dual, keepdims_shape, normalize_axes, normalize_axis
+from .base import (
+    Axis,
+    Input,
+    Op,
+    Output,
+    TensorLike,
+    as_tensor_arg,
+    dual,
+    keepdims_shape,
+    normalize_axes,
+    normalize_axis,
+)
 from .elementwise import _exp, _where
 
 
@@ -82,9 +93,8 @@ class Prod(Op):
     name = "prod"
 
     def forward(self, a, axis=(), keepdims=False):
-        out = np.asarray(np.prod(a, axis=axis, keepdims=keepdims))  # saved: must be the output array
-        self.saved = (a, out, axis, keepdims)
-        return out
+        self.saved = (Input(0), Output(), axis, keepdims)
+        return np.prod(a, axis=axis, keepdims=keepdims)
 
     def backward(self, g):
         a, out, axes, keepdims = self.saved
@@ -151,7 +161,7 @@ class Var(Op):
     name = "var"
 
     def forward(self, a, axis=(), keepdims=False, ddof=0):
-        self.saved = (a, axis, keepdims, ddof)
+        self.saved = (Input(0), axis, keepdims, ddof)
         return np.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
 
     def backward(self, g):
@@ -167,9 +177,8 @@ class Std(Op):
     name = "std"
 
     def forward(self, a, axis=(), keepdims=False, ddof=0):
-        out = np.asarray(np.std(a, axis=axis, keepdims=keepdims, ddof=ddof))
-        self.saved = (a, out, axis, keepdims, ddof)
-        return out
+        self.saved = (Input(0), Output(), axis, keepdims, ddof)
+        return np.std(a, axis=axis, keepdims=keepdims, ddof=ddof)
 
     def backward(self, g):
         a, out, axes, keepdims, ddof = self.saved
@@ -201,8 +210,7 @@ class LogSumExp(Op):
         out = _stable_lse(a, axis).astype(a.dtype, copy=False)
         if not keepdims:
             out = out.reshape(tuple(s for i, s in enumerate(a.shape) if i not in axis))
-        out = np.asarray(out)
-        self.saved = (a, out, axis, keepdims)
+        self.saved = (Input(0), Output(), axis, keepdims)
         return out
 
     def backward(self, g):
@@ -218,9 +226,8 @@ class Softmax(Op):
 
     def forward(self, a, axis=-1):
         e = np.exp(a - np.max(a, axis=axis, keepdims=True))
-        out = e / np.sum(e, axis=axis, keepdims=True)
-        self.saved = (out, axis)
-        return out
+        self.saved = (Output(), axis)
+        return e / np.sum(e, axis=axis, keepdims=True)
 
     def backward(self, g):
         s, axis = self.saved
@@ -234,9 +241,8 @@ class LogSoftmax(Op):
     name = "log_softmax"
 
     def forward(self, a, axis=-1):
-        out = (a - _stable_lse(a, (axis,))).astype(a.dtype, copy=False)
-        self.saved = (out, axis)
-        return out
+        self.saved = (Output(), axis)
+        return (a - _stable_lse(a, (axis,))).astype(a.dtype, copy=False)
 
     def backward(self, g):
         out, axis = self.saved
@@ -326,4 +332,4 @@ def _arg(fn, name, x, axis, keepdims):
         axis = normalize_axis(name, axis, data.ndim)
     if data.size == 0:
         raise ValueError(f"{name}: attempt to get {name} of an empty tensor")
-    return Tensor._make(np.asarray(fn(data, axis=axis, keepdims=keepdims)))
+    return Tensor._wrap(np.asarray(fn(data, axis=axis, keepdims=keepdims)))

@@ -1,6 +1,6 @@
-"""Shape ops. Reshape, Transpose, Concatenate and Pad are ops; the rest (squeeze, expand_dims,
-flatten, swapaxes, stack, split, tile, repeat) are built from them and from indexing,
-following NumPy's semantics and argument names."""
+"""Shape ops. Reshape, Transpose, Concatenate, Pad and Split (one node, several outputs) are ops; the
+rest (squeeze, expand_dims, flatten, swapaxes, stack, unbind, tile, repeat) are built from them and
+from indexing, following NumPy's semantics and argument names."""
 from __future__ import annotations
 
 import itertools
@@ -77,6 +77,40 @@ class Pad(Op):
 
     def backward(self, g):
         return g[self.saved[0]]
+
+
+class Split(Op):
+    """Cut along ``axis`` at ``bounds`` into views, one output each; the gradient joins the pieces'
+    gradients, with zeros only for a piece that received none."""
+
+    name = "split"
+    squeeze = False  # Unbind: each piece is one index along the axis, which is dropped
+
+    def forward(self, a, axis=0, bounds=()):
+        self.saved = (a.shape, a.dtype, axis, bounds)
+        lead = (slice(None),) * axis
+        if self.squeeze:
+            return tuple(a[lead + (i,)] for i in range(a.shape[axis]))
+        return tuple(a[lead + (slice(lo, hi),)] for lo, hi in itertools.pairwise(bounds))
+
+    def backward(self, *grads):
+        shape, dtype, axis, bounds = self.saved
+        present = next(g for g in grads if g is not None)
+        pieces = []
+        for g, (lo, hi) in zip(grads, itertools.pairwise(bounds)):
+            if g is None:
+                g = np.zeros(shape[:axis] + (() if self.squeeze else (hi - lo,)) + shape[axis + 1:], present.dtype)
+            pieces.append(g)
+        if isinstance(present, Tensor):
+            return stack(pieces, axis) if self.squeeze else concatenate(pieces, axis)
+        return np.stack(pieces, axis) if self.squeeze else np.concatenate(pieces, axis)
+
+
+class Unbind(Split):
+    """Every index along ``axis`` as its own output (that axis removed); the gradient stacks them back."""
+
+    name = "unbind"
+    squeeze = True
 
 
 # ----------------------------------------------------------------------------- public functions
@@ -195,10 +229,12 @@ def stack(tensors, axis: int = 0) -> Tensor:
 
 
 def split(x: TensorLike, indices_or_sections, axis: int = 0) -> list[Tensor]:
-    """``np.split``: an int gives equal sections (must divide the axis), a list gives split points."""
-    from .index import getitem
+    """``np.split``: an int gives equal sections (must divide the axis), a list gives split points.
 
+    One node with one output per piece (each a view), so the backward joins the pieces' gradients once."""
     x = as_tensor_arg(x, "split")
+    if x.ndim == 0:
+        raise ValueError("split: a zero-dimensional tensor cannot be split")
     axis = normalize_axis("split", axis, x.ndim)
     n = x.shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
@@ -208,10 +244,32 @@ def split(x: TensorLike, indices_or_sections, axis: int = 0) -> list[Tensor]:
                              f"axis {axis} of length {n} into {k} sections")
         points = [n // k * i for i in range(1, k)]
     else:
-        points = [int(p) for p in indices_or_sections]
-    lead = (slice(None),) * axis
-    edges = [0] + points + [n]
-    return [getitem(x, lead + (slice(lo, hi),)) for lo, hi in itertools.pairwise(edges)]
+        if isinstance(indices_or_sections, (str, bytes)) or not hasattr(indices_or_sections, "__iter__"):
+            raise TypeError(f"split: indices_or_sections must be an int or a sequence of ints, "
+                            f"got {indices_or_sections!r}")
+        points = []
+        for p in indices_or_sections:
+            if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+                raise TypeError(f"split: split points must be ints, got {indices_or_sections!r}")
+            points.append(int(p))
+    # As slice bounds, like np.split: negatives count from the end, points past the ends are clipped.
+    bounds = tuple([0] + [min(max(p + n if p < 0 else p, 0), n) for p in points] + [n])
+    if any(lo > hi for lo, hi in itertools.pairwise(bounds)):
+        raise ValueError(f"split: split points {list(indices_or_sections)} must be in increasing order along "
+                         f"axis {axis} of length {n}")
+    return list(Split.apply(x, axis=axis, bounds=bounds))
+
+
+def unbind(x: TensorLike, axis: int = 0) -> tuple[Tensor, ...]:
+    """Every index along ``axis`` as a tensor without that axis (like ``torch.unbind``); one node, n outputs."""
+    x = as_tensor_arg(x, "unbind")
+    if x.ndim == 0:
+        raise ValueError("unbind: a zero-dimensional tensor has no axis to unbind")
+    axis = normalize_axis("unbind", axis, x.ndim)
+    n = x.shape[axis]
+    if n == 0:
+        return ()
+    return Unbind.apply(x, axis=axis, bounds=tuple(range(n + 1)))
 
 
 def repeat(x: TensorLike, repeats, axis: int | None = None) -> Tensor:
@@ -273,4 +331,4 @@ def pad(x: TensorLike, pad_width, mode: str = "constant", constant_values=0) -> 
                 raise ValueError(f"pad: cannot pad empty axis {axis} of shape {x.shape} in mode {mode!r}")
             index = np.pad(np.arange(x.shape[axis]), (lo, hi), mode=mode)
             out = take(out, index, axis=axis)
-    return out if isinstance(out, Tensor) else Tensor._make(out)
+    return out if isinstance(out, Tensor) else Tensor._wrap(out)

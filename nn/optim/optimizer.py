@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor, enable_grad, no_grad
+from autograd import Tensor, enable_grad, from_numpy, no_grad
 
 _EXTRA_GROUP_KEYS = {"initial_lr", "name", "param_names"}  # set by schedulers, or labels users add
 
@@ -107,7 +107,7 @@ class Optimizer:
                 elif p.grad.grad_fn is None and p.grad.data.flags.writeable:
                     p.grad.data[...] = 0
                 else:  # a gradient recorded with create_graph: cut it from its graph
-                    p.grad = Tensor._make(np.zeros_like(p.data))
+                    p.grad = from_numpy(np.zeros_like(p.data))
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter that has a gradient; ``closure`` re-evaluates the loss first and is returned."""

@@ -124,9 +124,13 @@ def test_recorded_graph_metadata():
     a = leaf([1.0, 2.0])
     b = a * 3
     node = b.grad_fn
-    assert node.name == "multiply" and node.inputs[0] is a and node.inputs[1] == 3
+    first, second = node.inputs
+    assert node.name == "multiply" and first.kind == "leaf" and first.tensor is a
+    assert second.kind == "constant" and second.value == 3
+    assert node.outputs == ((b.shape, b.dtype),) and node.params == {} and not node.freed
     c = b.exp()
-    assert c.grad_fn.seq > node.seq and c.grad_fn.inputs[0] is b
+    (edge,) = c.grad_fn.inputs
+    assert c.grad_fn.order > node.order and edge.kind == "node" and edge.node is node and edge.index == 0
 
 
 def test_backward_on_tensor_not_requiring_grad_raises():
@@ -278,17 +282,20 @@ def test_saved_values_released_after_backward():
     x = leaf(np.linspace(0, 1, 1000))
     e = x.exp()
     node = e.grad_fn
-    assert not node.released and node.out.strides != (0,)
+    assert not node.freed and node.output_value(0) is e.data
     e.sum().backward()
-    assert node.released and node.saved == ()
-    assert node.out.shape == (1000,) and node.out.strides == (0,)  # shape kept for drawings, memory freed
+    assert node.freed and node.saved == ()
+    assert node.outputs[0].shape == (1000,)  # shape and dtype kept for drawings, values freed
+    with pytest.raises(RuntimeError, match="freed"):
+        node.output_value(0)
+    np.testing.assert_allclose(e.data, np.exp(x.data))  # the tensor the caller holds keeps its value
 
 
 def test_saved_values_kept_with_retain_graph():
     x = leaf([1.0])
     e = x.exp()
     e.sum().backward(retain_graph=True)
-    assert not e.grad_fn.released
+    assert not e.grad_fn.freed
 
 
 # ----------------------------------------------------------------------------- gradient argument
@@ -412,7 +419,7 @@ def test_run_backward_with_inputs_runs_only_nodes_leading_to_them():
     z = (x * 5).sum() + side.sum()
     (gx,) = run_backward([z], [np.ones(())], inputs=[x])
     np.testing.assert_allclose(gx, [5.0, 5.0])
-    assert side_calls == [] and not side.grad_fn.released
+    assert side_calls == [] and not side.grad_fn.freed
 
 
 def test_grad_of_non_leaf_stays_differentiable_wrt_caller_leaf():

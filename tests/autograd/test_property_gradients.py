@@ -20,7 +20,7 @@ def _graph_ops(outputs):
             continue
         seen.add(id(node))
         found.add(type(node))
-        stack.extend(t.grad_fn for t in node.inputs if isinstance(t, Tensor) and t.grad_fn is not None)
+        stack.extend(edge.node for edge in node.inputs if edge.node is not None)
     return found
 
 

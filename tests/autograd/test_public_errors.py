@@ -43,7 +43,7 @@ CALLS = {
     "var": (T(),), "std": (T(),), "argmax": (T(),), "argmin": (T(),), "softmax": (T(),), "log_softmax": (T(),),
     "reshape": (T(), (3, 2)), "transpose": (T(),), "swapaxes": (T(), 0, 1), "squeeze": (T(),),
     "expand_dims": (T(), 0), "broadcast_to": (T(), (2, 2, 3)), "repeat": (T(), 2), "tile": (T(), 2),
-    "concatenate": (Seq(),), "stack": (Seq(),), "split": (T(), [1]), "pad": (T(), 1),
+    "concatenate": (Seq(),), "stack": (Seq(),), "split": (T(), [1]), "unbind": (T(),), "pad": (T(), 1),
     "getitem": (T(), 0), "take": (T(), np.array([0, 1])), "scatter_add": (T(), (4, 3), np.array([0, 0])),
     "matmul": (T(), T(lambda: Tensor(np.ones((3, 2)), requires_grad=True))), "einsum": ("ij,kj->ik", T(), T()),
     "zeros_like": (T(),), "ones_like": (T(),), "full_like": (T(), 2.0),
@@ -56,6 +56,7 @@ CALLS = {
     "gradcheck": (lambda x: x * x, (Tensor(np.ones(2), requires_grad=True),)),
     "gradgradcheck": (lambda x: x * x, (Tensor(np.ones(2), requires_grad=True),)),
     "tensor": (T(lambda: [1.0, 2.0]),), "Tensor": (T(lambda: [1.0, 2.0]),),
+    "from_numpy": (T(lambda: np.ones(3)),),
     "manual_seed": (0,), "set_default_dtype": (np.float32,), "set_grad_enabled": (True,),
     "detect_anomaly": (True,),
 }

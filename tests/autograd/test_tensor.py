@@ -86,7 +86,7 @@ def test_attributes():
     y = x * 2
     assert not y.is_leaf and y.requires_grad and y.grad_fn.name == "multiply"
     y.name = "y"
-    assert y.name == "y" and y.grad_fn.out_name == "y"
+    assert y.name == "y" and y.grad_fn.output_name(0) == "y"
 
 
 def test_conversions():

@@ -197,6 +197,12 @@ TORCH = {
     # split follows np.split (int = equal sections, list = split points): torch.tensor_split.
     "split[points [1]]": lambda x: _np_split(x, [1]),
     "split[2 sections, axis=-1]": lambda x: _np_split(x, 2, axis=-1),
+    "split[points [0, 1], first piece unused]": lambda x: _np_split(x, [0, 1])[1:],
+    "split[2 sections, only the last used]": lambda x: _np_split(x, 2, axis=-1)[-1],
+    "unbind[axis=0]": lambda x: torch.unbind(x),
+    "unbind[axis=-1, only the first used]": lambda x: torch.unbind(x, -1)[0],
+    "concatenate[one tensor]": lambda a: torch.cat([a]),
+    "stack[one tensor]": lambda a: torch.stack([a]),
     # pad follows np.pad (per-axis widths in axis order, NumPy mode names): F.pad re-ordered, or gathering.
     "pad[constant]": lambda x: _torch_pad(x, 1, "constant", 0.5),
     "pad[constant, per axis]": lambda x: _torch_pad(x, [(0, 1)] + [(1, 0)] * (x.ndim - 1), "constant"),

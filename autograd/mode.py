@@ -1,0 +1,178 @@
+"""Per-thread switches read on every op: grad mode, anomaly mode, module scope, observers.
+
+Each thread has its own ``state``. A grad-mode context manager keeps the modes it replaced per
+thread, so one ``no_grad()`` instance may be entered again while active, and from several threads
+at once, and every exit restores what the matching enter in the same thread replaced.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+
+import numpy as np
+
+
+class _ThreadState(threading.local):
+    """The switches of one thread (``threading.local``: every thread starts from these defaults)."""
+
+    grad_enabled = True
+    anomaly = False           # False, or the active ``detect_anomaly`` instance
+    scope = ()                # modules the current op runs inside, outermost first
+    observers = ()            # objects told about each forward op and backward step
+    backward_node = None      # the node whose backward is being recorded (create_graph), if any
+
+
+
+state = _ThreadState()
+
+
+def is_grad_enabled() -> bool:
+    """True when new operations are recorded for differentiation (the default)."""
+    return state.grad_enabled
+
+
+# --------------------------------------------------------------------------- grad mode
+
+
+class _GradMode:
+    """Base of the grad-mode switches: a context manager that is also a decorator."""
+
+    mode = True
+
+    def __init__(self):
+        self._previous = {}  # thread id -> modes replaced by this instance's open enters, innermost last
+
+    def __enter__(self):
+        self._previous.setdefault(threading.get_ident(), []).append(state.grad_enabled)
+        state.grad_enabled = self.mode
+
+    def __exit__(self, *exc):
+        thread = threading.get_ident()
+        stack = self._previous[thread]
+        state.grad_enabled = stack.pop()
+        if not stack:
+            del self._previous[thread]
+        return False
+
+    def __call__(self, fn):
+        mode = self.mode
+        if inspect.isgeneratorfunction(fn):
+            return generator_in_mode(fn, lambda: _Switch(mode))
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with _Switch(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class _Switch(_GradMode):
+    """Set grad mode to ``mode`` inside and restore it on exit (what the decorators use)."""
+
+    def __init__(self, mode):
+        super().__init__()
+        self.mode = mode
+
+
+def generator_in_mode(fn, switch):
+    """Decorate a generator function so its body runs inside ``switch()`` each time it resumes (not only
+    when the generator object is created), while the caller's code between items keeps its own mode."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        try:
+            with switch():
+                item = gen.send(None)
+            while True:
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    with switch():
+                        gen.close()
+                    raise
+                except BaseException as exc:
+                    with switch():
+                        item = gen.throw(exc)
+                else:
+                    with switch():
+                        item = gen.send(sent)
+        except StopIteration as stop:
+            return stop.value
+
+    return wrapper
+
+
+class no_grad(_GradMode):
+    """Do not record operations (inference, optimiser updates). Thread-local."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Record operations even inside ``no_grad``. Thread-local."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """``set_grad_enabled(False)`` switches recording off now; as a context it restores on exit."""
+
+    def __init__(self, mode: bool):
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled: mode must be a bool, got {type(mode).__name__}")
+        super().__init__()
+        self.mode = bool(mode)
+        self._thread = threading.get_ident()
+        self._prev = state.grad_enabled
+        state.grad_enabled = self.mode
+
+    def __enter__(self):
+        pass  # already switched in __init__, like torch.set_grad_enabled
+
+    def __exit__(self, *exc):
+        if threading.get_ident() == self._thread:
+            state.grad_enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        state.grad_enabled = self._prev  # used as a decorator: switch only while fn runs, not from now on
+        return super().__call__(fn)
+
+
+# --------------------------------------------------------------------------- scopes and observers
+
+
+class module_scope:
+    """Tag every op recorded inside with a module path (read back as ``node.scope``)."""
+
+    __slots__ = ("name", "_prev")
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        self._prev = state.scope
+        state.scope = self._prev + (self.name,)
+
+    def __exit__(self, *exc):
+        state.scope = self._prev
+        return False
+
+
+def add_observer(observer) -> None:
+    """Register an object told about each forward op and backward step in this thread.
+
+    ``observer.on_forward(node, outputs)`` runs after a node is recorded (``outputs``: its output
+    Tensor, or a tuple of them for a node with several outputs);
+    ``observer.on_backward(node, grad_outputs, grad_inputs)`` runs after each node's backward, with one
+    gradient per output and per input (None where there is none). Observers only read.
+    """
+    state.observers = state.observers + (observer,)
+
+
+def remove_observer(observer) -> None:
+    """Unregister an observer added with ``add_observer``."""
+    state.observers = tuple(o for o in state.observers if o is not observer)
