@@ -23,6 +23,7 @@ from .mode import (  # noqa: F401  (re-exported: the grad-mode API used to live 
     set_grad_enabled,
     state,
 )
+from .op import LINKED
 from .tensor import Tensor
 
 _grad_lock = threading.Lock()  # one accumulation into a .grad at a time, from any thread
@@ -135,7 +136,8 @@ class _Walk:
         stack = list(self.grads)
         seen = set(stack)
         while stack:
-            for producer, _, _ in stack.pop()._edges:
+            for x in stack.pop()._inputs:
+                producer = x.grad_fn if isinstance(x, LINKED) else None
                 if producer is not None:
                     pending[producer] = pending.get(producer, 0) + 1
                     if producer not in seen:
@@ -148,32 +150,60 @@ class _Walk:
     def run(self):
         """Visit each node once all its gradient has arrived, newest first among the ready ones."""
         ready = sorted((n for n in self.grads if n not in self.pending), key=lambda n: n._order)
+        grads_of, pending, needed, create_graph = self.grads, self.pending, self.needed, self.create_graph
+        watch = self.targets is not None
         while ready:
             node = ready.pop()
-            grads = self._received(node, self.grads.pop(node))
-            if self.needed is not None and node not in self.needed:
+            grads = grads_of.pop(node)
+            if watch or node._extra:
+                self._received(node, grads)
+            if needed is not None and node not in needed:
                 continue  # leads to no wanted tensor; nor can its producers, so they are never reached
-            if any(g is not None for g in grads):
-                in_grads = node.run_backward(grads, self.create_graph)
+            if grads[0] is not None or any(g is not None for g in grads):
+                in_grads = node.run_backward(grads, create_graph)
                 if state.anomaly:
                     check_backward(node, in_grads)
                 for obs in state.observers:
                     obs.on_backward(node, tuple(grads), in_grads)
             else:
-                in_grads = (None,) * len(node._edges)  # nothing arrived: still release the producers' counts
+                in_grads = (None,) * len(node._inputs)  # nothing arrived: still release the producers' counts
+            # Send each input's gradient along its edge; a producer is ready once all its consumers have sent.
+            for x, g in zip(node._inputs, in_grads):
+                if not isinstance(x, Tensor):
+                    continue  # a constant
+                producer = x.grad_fn
+                if producer is None:
+                    if g is not None and x.requires_grad:
+                        shape = x._data.shape
+                        self._add_leaf(x, g if g.shape == shape else unbroadcast(g, shape))
+                    continue
+                buf = grads_of.get(producer)
+                if buf is None:
+                    outs = producer._outs  # None once freed: its backward will then raise, saying so
+                    buf = grads_of[producer] = [None] * len(outs if outs is not None else producer._meta)
+                if g is not None:
+                    shape = x._data.shape
+                    if g.shape != shape:
+                        g = unbroadcast(g, shape)
+                    k = x._index
+                    buf[k] = g if buf[k] is None else buf[k] + g
+                left = pending[producer] - 1
+                pending[producer] = left
+                if not left:
+                    ready.append(producer)
             if not self.retain_graph:
                 node.release()
-            self._send(node, in_grads, ready)
 
     def _received(self, node, grads):
-        """What arrived at ``node``'s outputs, after their hooks; fills retain_grad tensors and wanted results."""
-        if node._hooks:
-            for k, hooks in node._hooks.items():
-                if grads[k] is not None and hooks:
-                    grads[k] = _run_hooks(hooks, grads[k], self.create_graph, node._meta[k].dtype)
+        """Run the hooks on what arrived at ``node``'s outputs (in place); fill retain_grad tensors and wanted
+        results."""
+        extra = node._extra or {}
+        for k, hooks in extra.get("hooks", {}).items():
+            if grads[k] is not None and hooks:
+                grads[k] = _run_hooks(hooks, grads[k], self.create_graph, node._output_info(k).dtype)
         targets = self.targets
-        if node._retained and targets is None:  # grad(inputs=...) fills no .grad
-            for k, ref in node._retained.items():
+        if targets is None:  # grad(inputs=...) fills no .grad
+            for k, ref in extra.get("retained", {}).items():
                 t = ref()
                 if t is not None and grads[k] is not None:
                     accumulate_grad(t, grads[k], self.create_graph, copy=True)
@@ -181,29 +211,11 @@ class _Walk:
             for k, g in enumerate(grads):
                 for i in targets.outputs.get((node, k), ()):
                     targets.results[i] = g
-        return grads
-
-    def _send(self, node, in_grads, ready):
-        """Pass each input's gradient along its edge; a producer is ready once all its consumers have sent."""
-        for (producer, k, leaf), g in zip(node._edges, in_grads):
-            if producer is None:
-                if g is not None and isinstance(leaf, Tensor) and leaf.requires_grad:
-                    self._add_leaf(leaf, g if g.shape == leaf.shape else unbroadcast(g, leaf.shape))
-                continue
-            if g is not None:
-                shape = producer._meta[k].shape
-                self._add(producer, k, g if g.shape == shape else unbroadcast(g, shape))
-            elif producer not in self.grads:
-                self.grads[producer] = [None] * len(producer._meta)
-            left = self.pending[producer] - 1
-            self.pending[producer] = left
-            if not left:
-                ready.append(producer)
 
     def _add(self, node, k, g):
         buf = self.grads.get(node)
         if buf is None:
-            buf = self.grads[node] = [None] * len(node._meta)
+            buf = self.grads[node] = [None] * node._n_outputs()
         buf[k] = g if buf[k] is None else buf[k] + g
 
     def _add_leaf(self, t, g):
@@ -240,11 +252,14 @@ def _leading_to(nodes, targets):
     """The nodes with a path to a wanted tensor (oldest first, so each node's producers are decided first)."""
     needed = set()
     for node in sorted(nodes, key=lambda n: n._order):
-        for producer, k, leaf in node._edges:
+        for x in node._inputs:
+            if not isinstance(x, LINKED):
+                continue
+            producer = x.grad_fn
             if producer is None:
-                hit = isinstance(leaf, Tensor) and id(leaf) in targets.leaves
+                hit = id(x) in targets.leaves
             else:
-                hit = producer in needed or (producer, k) in targets.outputs
+                hit = producer in needed or (producer, x._index) in targets.outputs
             if hit:
                 needed.add(node)
                 break

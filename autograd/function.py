@@ -15,7 +15,7 @@ import numpy as np
 
 from .dtypes import get_default_dtype, is_floating, to_array
 from .mode import no_grad
-from .op import Input, Op, Output
+from .op import Input, Op
 from .tensor import Tensor
 
 
@@ -98,32 +98,29 @@ class _FunctionNode(Op):
         outs = tuple(_as_output(fn, k, r) for k, r in enumerate(result if several else (result,)))
         ctx._differentiable = tuple(is_floating(o.dtype) and not any(o is m for m in ctx._non_differentiable)
                                     for o in outs)
-        # The ctx, and the inputs and outputs it saved (by role, so in-place changes to them are caught).
-        roles = [Input(i) for i, a in enumerate(arrays) if any(v is a for v in ctx._saved)]
-        roles += [Output(k) for k, o in enumerate(outs) if any(v is o for v in ctx._saved)]
-        self.saved = (ctx, *roles)
+        # The ctx, and the inputs it saved (by role, so an in-place change to one before backward is caught).
+        self.saved = (ctx, *[Input(i) for i, a in enumerate(arrays) if any(v is a for v in ctx._saved)])
         return outs if several else outs[0]
 
     def run_backward(self, grads, create_graph):
         """Call the user's NumPy backward; under create_graph wrap its results as once-differentiable."""
         if self._freed:
-            return super().run_backward(grads, create_graph)  # raises the freed-graph error
-        self._check_versions()
+            self._raise_freed()
+        self._saved_values(self.saved, False)  # raises if an input the ctx saved was changed in place
         ctx = self.saved[0]
         fn = self.function
         plain = [g.data if isinstance(g, Tensor) else g for g in grads]
         fallback = next((g.dtype for g in plain if g is not None), get_default_dtype())
         grad_outputs = tuple(
             np.zeros(shape, dtype if is_floating(dtype) else fallback) if g is None else g.astype(dtype, copy=False)
-            if is_floating(dtype) else g for g, (shape, dtype) in zip(plain, self._meta))
+            if is_floating(dtype) else g for g, (shape, dtype) in zip(plain, self.outputs))
         with no_grad():
             result = fn.backward(ctx, *grad_outputs)
         in_grads = self._check_grads(result)
         if not create_graph:
             return in_grads
         g = next(g for g in grads if g is not None)
-        inputs = [_link(producer, k, leaf) for producer, k, leaf in self._edges
-                  if producer is not None or isinstance(leaf, Tensor) and leaf.requires_grad]
+        inputs = [x for x in self._inputs if isinstance(x, Tensor) and x.requires_grad]
         return tuple(None if gi is None else _once_differentiable(fn.__name__, gi, g, inputs) for gi in in_grads)
 
     def _check_grads(self, result):
@@ -192,10 +189,3 @@ def _once_differentiable(function_name, value, grad_output, inputs):
         t.grad_fn._params = {"function": function_name}  # drop the value itself from the node's parameters
     return t
 
-
-def _link(producer, k, leaf):
-    """A Tensor standing for a graph input only to connect a node to it (its value is never read)."""
-    if producer is None:
-        return leaf
-    shape, dtype = producer.outputs[k]
-    return Tensor._wrap(np.broadcast_to(np.zeros((), dtype), shape), producer, k)

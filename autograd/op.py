@@ -2,20 +2,23 @@
 
 ``forward(*arrays, **params)`` computes on ndarrays and sets ``self.saved`` to what the backward
 needs: ``Input(i)`` for input i, ``Output(k)`` for output k (``Output()`` for the only one), or any
-other value, kept as a constant. ``backward(g)`` returns one gradient per positional input (a
-single value for one input, a tuple otherwise; None where there is none). An op with several
-outputs returns a tuple from ``forward`` and receives one gradient per output in ``backward(*gs)``,
-None for an output that received none.
+other value, kept as a constant. ``backward(g)`` reads ``self.saved`` with those entries replaced by
+their values and returns one gradient per positional input (a single value for one input, a tuple
+otherwise; None where there is none). An op with several outputs returns a tuple from ``forward``
+and receives one gradient per output in ``backward(*gs)``, None for an output that received none.
 
 Backward code is written once for two modes. Normally ``g`` and ``self.saved`` hold ndarrays. Under
 ``create_graph=True`` the engine hands the same code Tensors: every ``Input``/``Output`` entry of
 ``saved`` is that value as a graph Tensor, so the backward is recorded and can be differentiated
 again. Constants stay constants, so a saved plain array that shares memory with an input or output
 (a view, ``x.reshape(...)``) would silently give wrong higher derivatives: it raises instead.
+
+Until backward frees it, a node holds its input Tensors and output arrays; freeing drops the
+values and keeps, for each input, only where it came from (an ``InputEdge``, a leaf, a constant).
 """
 from __future__ import annotations
 
-import itertools
+import operator
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -23,9 +26,7 @@ import numpy as np
 
 from .anomaly import check_forward
 from .mode import state
-from .tensor import Tensor
-
-_order = itertools.count()
+from .tensor import Tensor, clock
 
 
 class Input:
@@ -34,16 +35,20 @@ class Input:
     __slots__ = ("index",)
 
     def __new__(cls, index: int = 0):
-        return _INPUTS[index] if 0 <= index < len(_INPUTS) else cls._make(index)
+        if type(index) is int and 0 <= index < 8:
+            return _INPUTS[index]
+        return cls._make(index)
 
     @classmethod
     def _make(cls, index):
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
+            raise TypeError(f"{cls.__name__}: index must be a non-negative int, got {index!r}")
         self = object.__new__(cls)
-        self.index = index
+        self.index = int(index)
         return self
 
     def __repr__(self):
-        return f"Input({self.index})"
+        return f"{type(self).__name__}({self.index})"
 
 
 class Output(Input):
@@ -52,14 +57,25 @@ class Output(Input):
     __slots__ = ()
 
     def __new__(cls, index: int = 0):
-        return _OUTPUTS[index] if 0 <= index < len(_OUTPUTS) else cls._make(index)
+        if type(index) is int and 0 <= index < 8:
+            return _OUTPUTS[index]
+        return cls._make(index)
 
-    def __repr__(self):
-        return f"Output({self.index})"
+
+# The first few, made once: ``INPUT[i]`` is ``Input(i)`` without a call (what the built-in ops use).
+INPUT = _INPUTS = tuple(Input._make(i) for i in range(8))
+OUTPUT = _OUTPUTS = tuple(Output._make(i) for i in range(8))
 
 
-_INPUTS = tuple(Input._make(i) for i in range(8))
-_OUTPUTS = tuple(Output._make(i) for i in range(8))
+class InputEdge(tuple):
+    """What a freed node keeps of a non-leaf input: ``(producing node, which of its outputs)``."""
+
+    __slots__ = ()
+    grad_fn = property(operator.itemgetter(0), doc="The node that produced the input.")
+    _index = property(operator.itemgetter(1), doc="Which output of that node the input was.")
+
+
+LINKED = (Tensor, InputEdge)  # inputs that may have a producer (``.grad_fn``, ``._index``)
 
 
 class Edge(NamedTuple):
@@ -94,8 +110,8 @@ class Op:
     ``site``. Everything else is private to the engine.
     """
 
-    __slots__ = ("_edges", "saved", "_roles", "_versions", "_alias", "_params", "_outs", "_meta", "_order",
-                 "_scope", "_site", "_hooks", "_retained", "_names", "_freed", "__weakref__")
+    __slots__ = ("_inputs", "saved", "_params", "_outs", "_meta", "_order", "_scope", "_freed", "_extra",
+                 "__weakref__")
     name = "op"  # display name, set per subclass
 
     def forward(self, *arrays, **params):
@@ -120,197 +136,194 @@ class Op:
                 arrays.append(a)
         out = op.forward(*arrays, **params)
         several = type(out) is tuple
-        outs = _as_outputs(out if several else (out,), arrays)
+        if several:
+            outs = _as_outputs(out, arrays)
+        else:  # the common case, inline: an ndarray (NumPy returns scalars for 0-d), never an input's own object
+            if type(out) is not np.ndarray:
+                out = np.asarray(out)
+            for a in arrays:
+                if out is a:
+                    out = out.view()
+            outs = (out,)
         st = state
         if not (record and st.grad_enabled):
-            tensors = tuple(Tensor._wrap(o) for o in outs)
+            tensors = tuple([Tensor._wrap(o) for o in outs])
             if st.anomaly:
                 check_forward(op, outs)
             return tensors if several else tensors[0]
-        op._record(args, arrays, outs, params, st)
-        tensors = op._output_tensors(args, arrays, outs)
+        op._inputs = args
+        op._params = params
+        op._outs = outs
+        op._meta = None  # shapes and dtypes, filled in when the values are freed
+        op._order = next(clock)
+        op._scope = st.scope
+        op._freed = False
+        op._extra = None  # hooks, retain_grad, names, creation site: rare, so kept together only when used
+        tensors = []
+        for k, o in enumerate(outs):
+            vbox = _shared_version(o, args, arrays) if o.base is not None else None
+            o.setflags(write=False)  # a recorded value: writing into it would corrupt the backward
+            tensors.append(Tensor._wrap(o, op, k, vbox))
         if st.anomaly:
-            op._site = check_forward(op, outs)
-        result = tensors if several else tensors[0]
+            op._note("site", check_forward(op, outs))
+        result = tuple(tensors) if several else tensors[0]
         for obs in st.observers:
             obs.on_forward(op, result)
         return result
-
-    # ------------------------------------------------------------------ recording (forward)
-    def _record(self, args, arrays, outs, params, st):
-        """Keep what backward and the node interface need: input edges, saved values, output metadata."""
-        edges = []
-        for a in args:
-            if isinstance(a, Tensor):
-                edges.append((a.grad_fn, a._index, a) if a.grad_fn is None else (a.grad_fn, a._index, None))
-            else:
-                edges.append((None, None, a))
-        self._edges = edges
-        self._params = params
-        self._outs = outs
-        self._meta = tuple(OutputInfo(o.shape, o.dtype) for o in outs)
-        self._order = next(_order)
-        self._scope = st.scope
-        self._site = self._hooks = self._retained = self._names = self._alias = None
-        self._freed = False
-        self._roles = self._versions = ()
-
-    def _output_tensors(self, args, arrays, outs):
-        """One Tensor per output; their arrays become read-only, and a view of an input shares its version."""
-        tensors = []
-        for k, o in enumerate(outs):
-            vbox = None
-            if o.base is not None:
-                for a, x in zip(arrays, args):
-                    if isinstance(x, Tensor) and type(a) is np.ndarray and np.may_share_memory(o, a):
-                        vbox = x._vbox
-                        break
-            o.flags.writeable = False
-            tensors.append(Tensor._wrap(o, self, k, vbox))
-        if self.saved:
-            self._freeze_saved(args, arrays, tensors)
-        return tuple(tensors)
-
-    def _freeze_saved(self, args, arrays, tensors):
-        """Replace ``Input``/``Output`` entries of ``saved`` by their values; note their roles and versions."""
-        values, roles, versions = [], [], []
-        for pos, item in enumerate(self.saved):
-            kind = type(item)
-            if kind is Input:
-                src = args[item.index]
-                values.append(arrays[item.index])
-                roles.append((pos, "input", item.index))
-                if isinstance(src, Tensor):
-                    versions.append((pos, src._vbox, src._vbox[0]))
-            elif kind is Output:
-                values.append(tensors[item.index]._data)
-                roles.append((pos, "output", item.index))
-                box = tensors[item.index]._vbox
-                versions.append((pos, box, box[0]))
-            else:
-                values.append(item)
-                if type(item) is np.ndarray and self._alias is None and (item.base is not None or
-                                                                         any(item is a for a in arrays)):
-                    self._alias = _aliased(pos, item, args, arrays, tensors)
-        self.saved = tuple(values)
-        self._roles = tuple(roles)
-        self._versions = tuple(versions)
 
     # ------------------------------------------------------------------ backward
     def run_backward(self, grads, create_graph):
         """Call ``backward`` with one gradient per output; return one gradient per input."""
         if self._freed:
-            raise RuntimeError(
-                f"Trying to backward through the graph a second time (op '{self.name}'); its saved values "
-                "were freed after the first backward. Pass retain_graph=True to the first backward "
-                "if you need to backward through the graph again.")
-        self._check_versions()
-        if not create_graph:
-            result = self.backward(*grads)
+            self._raise_freed()
+        spec = self.saved
+        if create_graph:
+            result = self._recorded_backward(spec, grads)
+        elif spec:
+            self.saved = self._saved_values(spec, False)
+            try:
+                result = self.backward(*grads)
+            finally:
+                self.saved = spec
         else:
-            result = self._recorded_backward(grads)
+            result = self.backward(*grads)
         result = result if type(result) is tuple else (result,)
-        if len(result) != len(self._edges):
+        if len(result) != len(self._inputs):
             raise RuntimeError(f"{self.name}: backward returned {len(result)} gradient(s) for "
-                               f"{len(self._edges)} input(s)")
+                               f"{len(self._inputs)} input(s)")
         if create_graph:
             result = tuple(g if g is None or isinstance(g, Tensor) else Tensor._wrap(np.asarray(g)) for g in result)
         return result
 
-    def _recorded_backward(self, grads):
-        """The backward with saved roles as graph Tensors, so what it computes is recorded too."""
-        if self._alias is not None:
-            raise RuntimeError(f"{self.name}: saved value {self._alias}, so under create_graph it would be taken "
-                               "for a constant and higher derivatives would be wrong. Save the input or output by "
-                               "role instead: self.saved = (Input(i), ...) or (Output(k), ...)")
-        plain = self.saved
-        values = list(plain)
-        for pos, role, i in self._roles:
-            values[pos] = self._input_tensor(i, plain[pos]) if role == "input" else Tensor._wrap(plain[pos], self, i)
-        grads = tuple(g if g is None or isinstance(g, Tensor) else Tensor._wrap(g) for g in grads)
-        self.saved = tuple(values)
+    def _raise_freed(self):
+        raise RuntimeError(
+            f"Trying to backward through the graph a second time (op '{self.name}'); its saved values "
+            "were freed after the first backward. Pass retain_graph=True to the first backward "
+            "if you need to backward through the graph again.")
+
+    def _recorded_backward(self, spec, grads):
+        """The backward with saved roles and gradients as graph Tensors, so what it computes is recorded too."""
+        self.saved = self._saved_values(spec, True)
         previous, state.backward_node = state.backward_node, self
         try:
-            return self.backward(*grads)
+            return self.backward(*[g if g is None or isinstance(g, Tensor) else Tensor._wrap(g) for g in grads])
         finally:
             state.backward_node = previous
-            self.saved = plain
+            self.saved = spec
 
-    def _input_tensor(self, i, value):
-        """Input ``i`` as a graph Tensor: the leaf itself, a Tensor routed to its producer, or the constant."""
-        producer, index, leaf = self._edges[i]
-        if producer is not None:
-            return Tensor._wrap(value, producer, index)
-        return leaf if isinstance(leaf, Tensor) else value
+    def _saved_values(self, spec, create_graph):
+        """``saved`` with each ``Input``/``Output`` entry replaced by its array, or under create_graph by
+        its graph Tensor (the input itself, or an output routed back to this node). A saved input changed
+        in place since this node was recorded raises: the backward would silently use the new value."""
+        values = []
+        for pos, item in enumerate(spec):
+            kind = type(item)
+            if kind is Input:
+                x = self._inputs[item.index]
+                if isinstance(x, Tensor):
+                    box = x._vbox
+                    if box is not None and box[1] > self._order:
+                        raise RuntimeError(
+                            f"backward: input {item.index} of op '{self.name}' ({_describe(x)}), saved for its "
+                            f"backward, was modified by an in-place operation after the forward pass (it is at "
+                            f"version {box[0]}). Run the forward pass again after changing it, or change a copy.")
+                    values.append(x if create_graph else x._data)
+                else:
+                    values.append(x)
+            elif kind is Output:
+                o = self._outs[item.index]
+                values.append(Tensor._wrap(o, self, item.index) if create_graph else o)
+            else:
+                if create_graph and kind is np.ndarray:
+                    self._check_not_aliased(pos, item)
+                values.append(item)
+        return tuple(values)
 
-    def _check_versions(self):
-        for pos, box, version in self._versions:
-            if box[0] != version:
-                role = next(f"{r} {i}" for p, r, i in self._roles if p == pos)
-                raise RuntimeError(
-                    f"backward: {role} of op '{self.name}', saved for its backward, was modified by an in-place "
-                    f"operation after the forward pass ({self._describe(role)}; now at version {box[0]}, saved at "
-                    f"version {version}). Run the forward pass again after changing it, or change a copy.")
-
-    def _describe(self, role):
-        kind, i = role.split()
-        i = int(i)
-        if kind == "output":
-            shape, dtype = self._meta[i]
-            return f"a tensor of shape {shape}, {dtype}"
-        producer, index, leaf = self._edges[i]
-        what = f"output {index} of op '{producer.name}'" if producer is not None else "a leaf tensor"
-        t = leaf if isinstance(leaf, Tensor) else None
-        named = f" named {t.name!r}" if t is not None and t.name else ""
-        shape = t.shape if t is not None else producer._meta[index].shape
-        return f"{what}{named} of shape {shape}"
+    def _check_not_aliased(self, pos, item):
+        """Under create_graph a plain saved array is a constant: refuse one that is really an input or output."""
+        for i, x in enumerate(self._inputs):
+            if isinstance(x, Tensor) and x.requires_grad and np.may_share_memory(item, x._data):
+                what = f"input {i}"
+                break
+        else:
+            what = next((f"output {k}" for k, o in enumerate(self._outs) if np.may_share_memory(item, o)), None)
+        if what:
+            raise RuntimeError(f"{self.name}: saved value {pos} is a plain array sharing memory with {what}, so under "
+                               "create_graph it would be taken for a constant and higher derivatives would be wrong. "
+                               "Save it by role instead: self.saved = (Input(i), ...) or (Output(k), ...)")
 
     def needs_grad(self, i: int) -> bool:
         """Whether input ``i`` needs a gradient (lets a backward skip work it would throw away)."""
-        producer, _, leaf = self._edges[i]
-        return producer is not None or isinstance(leaf, Tensor) and leaf.requires_grad
+        x = self._inputs[i]
+        return isinstance(x, Tensor) and x.requires_grad
 
     def release(self):
-        """Free the saved values and the output values; shapes and dtypes stay readable."""
+        """Free the saved values, the outputs' values and the references to non-leaf inputs; keep the
+        graph's structure (edges, shapes and dtypes) for drawings and for clear errors."""
+        outs, inputs = self._outs, self._inputs
+        self._meta = ((outs[0].shape, outs[0].dtype),) if len(outs) == 1 else tuple([(o.shape, o.dtype) for o in outs])
+        kept = None
+        for i, x in enumerate(inputs):
+            if isinstance(x, Tensor) and x.grad_fn is not None:
+                if kept is None:
+                    kept = list(inputs)
+                kept[i] = InputEdge((x.grad_fn, x._index))
+        if kept is not None:
+            self._inputs = tuple(kept)
         self.saved = ()
         self._outs = None
-        self._versions = ()
         self._freed = True
 
+    def _output_info(self, k):
+        outs = self._outs
+        return OutputInfo(outs[k].shape, outs[k].dtype) if outs is not None else OutputInfo(*self._meta[k])
+
+    def _n_outputs(self):
+        return len(self._outs) if self._outs is not None else len(self._meta)
+
     # ------------------------------------------------------------------ per-output bookkeeping for Tensors
+    def _note(self, key, value):
+        if self._extra is None:
+            self._extra = {}
+        self._extra[key] = value
+
+    def _per_output(self, key):
+        """The per-output table ``key`` (hooks, retained, names), created on first use."""
+        if self._extra is None:
+            self._extra = {}
+        return self._extra.setdefault(key, {})
+
+    def _noted(self, key, k):
+        table = self._extra.get(key) if self._extra else None
+        return table.get(k) if table else None
+
     def _output_hooks(self, k):
-        if self._hooks is None:
-            self._hooks = {}
-        return self._hooks.setdefault(k, [])
+        return self._per_output("hooks").setdefault(k, [])
 
     def _retain(self, k, ref):
-        if self._retained is None:
-            self._retained = {}
-        self._retained[k] = ref
+        self._per_output("retained")[k] = ref
 
     def retained_tensor(self, k: int = 0):
         """The live Tensor for output ``k`` that called ``retain_grad()``, or None."""
-        ref = self._retained.get(k) if self._retained else None
+        ref = self._noted("retained", k)
         return ref() if ref is not None else None
 
     def _set_output_name(self, k, name):
-        if self._names is None:
-            self._names = {}
-        self._names[k] = name
+        self._per_output("names")[k] = name
 
     def output_name(self, k: int = 0):
         """The name given to output ``k`` (``t.name = ...``), or None."""
-        return self._names.get(k) if self._names else None
+        return self._noted("names", k)
 
     # ------------------------------------------------------------------ the declared, read-only interface
     @property
     def inputs(self) -> tuple[Edge, ...]:
         """One ``Edge`` per positional input, in order."""
         edges = []
-        for producer, index, x in self._edges:
-            if producer is not None:
-                shape, dtype = producer._meta[index]
-                edges.append(Edge(producer, index, None, None, shape, dtype))
+        for x in self._inputs:
+            if isinstance(x, LINKED) and x.grad_fn is not None:
+                shape, dtype = x.grad_fn._output_info(x._index)
+                edges.append(Edge(x.grad_fn, x._index, None, None, shape, dtype))
             elif isinstance(x, Tensor):
                 edges.append(Edge(None, None, x, None, x.shape, x.dtype))
             else:
@@ -319,11 +332,12 @@ class Op:
 
     params = property(lambda self: MappingProxyType(self._params),
                       doc="The op's keyword parameters (axis, shape, ...), read-only.")
-    outputs = property(lambda self: self._meta, doc="One ``OutputInfo(shape, dtype)`` per output.")
+    outputs = property(lambda self: tuple(self._output_info(k) for k in range(self._n_outputs())),
+                       doc="One ``OutputInfo(shape, dtype)`` per output.")
     freed = property(lambda self: self._freed, doc="True once backward has freed the saved and output values.")
     scope = property(lambda self: self._scope, doc="The modules the op ran inside, outermost first.")
     order = property(lambda self: self._order, doc="Creation order: a larger number was recorded later.")
-    site = property(lambda self: self._site,
+    site = property(lambda self: self._extra.get("site") if self._extra else None,
                     doc="Where the op was created ('file:line in function'), recorded under detect_anomaly; else None.")
 
     def output_value(self, k: int = 0) -> np.ndarray:
@@ -338,14 +352,20 @@ class Op:
         return f"<{self.name} backward>"
 
 
-def _aliased(pos, item, args, arrays, tensors):
-    """A description when plain saved array ``item`` shares memory with a differentiable input or an output."""
-    for i, (a, x) in enumerate(zip(arrays, args)):
-        if isinstance(x, Tensor) and x.requires_grad and np.may_share_memory(item, a):
-            return f"{pos} is a plain array sharing memory with input {i}"
-    for k, t in enumerate(tensors):
-        if np.may_share_memory(item, t._data):
-            return f"{pos} is a plain array sharing memory with output {k}"
+def _describe(t):
+    """A tensor as an error message names it."""
+    if t.grad_fn is not None:
+        what = f"output {t._index} of op '{t.grad_fn.name}'"
+    else:
+        what = "a leaf tensor" + (f" named {t.name!r}" if t.name else "")
+    return f"{what} of shape {t.shape}"
+
+
+def _shared_version(out, args, arrays):
+    """The version counter of the input Tensor whose memory ``out`` views (a write to one changes both)."""
+    for a, x in zip(arrays, args):
+        if isinstance(x, Tensor) and type(a) is np.ndarray and np.may_share_memory(out, a):
+            return x._version_box()
     return None
 
 

@@ -13,12 +13,17 @@ fails at once; writes into a leaf's ``.data`` with NumPy are not tracked (use th
 """
 from __future__ import annotations
 
+import itertools
 import weakref
 
 import numpy as np
 
 from . import dtypes
 from .mode import state
+
+# One clock for graph nodes (their creation order) and in-place writes (a value's last change), so a
+# backward can tell whether a value it saved was changed after its node was recorded.
+clock = itertools.count()
 
 
 class Tensor:
@@ -35,7 +40,7 @@ class Tensor:
         self._index = 0
         self._name = name
         self._hooks = None
-        self._vbox = [0]
+        self._vbox = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -51,8 +56,21 @@ class Tensor:
         t.requires_grad = grad_fn is not None
         t._name = None
         t._hooks = None
-        t._vbox = [0] if vbox is None else vbox
+        t._vbox = vbox
         return t
+
+    def _version_box(self):
+        """``[writes, clock at the last write]``, shared with views of this tensor; created on first need."""
+        if self._vbox is None:
+            self._vbox = [0, -1]
+        return self._vbox
+
+    def _updated(self):
+        """Count an in-place change of the value (and stamp it with the clock); returns self."""
+        box = self._version_box()
+        box[0] += 1
+        box[1] = next(clock)
+        return self
 
     # ------------------------------------------------------------------ attributes
     @property
@@ -67,7 +85,7 @@ class Tensor:
         if not isinstance(value, np.ndarray):
             raise TypeError(f"Tensor.data: expected an ndarray or a Tensor, got {type(value).__name__}")
         self._data = value
-        self._vbox[0] += 1
+        self._updated()
 
     shape = property(lambda self: self._data.shape, doc="Tuple of axis lengths.")
     ndim = property(lambda self: self._data.ndim, doc="Number of axes.")
@@ -75,7 +93,7 @@ class Tensor:
     dtype = property(lambda self: self._data.dtype, doc="NumPy dtype of the data.")
     is_leaf = property(lambda self: self.grad_fn is None,
                        doc="True for tensors not produced by a recorded op (inputs, parameters).")
-    _version = property(lambda self: self._vbox[0],
+    _version = property(lambda self: self._vbox[0] if self._vbox is not None else 0,
                         doc="How many in-place changes this tensor's value has had (shared with its views).")
     output_index = property(lambda self: self._index, doc="Which output of ``grad_fn`` this tensor is (0 for most).")
 
@@ -124,7 +142,7 @@ class Tensor:
 
     def detach(self):
         """A new leaf sharing this data (and its version counter), cut from the graph."""
-        return Tensor._wrap(self._data, vbox=self._vbox)
+        return Tensor._wrap(self._data, vbox=self._version_box())
 
     def requires_grad_(self, flag=True):
         """Set ``requires_grad`` in place (leaves only) and return self."""
@@ -170,10 +188,6 @@ class Tensor:
         if not self._data.flags.writeable:
             raise RuntimeError(f"{name}: this tensor's array is read-only (shape {self.shape}); it is shared with "
                                "a value that must not change (a recorded op's output or a broadcast view)")
-
-    def _updated(self):
-        self._vbox[0] += 1
-        return self
 
     def copy_(self, src):
         """Overwrite the values with ``src`` (broadcast to this shape, cast to this dtype); returns self."""

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
-from .base import Input, Op, Output, TensorLike, as_operand, as_tensor_arg, dual
+from .base import INPUT, OUTPUT, Op, TensorLike, as_operand, as_tensor_arg, dual
 
 
 def _binary_forward(name, fn, a, b):
@@ -53,7 +53,7 @@ class Multiply(Op):
     name = "multiply"
 
     def forward(self, a, b):
-        self.saved = (Input(0), Input(1))
+        self.saved = (INPUT[0], INPUT[1])
         return _binary_forward("multiply", np.multiply, a, b)
 
     def backward(self, g):
@@ -67,7 +67,7 @@ class Divide(Op):
     name = "divide"
 
     def forward(self, a, b):
-        self.saved = (Input(0), Input(1))
+        self.saved = (INPUT[0], INPUT[1])
         return _binary_forward("divide", np.true_divide, a, b)
 
     def backward(self, g):
@@ -83,7 +83,7 @@ class Power(Op):
     name = "power"
 
     def forward(self, a, b):
-        self.saved = (Input(0), Input(1), Output())
+        self.saved = (INPUT[0], INPUT[1], OUTPUT[0])
         return _binary_forward("power", np.power, a, b)
 
     def backward(self, g):
@@ -169,7 +169,7 @@ class Where(Op):
         except ValueError:
             raise ValueError(f"where: shapes {np.shape(cond)}, {np.shape(a)} and {np.shape(b)} "
                              "cannot be broadcast together") from None
-        self.saved = (Input(0),)
+        self.saved = (INPUT[0],)
         return out
 
     def backward(self, g):
@@ -199,7 +199,7 @@ class Exp(Op):
     name = "exp"
 
     def forward(self, a):
-        self.saved = (Output(),)
+        self.saved = (OUTPUT[0],)
         return np.exp(a)
 
     def backward(self, g):
@@ -212,7 +212,7 @@ class Log(Op):
     name = "log"
 
     def forward(self, a):
-        self.saved = (Input(0),)
+        self.saved = (INPUT[0],)
         return np.log(a)
 
     def backward(self, g):
@@ -225,7 +225,7 @@ class Log1p(Op):
     name = "log1p"
 
     def forward(self, a):
-        self.saved = (Input(0),)
+        self.saved = (INPUT[0],)
         return np.log1p(a)
 
     def backward(self, g):
@@ -238,7 +238,7 @@ class Sqrt(Op):
     name = "sqrt"
 
     def forward(self, a):
-        self.saved = (Output(),)
+        self.saved = (OUTPUT[0],)
         return np.sqrt(a)
 
     def backward(self, g):
@@ -276,7 +276,7 @@ class Sin(Op):
     name = "sin"
 
     def forward(self, a):
-        self.saved = (Input(0),)
+        self.saved = (INPUT[0],)
         return np.sin(a)
 
     def backward(self, g):
@@ -289,7 +289,7 @@ class Cos(Op):
     name = "cos"
 
     def forward(self, a):
-        self.saved = (Input(0),)
+        self.saved = (INPUT[0],)
         return np.cos(a)
 
     def backward(self, g):
@@ -302,7 +302,7 @@ class Tan(Op):
     name = "tan"
 
     def forward(self, a):
-        self.saved = (Output(),)
+        self.saved = (OUTPUT[0],)
         return np.tan(a)
 
     def backward(self, g):
@@ -316,7 +316,7 @@ class Tanh(Op):
     name = "tanh"
 
     def forward(self, a):
-        self.saved = (Output(),)
+        self.saved = (OUTPUT[0],)
         return np.tanh(a)
 
     def backward(self, g):
@@ -341,7 +341,7 @@ class Sigmoid(Op):
     name = "sigmoid"
 
     def forward(self, a):
-        self.saved = (Output(),)
+        self.saved = (OUTPUT[0],)
         return stable_sigmoid(a)
 
     def backward(self, g):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from .base import Input, Op, TensorLike, as_tensor_arg
+from .base import INPUT, Input, Op, TensorLike, as_tensor_arg
 
 
 def _swap_last(x):
@@ -17,7 +17,7 @@ class Matmul(Op):
     name = "matmul"
 
     def forward(self, a, b):
-        self.saved = (Input(0), Input(1))
+        self.saved = (INPUT[0], INPUT[1])
         return np.matmul(a, b)
 
     def backward(self, g):
@@ -81,7 +81,7 @@ class Einsum(Op):
     name = "einsum"
 
     def forward(self, *arrays, subscripts=""):
-        self.saved = (subscripts,) + tuple(Input(i) for i in range(len(arrays)))
+        self.saved = (subscripts, *(Input(i) for i in range(len(arrays))))
         return np.asarray(_einsum_np(subscripts, *arrays))
 
     def backward(self, g):

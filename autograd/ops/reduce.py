@@ -9,10 +9,10 @@ import numpy as np
 
 from ..tensor import Tensor
 from .base import (
+    INPUT,
+    OUTPUT,
     Axis,
-    Input,
     Op,
-    Output,
     TensorLike,
     as_tensor_arg,
     dual,
@@ -93,7 +93,7 @@ class Prod(Op):
     name = "prod"
 
     def forward(self, a, axis=(), keepdims=False):
-        self.saved = (Input(0), Output(), axis, keepdims)
+        self.saved = (INPUT[0], OUTPUT[0], axis, keepdims)
         return np.prod(a, axis=axis, keepdims=keepdims)
 
     def backward(self, g):
@@ -161,7 +161,7 @@ class Var(Op):
     name = "var"
 
     def forward(self, a, axis=(), keepdims=False, ddof=0):
-        self.saved = (Input(0), axis, keepdims, ddof)
+        self.saved = (INPUT[0], axis, keepdims, ddof)
         return np.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
 
     def backward(self, g):
@@ -177,7 +177,7 @@ class Std(Op):
     name = "std"
 
     def forward(self, a, axis=(), keepdims=False, ddof=0):
-        self.saved = (Input(0), Output(), axis, keepdims, ddof)
+        self.saved = (INPUT[0], OUTPUT[0], axis, keepdims, ddof)
         return np.std(a, axis=axis, keepdims=keepdims, ddof=ddof)
 
     def backward(self, g):
@@ -210,7 +210,7 @@ class LogSumExp(Op):
         out = _stable_lse(a, axis).astype(a.dtype, copy=False)
         if not keepdims:
             out = out.reshape(tuple(s for i, s in enumerate(a.shape) if i not in axis))
-        self.saved = (Input(0), Output(), axis, keepdims)
+        self.saved = (INPUT[0], OUTPUT[0], axis, keepdims)
         return out
 
     def backward(self, g):
@@ -226,7 +226,7 @@ class Softmax(Op):
 
     def forward(self, a, axis=-1):
         e = np.exp(a - np.max(a, axis=axis, keepdims=True))
-        self.saved = (Output(), axis)
+        self.saved = (OUTPUT[0], axis)
         return e / np.sum(e, axis=axis, keepdims=True)
 
     def backward(self, g):
@@ -241,7 +241,7 @@ class LogSoftmax(Op):
     name = "log_softmax"
 
     def forward(self, a, axis=-1):
-        self.saved = (Output(), axis)
+        self.saved = (OUTPUT[0], axis)
         return (a - _stable_lse(a, (axis,))).astype(a.dtype, copy=False)
 
     def backward(self, g):

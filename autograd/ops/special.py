@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
-from .base import Input, Op, TensorLike, as_tensor_arg, dual
+from .base import INPUT, Op, TensorLike, as_tensor_arg, dual
 from .elementwise import _exp
 
 # |x| <= 0.46875: erf(x) = x * P(x²) / Q(x²)
@@ -101,7 +101,7 @@ class Erf(Op):
     name = "erf"
 
     def forward(self, a):
-        self.saved = (Input(0),)
+        self.saved = (INPUT[0],)
         return erf_numpy(a)
 
     def backward(self, g):
