@@ -15,7 +15,7 @@ import numpy as np
 
 from .dtypes import get_default_dtype, is_floating, to_array
 from .mode import no_grad
-from .op import Input, Op
+from .op import Input, Op, once_differentiable
 from .tensor import Tensor
 
 
@@ -121,7 +121,10 @@ class _FunctionNode(Op):
             return in_grads
         g = next(g for g in grads if g is not None)
         inputs = [x for x in self._inputs if isinstance(x, Tensor) and x.requires_grad]
-        return tuple(None if gi is None else _once_differentiable(fn.__name__, gi, g, inputs) for gi in in_grads)
+        reason = (f"{fn.__name__}: its backward is written with NumPy and cannot be differentiated again (it is "
+                  "once-differentiable); write the op with autograd operations instead of Function to get "
+                  "higher-order derivatives")
+        return tuple(None if gi is None else once_differentiable(gi, g, inputs, reason) for gi in in_grads)
 
     def _check_grads(self, result):
         """One gradient per input, None where the input needs none, each in the input's shape and dtype."""
@@ -165,27 +168,3 @@ def _as_output(fn, k, value):
         return to_array(value)
     raise TypeError(f"{fn.__name__}.forward must return an ndarray or a tuple of ndarrays, but output {k} is "
                     f"{type(value).__name__}")
-
-
-class _OnceDifferentiable(Op):
-    """A gradient produced by a Function's NumPy backward: correct in value, not differentiable again."""
-
-    name = "function_backward"
-
-    def forward(self, *arrays, value=None, function=""):
-        return value
-
-    def backward(self, g):
-        raise RuntimeError(
-            f"{self.params['function']}: its backward is written with NumPy and cannot be differentiated again "
-            "(it is once-differentiable); write the op with autograd operations instead of Function to get "
-            "higher-order derivatives")
-
-
-def _once_differentiable(function_name, value, grad_output, inputs):
-    """Wrap a NumPy-computed gradient so it depends on the graph but refuses a further backward."""
-    t = _OnceDifferentiable.apply(grad_output, *inputs, value=value, function=function_name)
-    if t.grad_fn is not None:
-        t.grad_fn._params = {"function": function_name}  # drop the value itself from the node's parameters
-    return t
-

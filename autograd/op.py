@@ -203,6 +203,18 @@ class Op:
 
     def _recorded_backward(self, spec, grads):
         """The backward with saved roles and gradients as graph Tensors, so what it computes is recorded too."""
+        alias = self._aliased_constant(spec)
+        if alias:  # right in value, wrong if differentiated again: compute plainly and refuse a further backward
+            self.saved = self._saved_values(spec, False)
+            try:
+                result = self.backward(*[g._data if isinstance(g, Tensor) else g for g in grads])
+            finally:
+                self.saved = spec
+            result = result if type(result) is tuple else (result,)
+            link = [g for g in grads if isinstance(g, Tensor)] + [x for x in self._inputs
+                                                                   if isinstance(x, Tensor) and x.requires_grad]
+            return tuple(None if r is None else once_differentiable(np.asarray(r), link[0], link[1:], alias)
+                         for r in result)
         self.saved = self._saved_values(spec, True)
         previous, state.backward_node = state.backward_node, self
         try:
@@ -234,23 +246,24 @@ class Op:
                 o = self._outs[item.index]
                 values.append(Tensor._wrap(o, self, item.index) if create_graph else o)
             else:
-                if create_graph and kind is np.ndarray:
-                    self._check_not_aliased(pos, item)
                 values.append(item)
         return tuple(values)
 
-    def _check_not_aliased(self, pos, item):
-        """Under create_graph a plain saved array is a constant: refuse one that is really an input or output."""
-        for i, x in enumerate(self._inputs):
-            if isinstance(x, Tensor) and x.requires_grad and np.may_share_memory(item, x._data):
-                what = f"input {i}"
-                break
-        else:
-            what = next((f"output {k}" for k, o in enumerate(self._outs) if np.may_share_memory(item, o)), None)
-        if what:
-            raise RuntimeError(f"{self.name}: saved value {pos} is a plain array sharing memory with {what}, so under "
-                               "create_graph it would be taken for a constant and higher derivatives would be wrong. "
-                               "Save it by role instead: self.saved = (Input(i), ...) or (Output(k), ...)")
+    def _aliased_constant(self, spec):
+        """Why the backward cannot be recorded: a plain saved array that is really an input's or output's memory
+        (under create_graph it would be taken for a constant, so higher derivatives would be wrong); or ''."""
+        for pos, item in enumerate(spec):
+            if type(item) is not np.ndarray:
+                continue
+            what = next((f"input {i}" for i, x in enumerate(self._inputs)
+                         if isinstance(x, Tensor) and x.requires_grad and np.may_share_memory(item, x._data)), None)
+            what = what or next((f"output {k}" for k, o in enumerate(self._outs) if np.may_share_memory(item, o)),
+                                None)
+            if what:
+                return (f"{self.name}: saved value {pos} is a plain array sharing memory with {what}, so its "
+                        "backward cannot be differentiated again (the array would be taken for a constant). Save it "
+                        "by role instead: self.saved = (Input(i), ...) or (Output(k), ...)")
+        return ""
 
     def needs_grad(self, i: int) -> bool:
         """Whether input ``i`` needs a gradient (lets a backward skip work it would throw away)."""
@@ -350,6 +363,27 @@ class Op:
 
     def __repr__(self):
         return f"<{self.name} backward>"
+
+
+class _OnceDifferentiable(Op):
+    """A gradient computed outside the graph (a Function's NumPy backward, an op saving a plain view of its
+    input): right in value, linked to what it depends on, and refusing to be differentiated again."""
+
+    name = "once_differentiable"
+
+    def forward(self, *arrays, value=None, reason=""):
+        return value
+
+    def backward(self, g):
+        raise RuntimeError(self._params["reason"])
+
+
+def once_differentiable(value, grad_output, inputs, reason):
+    """Wrap ``value`` so it depends on ``grad_output`` and ``inputs`` but a backward through it raises ``reason``."""
+    t = _OnceDifferentiable.apply(grad_output, *inputs, value=value, reason=reason)
+    if t.grad_fn is not None:
+        t.grad_fn._params = {"reason": reason}  # drop the value itself from the node's parameters
+    return t
 
 
 def _describe(t):

@@ -20,9 +20,9 @@ from types import MappingProxyType
 import numpy as np
 
 from . import ops
-from .function import Function, _FunctionNode, _OnceDifferentiable
+from .function import Function, _FunctionNode
 from .functional import _Alias
-from .op import Op
+from .op import Op, _OnceDifferentiable
 from .ops import elementwise as _ew
 from .ops import index as _ix
 from .ops import linalg as _la
@@ -415,7 +415,7 @@ register(OpEntry("Function", "two outputs", _SinCos.apply, (_R,), "elementwise",
 
 # Op classes that are plumbing, not operations a user calls: exempt from needing an entry.
 INTERNAL_OPS = frozenset({
-    _OnceDifferentiable,  # stands for a Function's NumPy gradient under create_graph; refuses a second backward
+    _OnceDifferentiable,  # a gradient computed outside the graph (Function, op saving a view); refuses a backward
 })
 
 
