@@ -137,7 +137,7 @@ class _Walk:
         seen = set(stack)
         while stack:
             for x in stack.pop()._inputs:
-                producer = x.grad_fn if isinstance(x, LINKED) else None
+                producer = x.grad_fn if type(x) is Tensor or isinstance(x, LINKED) else None
                 if producer is not None:
                     pending[producer] = pending.get(producer, 0) + 1
                     if producer not in seen:

@@ -26,7 +26,7 @@ import numpy as np
 
 from .anomaly import check_forward
 from .mode import state
-from .tensor import Tensor, clock
+from .tensor import Tensor, clock, read_only
 
 
 class Input:
@@ -135,41 +135,54 @@ class Op:
             else:
                 arrays.append(a)
         out = op.forward(*arrays, **params)
-        several = type(out) is tuple
-        if several:
-            outs = _as_outputs(out, arrays)
-        else:  # the common case, inline: an ndarray (NumPy returns scalars for 0-d), never an input's own object
-            if type(out) is not np.ndarray:
-                out = np.asarray(out)
-            for a in arrays:
-                if out is a:
-                    out = out.view()
-            outs = (out,)
+        if type(out) is tuple:
+            return op._several(args, arrays, _as_outputs(out, arrays), params, record)
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)  # NumPy returns scalars for 0-d results
         st = state
         if not (record and st.grad_enabled):
-            tensors = tuple([Tensor._wrap(o) for o in outs])
             if st.anomaly:
-                check_forward(op, outs)
-            return tensors if several else tensors[0]
-        op._inputs = args
-        op._params = params
-        op._outs = outs
-        op._meta = None  # shapes and dtypes, filled in when the values are freed
-        op._order = next(clock)
-        op._scope = st.scope
-        op._freed = False
-        op._extra = None  # hooks, retain_grad, names, creation site: rare, so kept together only when used
-        tensors = []
-        for k, o in enumerate(outs):
-            vbox = _shared_version(o, args, arrays) if o.base is not None else None
-            o.setflags(write=False)  # a recorded value: writing into it would corrupt the backward
-            tensors.append(Tensor._wrap(o, op, k, vbox))
-        if st.anomaly:
-            op._note("site", check_forward(op, outs))
-        result = tuple(tensors) if several else tensors[0]
+                check_forward(op, (out,))
+            return Tensor._wrap(out)
+        op._record(args, (out,), params, st)
+        vbox = None
+        if out.base is not None:  # a view of an input shares the input's version counter
+            vbox = _shared_version(out, args, arrays)
+        else:
+            for a in arrays:
+                if out is a:  # the input array itself, handed back
+                    vbox = _shared_version(out, args, arrays)
+        t = Tensor._wrap(out, op, 0, vbox)
         for obs in st.observers:
-            obs.on_forward(op, result)
-        return result
+            obs.on_forward(op, t)
+        return t
+
+    def _several(self, args, arrays, outs, params, record):
+        """The rest of ``apply`` for an op with several outputs: one Tensor each."""
+        st = state
+        if not (record and st.grad_enabled):
+            if st.anomaly:
+                check_forward(self, outs)
+            return tuple([Tensor._wrap(o) for o in outs])
+        self._record(args, outs, params, st)
+        tensors = tuple([Tensor._wrap(o, self, k, _shared_version(o, args, arrays) if o.base is not None else None)
+                         for k, o in enumerate(outs)])
+        for obs in st.observers:
+            obs.on_forward(self, tensors)
+        return tensors
+
+    def _record(self, args, outs, params, st):
+        """Keep what backward and the node interface need: the inputs, the outputs' values, the parameters."""
+        self._inputs = args
+        self._params = params
+        self._outs = outs
+        self._meta = None  # shapes and dtypes, filled in when the values are freed
+        self._order = next(clock)
+        self._scope = st.scope
+        self._freed = False
+        self._extra = None  # hooks, retain_grad, names, creation site: rare, so kept together only when used
+        if st.anomaly:
+            self._note("site", check_forward(self, outs))
 
     # ------------------------------------------------------------------ backward
     def run_backward(self, grads, create_graph):
@@ -227,27 +240,31 @@ class Op:
         """``saved`` with each ``Input``/``Output`` entry replaced by its array, or under create_graph by
         its graph Tensor (the input itself, or an output routed back to this node). A saved input changed
         in place since this node was recorded raises: the backward would silently use the new value."""
+        inputs, order = self._inputs, self._order
         values = []
-        for pos, item in enumerate(spec):
+        for item in spec:
             kind = type(item)
             if kind is Input:
-                x = self._inputs[item.index]
+                x = inputs[item.index]
                 if isinstance(x, Tensor):
                     box = x._vbox
-                    if box is not None and box[1] > self._order:
-                        raise RuntimeError(
-                            f"backward: input {item.index} of op '{self.name}' ({_describe(x)}), saved for its "
-                            f"backward, was modified by an in-place operation after the forward pass (it is at "
-                            f"version {box[0]}). Run the forward pass again after changing it, or change a copy.")
-                    values.append(x if create_graph else x._data)
-                else:
-                    values.append(x)
+                    if box is not None and box[1] > order:
+                        self._raise_modified(item.index, x)
+                    if not create_graph:
+                        x = x._data
+                values.append(x)
             elif kind is Output:
                 o = self._outs[item.index]
                 values.append(Tensor._wrap(o, self, item.index) if create_graph else o)
             else:
                 values.append(item)
         return tuple(values)
+
+    def _raise_modified(self, i, x):
+        raise RuntimeError(
+            f"backward: input {i} of op '{self.name}' ({_describe(x)}), saved for its backward, was modified by an "
+            f"in-place operation after the forward pass (it is at version {x._version}). Run the forward pass "
+            "again after changing it, or change a copy.")
 
     def _aliased_constant(self, spec):
         """Why the backward cannot be recorded: a plain saved array that is really an input's or output's memory
@@ -354,12 +371,12 @@ class Op:
                     doc="Where the op was created ('file:line in function'), recorded under detect_anomaly; else None.")
 
     def output_value(self, k: int = 0) -> np.ndarray:
-        """The (read-only) value of output ``k``; RuntimeError once backward has freed it."""
+        """The value of output ``k`` (a read-only view); RuntimeError once backward has freed it."""
         if self._freed:
             shape, dtype = self._meta[k]
             raise RuntimeError(f"{self.name}: the value of output {k} (shape {shape}, {dtype}) was freed by "
                                "backward; pass retain_graph=True to keep it")
-        return self._outs[k]
+        return read_only(self._outs[k])
 
     def __repr__(self):
         return f"<{self.name} backward>"
@@ -404,7 +421,7 @@ def _shared_version(out, args, arrays):
 
 
 def _as_outputs(outs, arrays):
-    """Each result as an ndarray (NumPy returns scalars for 0-d results), never an input's own array object."""
+    """Each of several results as an ndarray (NumPy returns scalars for 0-d), never an input's own array."""
     fixed = []
     for o in outs:
         if type(o) is not np.ndarray:

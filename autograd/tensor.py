@@ -7,9 +7,10 @@ Memory is shared, not copied: ``Tensor(ndarray)``, ``from_numpy``, ``.data``, ``
 ``detach()`` all refer to the same array. Each Tensor carries a version counter (``_version``),
 shared with its views and detached copies, that the library's in-place writes bump (``copy_``,
 ``add_`` and the other ``*_`` methods, assigning ``.data``, optimiser steps, ``nn.init``); a
-backward that needs a value saved before such a write raises instead of using the new value. The
-arrays of values computed by recorded ops are read-only, so writing into one through ``.data``
-fails at once; writes into a leaf's ``.data`` with NumPy are not tracked (use the ``*_`` methods).
+backward that needs a value saved before such a write raises instead of using the new value. A value
+computed by a recorded op is handed out read-only (``.data``, ``.numpy()``, ``np.asarray``,
+``detach()``), so writing into it fails at once; writes into a leaf's ``.data`` with NumPy are not
+tracked (use the ``*_`` methods).
 """
 from __future__ import annotations
 
@@ -75,8 +76,9 @@ class Tensor:
     # ------------------------------------------------------------------ attributes
     @property
     def data(self) -> np.ndarray:
-        """The ndarray (shared, not copied). Assigning a new array counts as an in-place change."""
-        return self._data
+        """The ndarray (shared, not copied; a read-only view for a value computed by a recorded op).
+        Assigning a new array counts as an in-place change."""
+        return self._data if self.grad_fn is None else read_only(self._data)
 
     @data.setter
     def data(self, value):
@@ -141,8 +143,9 @@ class Tensor:
                                    create_graph=create_graph, inputs=inputs)
 
     def detach(self):
-        """A new leaf sharing this data (and its version counter), cut from the graph."""
-        return Tensor._wrap(self._data, vbox=self._version_box())
+        """A new leaf sharing this data (and its version counter), cut from the graph (read-only if recorded)."""
+        data = self._data if self.grad_fn is None else read_only(self._data)
+        return Tensor._wrap(data, vbox=self._version_box())
 
     def requires_grad_(self, flag=True):
         """Set ``requires_grad`` in place (leaves only) and return self."""
@@ -238,18 +241,18 @@ class Tensor:
 
     # ------------------------------------------------------------------ conversion
     def numpy(self):
-        """The underlying ndarray (shared, not copied)."""
-        return self._data
+        """The underlying ndarray (shared, not copied), as ``.data``."""
+        return self.data
 
     def item(self):
         """The single element as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self):
         """Nested Python lists of the values."""
-        return self.data.tolist()
+        return self._data.tolist()
 
     def astype(self, dtype):
         """A copy in another dtype (differentiable between float dtypes)."""
@@ -261,19 +264,19 @@ class Tensor:
             raise TypeError(f"a NumPy function was given a Tensor while the backward of op '{node.name}' is being "
                             "recorded (create_graph=True); it would drop the graph and give wrong higher "
                             "derivatives. Use autograd's functions (autograd.where, autograd.exp, ...) in backward")
-        a = self._data if dtype is None else self._data.astype(dtype)
-        return a.copy() if copy and a is self._data else a
+        a = self.data if dtype is None else self._data.astype(dtype)
+        return a.copy() if copy and dtype is None else a
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
     def __bool__(self):
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self):
         return float(self.item())
@@ -282,17 +285,17 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if not dtypes.is_integer(self.dtype) or self.data.size != 1:
+        if not dtypes.is_integer(self.dtype) or self._data.size != 1:
             raise TypeError(f"only integer tensors of a single element can be used as an index, got {self.dtype} "
                             f"of shape {self.shape}")
-        return int(self.data)
+        return int(self._data)
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        body = np.array2string(self._data, separator=", ", prefix="tensor(")
         extra = []
-        if self.data.dtype != dtypes.get_default_dtype() and dtypes.is_floating(self.data.dtype) or \
-                not dtypes.is_floating(self.data.dtype):
-            extra.append(f"dtype={self.data.dtype}")
+        if self._data.dtype != dtypes.get_default_dtype() and dtypes.is_floating(self._data.dtype) or \
+                not dtypes.is_floating(self._data.dtype):
+            extra.append(f"dtype={self._data.dtype}")
         if self.grad_fn is not None:
             extra.append(f"grad_fn=<{self.grad_fn.name}>")
         elif self.requires_grad:
@@ -326,6 +329,13 @@ class Tensor:
     def __eq__(self, other): return NotImplemented if other is None else ops.equal(self, other)  # t == None: False
     def __ne__(self, other): return NotImplemented if other is None else ops.not_equal(self, other)
     def __getitem__(self, index): return ops.getitem(self, index)
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only view of ``array``: a recorded value handed out where writing into it would corrupt a backward."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def _plain(x):

@@ -120,7 +120,7 @@ class Power(Op):
 
 def _value(x):
     """The ndarray behind a Tensor (saved values are Tensors while the backward is being recorded)."""
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _tie_weights(a, b, out_dtype):
@@ -464,8 +464,8 @@ def clip(x: TensorLike, lo=None, hi=None) -> Tensor:
     """Limit values to [lo, hi] (either may be None); gradient passes where lo <= x <= hi."""
     if lo is None and hi is None:
         raise ValueError("clip: at least one of lo and hi must be given")
-    lo = lo.data if isinstance(lo, Tensor) else lo  # bounds are constants: no gradient flows to them
-    hi = hi.data if isinstance(hi, Tensor) else hi
+    lo = lo._data if isinstance(lo, Tensor) else lo  # bounds are constants: no gradient flows to them
+    hi = hi._data if isinstance(hi, Tensor) else hi
     for bound in (lo, hi):
         if bound is not None and (isinstance(bound, bool) or np.asarray(bound).dtype.kind not in "iuf"):
             raise TypeError(f"clip: lo and hi must be numbers (or arrays of numbers), got {bound!r}")
@@ -476,7 +476,7 @@ def clip(x: TensorLike, lo=None, hi=None) -> Tensor:
 
 def where(cond, a: TensorLike, b: TensorLike) -> Tensor:
     """Choose from ``a`` where ``cond`` is true, else from ``b`` (broadcast); cond is not differentiated."""
-    cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    cond = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be boolean, got {cond.dtype}")
     a, b = as_operand(a, "where"), as_operand(b, "where")
@@ -493,22 +493,22 @@ def astype(x: TensorLike, dtype) -> Tensor:
     except TypeError:
         raise TypeError(f"astype: {dtype!r} is not a NumPy dtype") from None
     if isinstance(x, Tensor) and x.requires_grad and dtype.kind != "f":
-        return Tensor._wrap(x.data.astype(dtype))  # integer/bool results carry no gradient
+        return Tensor._wrap(x._data.astype(dtype))  # integer/bool results carry no gradient
     return AsType.apply(x, dtype=dtype)
 
 
 def floor_divide(a: TensorLike, b: TensorLike) -> Tensor:
     """a // b; piecewise constant, so the result carries no gradient."""
     a, b = as_operand(a, "floor_divide"), as_operand(b, "floor_divide")
-    av = a.data if isinstance(a, Tensor) else a
-    bv = b.data if isinstance(b, Tensor) else b
+    av = a._data if isinstance(a, Tensor) else a
+    bv = b._data if isinstance(b, Tensor) else b
     return Tensor._wrap(np.asarray(_binary_forward("floor_divide", np.floor_divide, av, bv)))
 
 
 def _comparison(name, fn):
     def compare(a, b):
-        av = a.data if isinstance(a, Tensor) else as_operand(a, name)
-        bv = b.data if isinstance(b, Tensor) else as_operand(b, name)
+        av = a._data if isinstance(a, Tensor) else as_operand(a, name)
+        bv = b._data if isinstance(b, Tensor) else as_operand(b, name)
         return Tensor._wrap(np.asarray(_binary_forward(name, fn, av, bv)))
 
     compare.__name__ = compare.__qualname__ = name

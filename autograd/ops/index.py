@@ -13,11 +13,11 @@ _BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
 def _plain_index(index):
     """Index with Tensors replaced by their arrays and lists by arrays (NumPy semantics)."""
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, tuple):
         return tuple(_plain_index(i) for i in index)
     if isinstance(index, list):
-        return np.asarray([i.data if isinstance(i, Tensor) else i for i in index])
+        return np.asarray([i._data if isinstance(i, Tensor) else i for i in index])
     return index
 
 
@@ -109,7 +109,7 @@ def take(x: TensorLike, indices, axis: int | None = None) -> Tensor:
     from .shape import flatten
 
     x = as_tensor_arg(x, "take")
-    idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+    idx = np.asarray(indices._data if isinstance(indices, Tensor) else indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"take: indices must be integers, got {idx.dtype}")
     if axis is None:

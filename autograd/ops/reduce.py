@@ -100,7 +100,7 @@ class Prod(Op):
         a, out, axes, keepdims = self.saved
         shape = a.shape
         g_full = expand(g, shape, axes, keepdims)
-        a_data = a.data if isinstance(a, Tensor) else a
+        a_data = a._data if isinstance(a, Tensor) else a
         if np.all(a_data != 0):
             return g_full * expand(out, shape, axes, keepdims) / a
         return g_full * _prod_of_others(a, axes)
@@ -185,7 +185,7 @@ class Std(Op):
         n = int(np.prod([a.shape[i] for i in axes]))
         centred = a - a.mean(axis=axes, keepdims=True)
         std = expand(out, a.shape, axes, keepdims)
-        flat = np.broadcast_to(np.reshape((out.data if isinstance(out, Tensor) else out) == 0,
+        flat = np.broadcast_to(np.reshape((out._data if isinstance(out, Tensor) else out) == 0,
                                           keepdims_shape(a.shape, axes)), a.shape)
         if flat.any():  # a group of equal values: gradient 0 there (like PyTorch), not 0 / 0
             flat = flat.astype(centred.dtype)
@@ -327,7 +327,7 @@ def argmin(x: TensorLike, axis: int | None = None, keepdims: bool = False) -> Te
 
 
 def _arg(fn, name, x, axis, keepdims):
-    data = x.data if isinstance(x, Tensor) else as_tensor_arg(x, name)
+    data = x._data if isinstance(x, Tensor) else as_tensor_arg(x, name)
     if axis is not None:
         axis = normalize_axis(name, axis, data.ndim)
     if data.size == 0:

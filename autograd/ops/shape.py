@@ -277,7 +277,7 @@ def repeat(x: TensorLike, repeats, axis: int | None = None) -> Tensor:
     from .index import take
 
     x = as_tensor_arg(x, "repeat")
-    reps = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
+    reps = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
     if reps.dtype.kind not in "iu" or np.any(reps < 0) or reps.ndim > 1:
         raise ValueError(f"repeat: repeats must be non-negative integers, got {repeats!r}")
     if axis is None:
