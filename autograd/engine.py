@@ -23,7 +23,7 @@ from .mode import (  # noqa: F401  (re-exported: the grad-mode API used to live 
     set_grad_enabled,
     state,
 )
-from .op import LINKED
+from .op import InputEdge
 from .tensor import Tensor
 
 _grad_lock = threading.Lock()  # one accumulation into a .grad at a time, from any thread
@@ -137,8 +137,8 @@ class _Walk:
         seen = set(stack)
         while stack:
             for x in stack.pop()._inputs:
-                producer = x.grad_fn if type(x) is Tensor or isinstance(x, LINKED) else None
-                if producer is not None:
+                if type(x) is InputEdge:
+                    producer = x[0]
                     pending[producer] = pending.get(producer, 0) + 1
                     if producer not in seen:
                         seen.add(producer)
@@ -168,24 +168,20 @@ class _Walk:
             else:
                 in_grads = (None,) * len(node._inputs)  # nothing arrived: still release the producers' counts
             # Send each input's gradient along its edge; a producer is ready once all its consumers have sent.
-            for x, g in zip(node._inputs, in_grads):
-                if not isinstance(x, Tensor):
-                    continue  # a constant
-                producer = x.grad_fn
-                if producer is None:
-                    if g is not None and x.requires_grad:
-                        shape = x._data.shape
-                        self._add_leaf(x, g if g.shape == shape else unbroadcast(g, shape))
+            arrays = node._arrays if node._arrays is not None else node._inputs  # freed: no gradient to send
+            for x, a, g in zip(node._inputs, arrays, in_grads):
+                if type(x) is not InputEdge:
+                    if g is not None and isinstance(x, Tensor) and x.requires_grad:  # a leaf (else a constant)
+                        self._add_leaf(x, g if g.shape == a.shape else unbroadcast(g, a.shape))
                     continue
+                producer, k = x[0], x[1]
                 buf = grads_of.get(producer)
                 if buf is None:
                     outs = producer._outs  # None once freed: its backward will then raise, saying so
                     buf = grads_of[producer] = [None] * len(outs if outs is not None else producer._meta)
                 if g is not None:
-                    shape = x._data.shape
-                    if g.shape != shape:
-                        g = unbroadcast(g, shape)
-                    k = x._index
+                    if g.shape != a.shape:
+                        g = unbroadcast(g, a.shape)
                     buf[k] = g if buf[k] is None else buf[k] + g
                 left = pending[producer] - 1
                 pending[producer] = left
@@ -253,13 +249,10 @@ def _leading_to(nodes, targets):
     needed = set()
     for node in sorted(nodes, key=lambda n: n._order):
         for x in node._inputs:
-            if not isinstance(x, LINKED):
-                continue
-            producer = x.grad_fn
-            if producer is None:
-                hit = id(x) in targets.leaves
+            if type(x) is InputEdge:
+                hit = x[0] in needed or (x[0], x[1]) in targets.outputs
             else:
-                hit = producer in needed or (producer, x._index) in targets.outputs
+                hit = isinstance(x, Tensor) and id(x) in targets.leaves
             if hit:
                 needed.add(node)
                 break

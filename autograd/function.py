@@ -120,7 +120,7 @@ class _FunctionNode(Op):
         if not create_graph:
             return in_grads
         g = next(g for g in grads if g is not None)
-        inputs = [x for x in self._inputs if isinstance(x, Tensor) and x.requires_grad]
+        inputs = self._graph_inputs()
         reason = (f"{fn.__name__}: its backward is written with NumPy and cannot be differentiated again (it is "
                   "once-differentiable); write the op with autograd operations instead of Function to get "
                   "higher-order derivatives")

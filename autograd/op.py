@@ -13,8 +13,8 @@ Backward code is written once for two modes. Normally ``g`` and ``self.saved`` h
 again. Constants stay constants, so a saved plain array that shares memory with an input or output
 (a view, ``x.reshape(...)``) would silently give wrong higher derivatives: it raises instead.
 
-Until backward frees it, a node holds its input Tensors and output arrays; freeing drops the
-values and keeps, for each input, only where it came from (an ``InputEdge``, a leaf, a constant).
+A node keeps, for each input, where it came from (an ``InputEdge`` to the producing node and output,
+a leaf Tensor, or a constant) and, until backward frees it, the input and output arrays.
 """
 from __future__ import annotations
 
@@ -68,14 +68,13 @@ OUTPUT = _OUTPUTS = tuple(Output._make(i) for i in range(8))
 
 
 class InputEdge(tuple):
-    """What a freed node keeps of a non-leaf input: ``(producing node, which of its outputs)``."""
+    """A non-leaf input as a node keeps it: ``(producing node, which of its outputs, version counter)``; the
+    counter is the one the input shared with a leaf it views (None otherwise: its value was read-only)."""
 
     __slots__ = ()
     grad_fn = property(operator.itemgetter(0), doc="The node that produced the input.")
     _index = property(operator.itemgetter(1), doc="Which output of that node the input was.")
-
-
-LINKED = (Tensor, InputEdge)  # inputs that may have a producer (``.grad_fn``, ``._index``)
+    _vbox = property(operator.itemgetter(2), doc="The version counter the input shared, or None.")
 
 
 class Edge(NamedTuple):
@@ -110,8 +109,8 @@ class Op:
     ``site``. Everything else is private to the engine.
     """
 
-    __slots__ = ("_inputs", "saved", "_params", "_outs", "_meta", "_order", "_scope", "_freed", "_extra",
-                 "__weakref__")
+    __slots__ = ("_inputs", "_arrays", "saved", "_params", "_outs", "_meta", "_order", "_scope", "_freed",
+                 "_extra", "__weakref__")
     name = "op"  # display name, set per subclass
 
     def forward(self, *arrays, **params):
@@ -127,16 +126,21 @@ class Op:
         op.saved = ()
         record = False
         arrays = []
+        edges = []  # per input: an InputEdge to its producer, the leaf Tensor, or the constant
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a._data)
                 if a.requires_grad:
                     record = True
+                    if a.grad_fn is not None:
+                        edges.append(InputEdge((a.grad_fn, a._index, a._vbox)))
+                        continue
             else:
                 arrays.append(a)
+            edges.append(a)
         out = op.forward(*arrays, **params)
         if type(out) is tuple:
-            return op._several(args, arrays, _as_outputs(out, arrays), params, record)
+            return op._several(args, edges, arrays, _as_outputs(out, arrays), params, record)
         if type(out) is not np.ndarray:
             out = np.asarray(out)  # NumPy returns scalars for 0-d results
         st = state
@@ -144,7 +148,18 @@ class Op:
             if st.anomaly:
                 check_forward(op, (out,))
             return Tensor._wrap(out)
-        op._record(args, (out,), params, st)
+        # What backward and the node interface need (as in _record, written out on this hot path).
+        op._inputs = edges
+        op._arrays = arrays
+        op._params = params
+        op._outs = (out,)
+        op._meta = None
+        op._order = next(clock)
+        op._scope = st.scope
+        op._freed = False
+        op._extra = None
+        if st.anomaly:
+            op._note("site", check_forward(op, op._outs))
         vbox = None
         if out.base is not None:  # a view of an input shares the input's version counter
             vbox = _shared_version(out, args, arrays)
@@ -157,23 +172,24 @@ class Op:
             obs.on_forward(op, t)
         return t
 
-    def _several(self, args, arrays, outs, params, record):
+    def _several(self, args, edges, arrays, outs, params, record):
         """The rest of ``apply`` for an op with several outputs: one Tensor each."""
         st = state
         if not (record and st.grad_enabled):
             if st.anomaly:
                 check_forward(self, outs)
             return tuple([Tensor._wrap(o) for o in outs])
-        self._record(args, outs, params, st)
+        self._record(edges, arrays, outs, params, st)
         tensors = tuple([Tensor._wrap(o, self, k, _shared_version(o, args, arrays) if o.base is not None else None)
                          for k, o in enumerate(outs)])
         for obs in st.observers:
             obs.on_forward(self, tensors)
         return tensors
 
-    def _record(self, args, outs, params, st):
-        """Keep what backward and the node interface need: the inputs, the outputs' values, the parameters."""
-        self._inputs = args
+    def _record(self, edges, arrays, outs, params, st):
+        """Keep what backward and the node interface need: the input edges and arrays, the outputs, the params."""
+        self._inputs = edges
+        self._arrays = arrays
         self._params = params
         self._outs = outs
         self._meta = None  # shapes and dtypes, filled in when the values are freed
@@ -224,8 +240,7 @@ class Op:
             finally:
                 self.saved = spec
             result = result if type(result) is tuple else (result,)
-            link = [g for g in grads if isinstance(g, Tensor)] + [x for x in self._inputs
-                                                                   if isinstance(x, Tensor) and x.requires_grad]
+            link = [g for g in grads if isinstance(g, Tensor)] + self._graph_inputs()
             return tuple(None if r is None else once_differentiable(np.asarray(r), link[0], link[1:], alias)
                          for r in result)
         self.saved = self._saved_values(spec, True)
@@ -245,13 +260,16 @@ class Op:
         for item in spec:
             kind = type(item)
             if kind is Input:
-                x = inputs[item.index]
-                if isinstance(x, Tensor):
+                i = item.index
+                x = inputs[i]
+                if type(x) is InputEdge or isinstance(x, Tensor):
                     box = x._vbox
                     if box is not None and box[1] > order:
-                        self._raise_modified(item.index, x)
+                        self._raise_modified(i)
                     if not create_graph:
-                        x = x._data
+                        x = self._arrays[i]
+                    elif type(x) is InputEdge:
+                        x = Tensor._wrap(self._arrays[i], x[0], x[1])  # routes its gradient to the producer
                 values.append(x)
             elif kind is Output:
                 o = self._outs[item.index]
@@ -260,11 +278,16 @@ class Op:
                 values.append(item)
         return tuple(values)
 
-    def _raise_modified(self, i, x):
+    def _raise_modified(self, i):
+        x = self._inputs[i]
+        if isinstance(x, Tensor):
+            what = "a leaf tensor" + (f" named {x.name!r}" if x.name else "")
+        else:
+            what = f"output {x[1]} of op '{x[0].name}', a view of a tensor changed since"
         raise RuntimeError(
-            f"backward: input {i} of op '{self.name}' ({_describe(x)}), saved for its backward, was modified by an "
-            f"in-place operation after the forward pass (it is at version {x._version}). Run the forward pass "
-            "again after changing it, or change a copy.")
+            f"backward: input {i} of op '{self.name}' ({what} of shape {np.shape(self._arrays[i])}), saved for its "
+            f"backward, was modified by an in-place operation after the forward pass (it is at version "
+            f"{x._vbox[0]}). Run the forward pass again after changing it, or change a copy.")
 
     def _aliased_constant(self, spec):
         """Why the backward cannot be recorded: a plain saved array that is really an input's or output's memory
@@ -272,8 +295,8 @@ class Op:
         for pos, item in enumerate(spec):
             if type(item) is not np.ndarray:
                 continue
-            what = next((f"input {i}" for i, x in enumerate(self._inputs)
-                         if isinstance(x, Tensor) and x.requires_grad and np.may_share_memory(item, x._data)), None)
+            what = next((f"input {i}" for i in range(len(self._inputs)) if self.needs_grad(i)
+                         and np.may_share_memory(item, self._arrays[i])), None)
             what = what or next((f"output {k}" for k, o in enumerate(self._outs) if np.may_share_memory(item, o)),
                                 None)
             if what:
@@ -285,23 +308,21 @@ class Op:
     def needs_grad(self, i: int) -> bool:
         """Whether input ``i`` needs a gradient (lets a backward skip work it would throw away)."""
         x = self._inputs[i]
-        return isinstance(x, Tensor) and x.requires_grad
+        return type(x) is InputEdge or isinstance(x, Tensor) and x.requires_grad
+
+    def _graph_inputs(self):
+        """The inputs that need a gradient, as graph Tensors (to link a computed gradient to them)."""
+        return [x if isinstance(x, Tensor) else Tensor._wrap(read_only(a), x[0], x[1])
+                for x, a in zip(self._inputs, self._arrays) if type(x) is InputEdge or
+                isinstance(x, Tensor) and x.requires_grad]
 
     def release(self):
-        """Free the saved values, the outputs' values and the references to non-leaf inputs; keep the
-        graph's structure (edges, shapes and dtypes) for drawings and for clear errors."""
-        outs, inputs = self._outs, self._inputs
+        """Free the saved values and the input and output arrays; keep the graph's structure (edges, shapes
+        and dtypes) for drawings and for clear errors."""
+        outs = self._outs
         self._meta = ((outs[0].shape, outs[0].dtype),) if len(outs) == 1 else tuple([(o.shape, o.dtype) for o in outs])
-        kept = None
-        for i, x in enumerate(inputs):
-            if isinstance(x, Tensor) and x.grad_fn is not None:
-                if kept is None:
-                    kept = list(inputs)
-                kept[i] = InputEdge((x.grad_fn, x._index))
-        if kept is not None:
-            self._inputs = tuple(kept)
         self.saved = ()
-        self._outs = None
+        self._outs = self._arrays = None
         self._freed = True
 
     def _output_info(self, k):
@@ -351,9 +372,9 @@ class Op:
         """One ``Edge`` per positional input, in order."""
         edges = []
         for x in self._inputs:
-            if isinstance(x, LINKED) and x.grad_fn is not None:
-                shape, dtype = x.grad_fn._output_info(x._index)
-                edges.append(Edge(x.grad_fn, x._index, None, None, shape, dtype))
+            if type(x) is InputEdge:
+                shape, dtype = x[0]._output_info(x[1])
+                edges.append(Edge(x[0], x[1], None, None, shape, dtype))
             elif isinstance(x, Tensor):
                 edges.append(Edge(None, None, x, None, x.shape, x.dtype))
             else:
@@ -401,15 +422,6 @@ def once_differentiable(value, grad_output, inputs, reason):
     if t.grad_fn is not None:
         t.grad_fn._params = {"reason": reason}  # drop the value itself from the node's parameters
     return t
-
-
-def _describe(t):
-    """A tensor as an error message names it."""
-    if t.grad_fn is not None:
-        what = f"output {t._index} of op '{t.grad_fn.name}'"
-    else:
-        what = "a leaf tensor" + (f" named {t.name!r}" if t.name else "")
-    return f"{what} of shape {t.shape}"
 
 
 def _shared_version(out, args, arrays):
