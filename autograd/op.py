@@ -13,12 +13,11 @@ Backward code is written once for two modes. Normally ``g`` and ``self.saved`` h
 again. Constants stay constants, so a saved plain array that shares memory with an input or output
 (a view, ``x.reshape(...)``) would silently give wrong higher derivatives: it raises instead.
 
-A node keeps, for each input, where it came from (an ``InputEdge`` to the producing node and output,
-a leaf Tensor, or a constant) and, until backward frees it, the input and output arrays.
+A node keeps, for each input, where it came from (an edge to the producing node and output, a leaf
+Tensor, or a constant) and, until backward frees it, the input and output arrays.
 """
 from __future__ import annotations
 
-import operator
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -67,14 +66,19 @@ INPUT = _INPUTS = tuple(Input._make(i) for i in range(8))
 OUTPUT = _OUTPUTS = tuple(Output._make(i) for i in range(8))
 
 
-class InputEdge(tuple):
-    """A non-leaf input as a node keeps it: ``(producing node, which of its outputs, version counter)``; the
-    counter is the one the input shared with a leaf it views (None otherwise: its value was read-only)."""
+# A non-leaf input is kept as a plain tuple ``(producing node, which of its outputs, version counter)``;
+# the counter is the one the input shared with a tensor it views (None otherwise: its value was read-only).
+# ``InputEdge`` is that tuple type; a constant that is itself a tuple is kept wrapped in ``_TupleConstant``.
+InputEdge = tuple
 
-    __slots__ = ()
-    grad_fn = property(operator.itemgetter(0), doc="The node that produced the input.")
-    _index = property(operator.itemgetter(1), doc="Which output of that node the input was.")
-    _vbox = property(operator.itemgetter(2), doc="The version counter the input shared, or None.")
+
+class _TupleConstant:
+    """A positional constant that is a tuple, kept apart from the edge tuples."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
 
 
 class Edge(NamedTuple):
@@ -126,17 +130,19 @@ class Op:
         op.saved = ()
         record = False
         arrays = []
-        edges = []  # per input: an InputEdge to its producer, the leaf Tensor, or the constant
+        edges = []  # per input: an edge to its producer, the leaf Tensor, or the constant
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a._data)
                 if a.requires_grad:
                     record = True
                     if a.grad_fn is not None:
-                        edges.append(InputEdge((a.grad_fn, a._index, a._vbox)))
+                        edges.append((a.grad_fn, a._index, a._vbox))
                         continue
             else:
                 arrays.append(a)
+                if type(a) is tuple:
+                    a = _TupleConstant(a)
             edges.append(a)
         out = op.forward(*arrays, **params)
         if type(out) is tuple:
@@ -208,8 +214,20 @@ class Op:
         spec = self.saved
         if create_graph:
             result = self._recorded_backward(spec, grads)
-        elif spec:
-            self.saved = self._saved_values(spec, False)
+        elif spec:  # the saved values as arrays (``_saved_values``, written out on this hot path)
+            inputs, arrays, order = self._inputs, self._arrays, self._order
+            values = []
+            for item in spec:
+                kind = type(item)
+                if kind is Input:
+                    x = inputs[item.index]
+                    box = x[2] if type(x) is InputEdge else x._vbox if isinstance(x, Tensor) else None
+                    if box is not None and box[1] > order:
+                        self._raise_modified(item.index)
+                    values.append(arrays[item.index])
+                else:
+                    values.append(self._outs[item.index] if kind is Output else item)
+            self.saved = values
             try:
                 result = self.backward(*grads)
             finally:
@@ -263,7 +281,7 @@ class Op:
                 i = item.index
                 x = inputs[i]
                 if type(x) is InputEdge or isinstance(x, Tensor):
-                    box = x._vbox
+                    box = x[2] if type(x) is InputEdge else x._vbox
                     if box is not None and box[1] > order:
                         self._raise_modified(i)
                     if not create_graph:
@@ -287,7 +305,8 @@ class Op:
         raise RuntimeError(
             f"backward: input {i} of op '{self.name}' ({what} of shape {np.shape(self._arrays[i])}), saved for its "
             f"backward, was modified by an in-place operation after the forward pass (it is at version "
-            f"{x._vbox[0]}). Run the forward pass again after changing it, or change a copy.")
+            f"{(x[2] if type(x) is InputEdge else x._vbox)[0]}). Run the forward pass again after changing it, or "
+            "change a copy.")
 
     def _aliased_constant(self, spec):
         """Why the backward cannot be recorded: a plain saved array that is really an input's or output's memory
@@ -378,7 +397,8 @@ class Op:
             elif isinstance(x, Tensor):
                 edges.append(Edge(None, None, x, None, x.shape, x.dtype))
             else:
-                edges.append(Edge(None, None, None, x, np.shape(x), getattr(x, "dtype", None)))
+                value = x.value if type(x) is _TupleConstant else x
+                edges.append(Edge(None, None, None, value, np.shape(value), getattr(value, "dtype", None)))
         return tuple(edges)
 
     params = property(lambda self: MappingProxyType(self._params),
