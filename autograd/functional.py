@@ -16,6 +16,7 @@ import numpy as np
 from .dtypes import get_default_dtype, is_floating, to_array
 from .engine import enable_grad, is_grad_enabled, run_backward
 from .op import Op
+from .ops.shape import stack
 from .tensor import Tensor
 
 
@@ -279,8 +280,6 @@ def _assemble(out, x, rows, create):
     if not rows:
         return Tensor._wrap(np.zeros(shape, x.dtype))
     if create and any(r.requires_grad for r in rows):
-        from .ops.shape import stack
-
         return stack(rows, axis=0).reshape(shape)
     return Tensor._wrap(np.stack([r.data for r in rows]).reshape(shape))
 

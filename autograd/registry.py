@@ -21,7 +21,7 @@ import numpy as np
 
 from . import ops
 from .function import Function, _FunctionNode
-from .functional import _Alias
+from .functional import _Alias, grad
 from .op import Op, _OnceDifferentiable
 from .ops import elementwise as _ew
 from .ops import index as _ix
@@ -401,8 +401,6 @@ class _SinCos(Function):
 
 
 def _grad_of_cube_sum(x):
-    from .functional import grad
-
     return grad(lambda y: (y * y * y).sum())(x)
 
 

@@ -106,13 +106,11 @@ def _broadcastable(a, b):
 
 def take(x: TensorLike, indices, axis: int | None = None) -> Tensor:
     """``np.take``: elements at integer ``indices`` along ``axis`` (flattened when None)."""
-    from .shape import flatten
-
     x = as_tensor_arg(x, "take")
     idx = np.asarray(indices._data if isinstance(indices, Tensor) else indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"take: indices must be integers, got {idx.dtype}")
     if axis is None:
-        x, axis = flatten(x), 0
+        x, axis = x.reshape(-1), 0  # flattened (a Tensor or an ndarray: both have reshape)
     axis = normalize_axis("take", axis, x.ndim)
     return getitem(x, (slice(None),) * axis + (idx,))

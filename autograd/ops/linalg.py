@@ -5,6 +5,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .base import INPUT, Input, Op, TensorLike, as_tensor_arg
+from .reduce import broadcast_to
 
 
 def _swap_last(x):
@@ -206,8 +207,6 @@ def _parse_einsum(subscripts, shapes):
 def einsum(subscripts: str, *operands: TensorLike) -> Tensor:
     """Einstein summation with NumPy's rules: implicit or explicit ('->') output, '...' broadcasting,
     repeated labels (diagonals, traces); differentiable in every operand to any order."""
-    from .reduce import broadcast_to
-
     operands = [as_tensor_arg(o, "einsum") for o in operands]
     if not operands:
         raise ValueError("einsum: at least one operand is required")

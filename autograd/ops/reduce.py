@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engine import unbroadcast
 from ..tensor import Tensor
 from .base import (
     INPUT,
@@ -43,8 +44,6 @@ class BroadcastTo(Op):
             raise ValueError(f"broadcast_to: cannot broadcast shape {np.shape(a)} to {shape}") from None
 
     def backward(self, g):
-        from ..engine import unbroadcast
-
         return unbroadcast(g, self.saved[0])
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .base import Axis, Op, TensorLike, as_tensor_arg, normalize_axes, normalize_axis
+from .index import take
 from .reduce import broadcast_to
 
 
@@ -274,8 +275,6 @@ def unbind(x: TensorLike, axis: int = 0) -> tuple[Tensor, ...]:
 
 def repeat(x: TensorLike, repeats, axis: int | None = None) -> Tensor:
     """``np.repeat``: repeat each element (of the flattened tensor when axis is None)."""
-    from .index import take
-
     x = as_tensor_arg(x, "repeat")
     reps = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
     if reps.dtype.kind not in "iu" or np.any(reps < 0) or reps.ndim > 1:
@@ -310,8 +309,6 @@ _PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 
 def pad(x: TensorLike, pad_width, mode: str = "constant", constant_values=0) -> Tensor:
     """``np.pad`` for modes constant, edge, reflect, symmetric and wrap; differentiable."""
-    from .index import take
-
     x = as_tensor_arg(x, "pad")
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: mode must be one of {_PAD_MODES}, got {mode!r}")
