@@ -493,3 +493,43 @@ def test_node_interface_names_edges_params_outputs_scope_order_and_site():
     with ag.detect_anomaly():
         y = x.exp()
     assert y.grad_fn.site.split(":")[0].endswith("test_engine_v2.py")
+
+
+def test_from_numpy_shares_memory_and_keeps_dtype():
+    a = np.arange(4, dtype=np.int32)
+    t = ag.from_numpy(a)
+    assert t.data is a and t.dtype == np.int32 and not t.requires_grad
+    a[0] = 7
+    assert t.tolist()[0] == 7
+    with pytest.raises(TypeError, match="from_numpy: expected an np.ndarray, got list"):
+        ag.from_numpy([1, 2])
+    with pytest.raises(TypeError, match="from_numpy: cannot make a tensor from an array of dtype"):
+        ag.from_numpy(np.array(["a"]))
+
+
+def test_a_recorded_value_is_handed_out_read_only_everywhere():
+    x = leaf([1.0, 2.0])
+    h = x * 3
+    for view in (h.data, h.numpy(), np.asarray(h), h.detach().data, h.grad_fn.output_value(0)):
+        assert not view.flags.writeable and np.shares_memory(view, h.data)
+    assert x.data.flags.writeable  # a leaf's array is the caller's, writable
+
+
+def test_one_detect_anomaly_instance_across_threads():
+    mode = ag.detect_anomaly()
+    inside = threading.Barrier(2)
+    seen = []
+
+    def work():
+        with mode:
+            inside.wait()
+            seen.append(ag.is_anomaly_enabled())
+            inside.wait()
+        seen.append(ag.is_anomaly_enabled())
+
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert seen == [True, True, False, False] and not ag.is_anomaly_enabled()
