@@ -299,14 +299,13 @@ class Op:
     def _raise_modified(self, i):
         x = self._inputs[i]
         if isinstance(x, Tensor):
-            what = "a leaf tensor" + (f" named {x.name!r}" if x.name else "")
+            what, box = "a leaf tensor" + (f" named {x.name!r}" if x.name else ""), x._vbox
         else:
-            what = f"output {x[1]} of op '{x[0].name}', a view of a tensor changed since"
+            what, box = f"output {x[1]} of op '{x[0].name}', a view of a tensor that was changed", x[2]
         raise RuntimeError(
-            f"backward: input {i} of op '{self.name}' ({what} of shape {np.shape(self._arrays[i])}), saved for its "
-            f"backward, was modified by an in-place operation after the forward pass (it is at version "
-            f"{(x[2] if type(x) is InputEdge else x._vbox)[0]}). Run the forward pass again after changing it, or "
-            "change a copy.")
+            f"backward: input {i} of op '{self.name}' ({what}; shape {np.shape(self._arrays[i])}), saved for its "
+            f"backward, was modified by an in-place operation after the forward pass (it is at version {box[0]}). "
+            "Run the forward pass again after changing it, or change a copy.")
 
     def _aliased_constant(self, spec):
         """Why the backward cannot be recorded: a plain saved array that is really an input's or output's memory

@@ -107,8 +107,9 @@ def run() -> list[dict]:
         return results
     model = nn.MLP(list(SIZES), activation="relu")
     for lin, w, b in zip([m for m in model.modules() if isinstance(m, nn.Linear)], ws, bs):
-        lin.weight.data[...] = w
-        lin.bias.data[...] = b
+        with ag.no_grad():
+            lin.weight.copy_(w)
+            lin.bias.copy_(b)
     opt = optim.SGD(model.parameters(), lr=0.01)
     yt = ag.tensor(labels)
     loss_fn = nn.functional.cross_entropy

@@ -234,6 +234,15 @@ def _stat_array(t):
     return None if t is None else (t.data if isinstance(t, Tensor) else np.asarray(t))
 
 
+def _write_stat(stat, value) -> None:
+    """Update a running statistic in place: tracked ``copy_`` for a Tensor buffer, a plain write for an ndarray."""
+    if isinstance(stat, Tensor):
+        with ag.no_grad():
+            stat.copy_(value)
+    else:
+        np.asarray(stat)[...] = value
+
+
 def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=None, training: bool = False,
                momentum: float | None = 0.1, eps: float = 1e-5, num_batches_tracked=None) -> Tensor:
     """Normalise each channel (dim 1) of (N, C, ...) by its mean and variance, then scale and shift.
@@ -265,12 +274,10 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
         if training and rm is not None and rv is not None:
             nbt = _stat_array(num_batches_tracked)
             if nbt is not None:
-                nbt += 1
+                _write_stat(num_batches_tracked, nbt + 1)
             factor = momentum if momentum is not None else 1.0 / float(nbt if nbt is not None else 1)
-            rm *= 1.0 - factor
-            rm += factor * mean.data.reshape(c)
-            rv *= 1.0 - factor
-            rv += factor * var.data.reshape(c) * (n / (n - 1))
+            _write_stat(running_mean, rm * (1.0 - factor) + factor * mean.data.reshape(c))
+            _write_stat(running_var, rv * (1.0 - factor) + factor * var.data.reshape(c) * (n / (n - 1)))
         out = (x - mean) * (var + eps) ** -0.5
     else:
         inv = (1.0 / np.sqrt(rv + eps)).astype(rv.dtype, copy=False)

@@ -1,8 +1,9 @@
 """Weight initialisers, in place on a Tensor's data, with PyTorch's names, defaults and fan rules.
 
 Every random draw comes from ``autograd.random.generator()`` (so ``autograd.manual_seed`` makes
-them repeatable). Values are written into the existing array, keeping its dtype, and nothing is
-recorded in the graph. Each function returns the tensor it filled.
+them repeatable). A Tensor is filled with the tracked ``copy_`` under ``no_grad`` (its version moves, so a
+pending backward that saved the old values raises), keeping its dtype; nothing is recorded in the graph.
+A Tensor with a read-only array gets a new array instead. Each function returns the tensor it filled.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import math
 
 import numpy as np
 
+from autograd.mode import no_grad
 from autograd.tensor import Tensor
 
 _LINEAR_LIKE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -31,16 +33,22 @@ def _array(tensor, fn: str) -> np.ndarray:
 
 
 def _fill(tensor, values, fn: str):
-    """Write ``values`` into the tensor's array in place, in its dtype; returns the tensor."""
+    """Write ``values`` into the tensor in place (tracked ``copy_``), in its dtype; returns the tensor."""
     arr = _array(tensor, fn)
     if arr.dtype.kind not in "fc" and fn not in ("constant_", "zeros_", "ones_", "eye_"):
         raise TypeError(f"{fn}: can only fill floating-point tensors, got dtype {arr.dtype}")
-    if arr.flags.writeable:
+    if not isinstance(tensor, Tensor):
+        if not arr.flags.writeable:
+            raise ValueError(f"{fn}: the array is read-only")
         arr[...] = values
-    elif isinstance(tensor, Tensor):
-        tensor.data = np.array(np.broadcast_to(values, arr.shape), dtype=arr.dtype)
+    elif tensor.grad_fn is not None:
+        raise RuntimeError(f"{fn}: cannot fill the output of recorded op '{tensor.grad_fn.name}' (shape "
+                           f"{tensor.shape}) in place; initialise a leaf tensor such as a Parameter")
+    elif arr.flags.writeable:
+        with no_grad():
+            tensor.copy_(values)
     else:
-        raise ValueError(f"{fn}: the array is read-only")
+        tensor.data = np.array(np.broadcast_to(values, arr.shape), dtype=arr.dtype)
     return tensor
 
 

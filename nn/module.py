@@ -17,6 +17,8 @@ import autograd as ag
 from autograd.engine import module_scope
 from autograd.tensor import Tensor
 
+from .utils import _write_grad
+
 
 class Parameter(Tensor):
     """A Tensor that a Module registers as trainable; ``requires_grad`` is True by default."""
@@ -340,8 +342,8 @@ class Module:
                 continue
             if set_to_none:
                 p.grad = None
-            else:
-                p.grad = ag.from_numpy(np.zeros_like(p.data))
+            else:  # zeroed in place, or replaced by zeros if recorded with create_graph (read-only)
+                _write_grad(p, 0)
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every descendant (children first) and then on this module; returns self."""
@@ -352,7 +354,9 @@ class Module:
 
     # ------------------------------------------------------------------ dtype
     def to(self, dtype) -> Module:
-        """Cast every floating-point parameter, gradient and buffer to ``dtype`` (in place); returns self."""
+        """Cast every floating-point parameter, gradient and buffer to ``dtype`` (in place); returns self.
+
+        Each cast assigns ``.data``, which counts as an in-place change (a pending backward then raises)."""
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"Module.to: expected a floating dtype, got {dtype}")
@@ -448,13 +452,13 @@ class Module:
             if bad_type:
                 raise TypeError(msg)
             raise ValueError(msg)
-        for key, arr in values.items():
-            t = targets[key]
-            new = arr.astype(t.dtype, copy=True)
-            if t.data.flags.writeable and t.data.shape == new.shape:
-                np.copyto(t.data, new)
-            else:
-                t.data = new
+        with ag.no_grad():  # tracked writes: a backward still needing an old value will raise
+            for key, arr in values.items():
+                t = targets[key]
+                if t.data.flags.writeable:
+                    t.copy_(arr)
+                else:
+                    t.data = arr.astype(t.dtype, copy=True)
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ repr

@@ -1,4 +1,8 @@
-"""Gradient clipping (seed T11): rescale or clamp parameters' ``.grad`` in place before an optimiser step."""
+"""Gradient clipping (seed T11): rescale or clamp parameters' ``.grad`` in place before an optimiser step.
+
+Writes go through the tracked ``Tensor.copy_`` (so they bump the gradient's version); a gradient that is
+read-only, such as one recorded by ``backward(create_graph=True)``, is replaced by a new, detached Tensor.
+"""
 from __future__ import annotations
 
 import math
@@ -6,13 +10,13 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from autograd import Tensor, from_numpy
+from autograd import Tensor, from_numpy, no_grad
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
 
-def _grads(parameters: Tensor | Iterable[Tensor], fn: str) -> list[np.ndarray]:
-    """The gradient arrays of the parameters that have one (a single Tensor is accepted too)."""
+def _with_grads(parameters: Tensor | Iterable[Tensor], fn: str) -> list[Tensor]:
+    """The parameters that have a gradient (a single Tensor is accepted too)."""
     if isinstance(parameters, Tensor):
         parameters = [parameters]
     out = []
@@ -20,8 +24,18 @@ def _grads(parameters: Tensor | Iterable[Tensor], fn: str) -> list[np.ndarray]:
         if not isinstance(p, Tensor):
             raise TypeError(f"{fn}: expected Tensors, got {type(p).__name__} at position {i}")
         if p.grad is not None:
-            out.append(p.grad.data)
+            out.append(p)
     return out
+
+
+def _write_grad(p: Tensor, values) -> None:
+    """Set ``p.grad`` to ``values`` in place (tracked), or replace it if it is recorded or read-only."""
+    g = p.grad
+    if g.grad_fn is None and g.data.flags.writeable:
+        with no_grad():
+            g.copy_(values)
+    else:  # e.g. a create_graph gradient: cut it from its graph rather than write into a recorded value
+        p.grad = from_numpy(np.array(np.broadcast_to(values, g.shape), dtype=g.dtype))
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float | str = 2.0,
@@ -37,7 +51,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     max_norm = float(max_norm)
     if math.isnan(max_norm) or max_norm < 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
-    grads = _grads(parameters, "clip_grad_norm_")
+    params = _with_grads(parameters, "clip_grad_norm_")
+    grads = [p.grad.data for p in params]
     if not grads:
         return from_numpy(np.array(0.0, dtype=np.float32))
     dtype = np.result_type(*grads)
@@ -51,8 +66,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
                            "clipped; set error_if_nonfinite=False to proceed anyway")
     coef = max_norm / (total + 1e-6)
     if coef < 1:
-        for g in grads:
-            g *= coef
+        for p, g in zip(params, grads):
+            _write_grad(p, g * coef)
     return from_numpy(np.array(total, dtype=dtype))
 
 
@@ -61,5 +76,5 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     c = float(clip_value)
     if math.isnan(c) or c < 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}")
-    for g in _grads(parameters, "clip_grad_value_"):
-        np.clip(g, -c, c, out=g)
+    for p in _with_grads(parameters, "clip_grad_value_"):
+        _write_grad(p, np.clip(p.grad.data, -c, c))

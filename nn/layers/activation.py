@@ -6,6 +6,7 @@ import numpy as np
 import autograd as ag
 
 from .. import functional as F
+from ..init import constant_
 from ..module import Module, Parameter
 
 
@@ -44,7 +45,7 @@ class PReLU(Module):
 
     def reset_parameters(self) -> None:
         """Set every slope back to ``init``."""
-        self.weight.data[...] = self.init
+        constant_(self.weight, self.init)
 
     def forward(self, x):
         return F.prelu(x, self.weight)

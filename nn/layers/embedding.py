@@ -36,9 +36,11 @@ class Embedding(Module):
 
     def reset_parameters(self) -> None:
         """Redraw the table from N(0, 1) and zero the padding row."""
-        init.normal_(self.weight)
+        values = init.normal_(np.empty(self.weight.shape, dtype=self.weight.dtype))
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            values[self.padding_idx] = 0
+        with ag.no_grad():
+            self.weight.copy_(values)  # one tracked write of the whole table
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None) -> Embedding:

@@ -6,6 +6,7 @@ import numpy as np
 import autograd as ag
 
 from .. import functional as F
+from .. import init
 from ..module import Module, Parameter
 from .linear import _non_negative_int
 
@@ -54,16 +55,16 @@ class _BatchNorm(Module):
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches tracked."""
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
 
     def reset_parameters(self) -> None:
         """Reset the running statistics, the scale to 1 and the shift to 0."""
         self.reset_running_stats()
         if self.affine:
-            self.weight.data[...] = 1
-            self.bias.data[...] = 0
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
 
     def forward(self, x):
         x = F._tensor(x, type(self).__name__)
@@ -122,9 +123,9 @@ class LayerNorm(Module):
     def reset_parameters(self) -> None:
         """Scale back to 1 and shift to 0."""
         if self.weight is not None:
-            self.weight.data[...] = 1
+            init.ones_(self.weight)
         if self.bias is not None:
-            self.bias.data[...] = 0
+            init.zeros_(self.bias)
 
     def forward(self, x):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)

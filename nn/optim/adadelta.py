@@ -39,4 +39,4 @@ class Adadelta(Optimizer):
             delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
             u *= rho
             u += (1 - rho) * (delta * delta)
-            np.subtract(p.data, lr * delta, out=p.data)
+            p.sub_(lr * delta)

@@ -49,4 +49,4 @@ class Adagrad(Optimizer):
             s += g * g
             denom = np.sqrt(s)
             denom += eps
-            np.subtract(p.data, clr * g / denom, out=p.data)
+            p.sub_(clr * g / denom)

@@ -36,11 +36,8 @@ class Adam(Optimizer):
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         for p in params:
             g = self._grad(p, group["maximize"])
-            if wd != 0:
-                if self._decoupled:
-                    p.data *= 1 - lr * wd
-                else:
-                    g = g + wd * p.data
+            if wd != 0 and not self._decoupled:
+                g = g + wd * p.data
             state = self.state.get(p)
             if state is None:
                 state = self.state[p] = {"step": 0, "exp_avg": np.zeros_like(p.data),
@@ -61,8 +58,11 @@ class Adam(Optimizer):
             denom = np.sqrt(v)
             denom /= math.sqrt(1 - b2 ** t)
             denom += eps
-            step_size = lr / (1 - b1 ** t)
-            np.subtract(p.data, step_size * m / denom, out=p.data)
+            step = (lr / (1 - b1 ** t)) * m / denom
+            if wd != 0 and self._decoupled:  # θ·(1 - lr·wd) - step, written once so the version moves by one
+                p.copy_(p.data * (1 - lr * wd) - step)
+            else:
+                p.sub_(step)
 
 
 class AdamW(Adam):

@@ -1,7 +1,8 @@
 """``Optimizer``: the parameter groups, per-parameter state and checkpointing shared by every optimiser.
 
-Subclasses implement ``_update(group, params_with_grad)`` with vectorised NumPy that changes each
-parameter's ``.data`` in place, in the parameter's own dtype. Everything here follows
+Subclasses implement ``_update(group, params_with_grad)`` with vectorised NumPy and write each
+parameter once through the tracked ``p.sub_``/``p.copy_`` (in its own dtype, under ``no_grad``), so a
+backward that still needs the old value raises instead of reading the new one. Everything here follows
 ``torch.optim.Optimizer``: ``param_groups`` is a list of dicts (``'params'`` plus hyperparameters),
 ``state`` maps a parameter to a dict of its buffers, and ``state_dict()`` refers to parameters by
 their position across groups so a checkpoint loads into a freshly built optimiser.
@@ -15,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor, enable_grad, from_numpy, no_grad
+from autograd import Tensor, enable_grad, no_grad
+
+from ..utils import _write_grad
 
 _EXTRA_GROUP_KEYS = {"initial_lr", "name", "param_names"}  # set by schedulers, or labels users add
 
@@ -97,17 +100,15 @@ class Optimizer:
 
     # ------------------------------------------------------------------ stepping
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clear every parameter's gradient (``None`` by default, or zeros in place)."""
+        """Clear every parameter's gradient (``None`` by default, or zeros with ``set_to_none=False``)."""
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 if set_to_none:
                     p.grad = None
-                elif p.grad.grad_fn is None and p.grad.data.flags.writeable:
-                    p.grad.data[...] = 0
-                else:  # a gradient recorded with create_graph: cut it from its graph
-                    p.grad = from_numpy(np.zeros_like(p.data))
+                else:  # zeroed in place, or replaced by zeros if recorded with create_graph (read-only)
+                    _write_grad(p, 0)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter that has a gradient; ``closure`` re-evaluates the loss first and is returned."""
@@ -118,10 +119,13 @@ class Optimizer:
         work = []
         for group in self.param_groups:
             live = [p for p in group["params"] if p.grad is not None]
-            for p in live:  # check every gradient before changing any parameter
+            for p in live:  # check every gradient and parameter before changing anything
                 if p.grad.shape != p.shape:
                     raise ValueError(f"{type(self).__name__}.step: gradient of shape {p.grad.shape} does not match "
                                      f"its parameter of shape {p.shape}")
+                if not p.data.flags.writeable:
+                    raise RuntimeError(f"{type(self).__name__}.step: parameter of shape {p.shape} has a read-only "
+                                       "array and cannot be updated in place")
             if live:
                 work.append((group, live))
         with no_grad():

@@ -54,6 +54,6 @@ class RMSprop(Optimizer):
                 buf = state.setdefault("momentum_buffer", np.zeros_like(p.data))
                 buf *= mu
                 buf += g / avg
-                np.subtract(p.data, lr * buf, out=p.data)
+                p.sub_(lr * buf)
             else:
-                np.subtract(p.data, lr * g / avg, out=p.data)
+                p.sub_(lr * g / avg)

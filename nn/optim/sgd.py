@@ -42,4 +42,4 @@ class SGD(Optimizer):
                     buf *= mu
                     buf += (1 - tau) * g
                 g = g + mu * buf if group["nesterov"] else buf
-            np.subtract(p.data, lr * g, out=p.data)
+            p.sub_(lr * g)

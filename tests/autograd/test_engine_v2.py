@@ -191,7 +191,7 @@ def test_changing_a_saved_leaf_in_place_before_backward_raises_naming_op_and_ten
     with ag.no_grad():
         w.sub_(1.0)
     assert w._version == 1
-    with pytest.raises(RuntimeError, match=r"input 0 of op 'multiply' \(a leaf tensor named 'w' of shape \(3,\)\)"
+    with pytest.raises(RuntimeError, match=r"input 0 of op 'multiply' \(a leaf tensor named 'w'; shape \(3,\)\)"
                                            r".*modified by an in-place operation"):
         loss.backward()
 
