@@ -127,7 +127,7 @@ class Analysis:
     def _sig(self, op, depth):
         rel = tuple((type(m).__name__, "#" if _DIGITS.match(self.name(m).rsplit(".", 1)[-1]) else
                      self.name(m).rsplit(".", 1)[-1]) for m in self.chain[op][depth:])
-        return op.name, rel, op.out.shape, op.out.dtype.str
+        return op.name, rel, tuple((o.shape, np.dtype(o.dtype).str) for o in op.outputs)
 
     def _group(self, ops, depth):
         """Compress repeats among ``ops`` (all inside one module path of length ``depth``), then recurse."""
@@ -139,8 +139,8 @@ class Analysis:
                 """Each repetition consumes something the previous one produced (a loop, not parallel copies)."""
                 for j in range(1, count):
                     prev = set(reps[start + (j - 1) * p:start + j * p])
-                    if not any(isinstance(x, Tensor) and x.grad_fn in prev
-                               for o in reps[start + j * p:start + (j + 1) * p] for x in o.inputs):
+                    if not any(edge.node in prev for o in reps[start + j * p:start + (j + 1) * p]
+                               for edge in o.inputs):
                         return False
                 return True
 

@@ -1,7 +1,30 @@
-"""Read-only walks over the recorded graph (``Tensor.grad_fn`` -> ``Op.inputs`` -> ...)."""
+"""Read-only walks over the recorded graph, through the declared node interface only
+(``Tensor.grad_fn`` -> ``node.inputs`` edges -> producer nodes)."""
 from __future__ import annotations
 
 from autograd import Tensor
+
+
+class NodeOutput:
+    """Output ``output_index`` of node ``grad_fn`` as drawings see a non-leaf input: shape, dtype, and the
+    value while the node holds it (None once backward has freed it; never zeros)."""
+
+    __slots__ = ("grad_fn", "output_index")
+    requires_grad = True
+    grad = None
+
+    def __init__(self, node, index):
+        self.grad_fn, self.output_index = node, index
+
+    shape = property(lambda self: self.grad_fn.outputs[self.output_index].shape)
+    dtype = property(lambda self: self.grad_fn.outputs[self.output_index].dtype)
+
+    @property
+    def data(self):
+        return None if self.grad_fn.freed else self.grad_fn.output_value(self.output_index)
+
+
+TENSORS = (Tensor, NodeOutput)  # what an input item is when it is not a constant
 
 
 def as_tensor_roots(out, fn: str) -> list[Tensor]:
@@ -21,8 +44,19 @@ def as_tensor_roots(out, fn: str) -> list[Tensor]:
     return found
 
 
+def input_items(op) -> list:
+    """One item per input of ``op``: the leaf Tensor, a ``NodeOutput`` for a non-leaf input, or the constant."""
+    items = []
+    for edge in op.inputs:
+        if edge.kind == "node":
+            items.append(NodeOutput(edge.node, edge.index))
+        else:
+            items.append(edge.tensor if edge.kind == "leaf" else edge.value)
+    return items
+
+
 def collect_ops(roots) -> list:
-    """Every op node that the ``roots`` depend on, in forward execution order (``op.seq``)."""
+    """Every op node that the ``roots`` depend on, in forward execution order (``node.order``)."""
     seen = set()
     stack = [t.grad_fn for t in roots if t.grad_fn is not None]
     ops = []
@@ -32,13 +66,23 @@ def collect_ops(roots) -> list:
             continue
         seen.add(op)
         ops.append(op)
-        for t in op.inputs:
-            if isinstance(t, Tensor) and t.grad_fn is not None and t.grad_fn not in seen:
-                stack.append(t.grad_fn)
-    ops.sort(key=lambda op: op.seq)
+        for edge in op.inputs:
+            if edge.node is not None and edge.node not in seen:
+                stack.append(edge.node)
+    ops.sort(key=lambda op: op.order)
     return ops
 
 
 def tensor_inputs(op):
-    """``(position, Tensor)`` for each Tensor input of ``op``."""
-    return [(i, t) for i, t in enumerate(op.inputs) if isinstance(t, Tensor)]
+    """``(position, Tensor or NodeOutput)`` for each non-constant input of ``op``."""
+    return [(i, t) for i, t in enumerate(input_items(op)) if isinstance(t, TENSORS)]
+
+
+def output_index(t) -> int:
+    """Which output of its node a Tensor or NodeOutput is."""
+    return t.output_index
+
+
+def output_data(op, k: int = 0):
+    """Output ``k``'s value, or None once backward has freed it."""
+    return None if op.freed else op.output_value(k)

@@ -1,7 +1,8 @@
 """``draw_graph`` (the forward graph) and ``draw_backward`` (the graph gradients flow through).
 
-Both only read what ops recorded (``Op.inputs``, ``params``, ``out``, ``seq``) and what tensors
-hold (``.data``, ``.grad``); drawing never changes the graph, values or gradients.
+Both only read the declared node interface (``inputs``, ``params``, ``outputs``, ``output_value``,
+``freed``, ``order``) and what tensors hold (``.data``, ``.grad``); drawing never changes the graph,
+values or gradients. A freed value is drawn as its shape and dtype, never as zeros.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from autograd import Tensor
 from . import _style as S
 from ._format import constant_text, label, meta_text, params_text, summary_text, value_text
 from ._names import module_paths, op_location, tensor_namer
-from ._walk import as_tensor_roots, collect_ops, tensor_inputs
+from ._walk import TENSORS, as_tensor_roots, collect_ops, input_items, output_data, tensor_inputs
 from .record import received_gradient
 from .render import Drawing
 
@@ -40,10 +41,9 @@ def _new_drawing(name: str, rankdir: str) -> Drawing:
 
 def known_gradient(op):
     """The gradient ``op``'s output received, when something kept it (retain_grad or a recording)."""
-    if op.retained is not None:
-        t = op.retained()
-        if t is not None and t.grad is not None:
-            return t.grad.data
+    t = op.retained_tensor(0)
+    if t is not None and t.grad is not None:
+        return t.grad.data
     return received_gradient(op)
 
 
@@ -81,40 +81,41 @@ class ForwardGraph:
         self.edges: list[tuple[str, str, str | None]] = []
         uses: dict[int, int] = {}
         for op in self.ops:
-            for x in op.inputs:
-                if isinstance(x, Tensor) and (x.grad_fn is None or x.grad_fn not in self.index):
+            for x in input_items(op):
+                if isinstance(x, TENSORS) and (x.grad_fn is None or x.grad_fn not in self.index):
                     uses[id(x)] = uses.get(id(x), 0) + 1
         for op in self.ops:
             k = self.index[op]
             commutative = op.name in _COMMUTATIVE or len(tensor_inputs(op)) + self._n_consts(op) < 2
-            for i, x in enumerate(op.inputs):
+            for i, x in enumerate(input_items(op)):
                 pos = None if commutative else str(i)
-                if isinstance(x, Tensor) and uses.get(id(x), 0) > share_limit:
+                if isinstance(x, Tensor) and x.grad_fn is None and uses.get(id(x), 0) > share_limit:
                     nid = f"in{len(self.leaves)}"
                     self.leaves.append((nid, x))
                     self._use_ids[(id(x), k)] = nid
                     self._leaf_ids.setdefault(id(x), nid)
                     self.edges.append((nid, f"op{k}", pos))
-                elif isinstance(x, Tensor):
+                elif isinstance(x, TENSORS):
                     self.edges.append((self.tensor_id(x), f"op{k}", pos))
                 else:
                     cid = f"c{k}_{i}"
                     self.consts.append((cid, x))
                     self.edges.append((cid, f"op{k}", pos))
-            self.edges.append((f"op{k}", f"t{k}", None))
+            for j in range(len(op.outputs)):
+                self.edges.append((f"op{k}", output_id(k, j), None))
         for t in self.roots:
             if t.grad_fn is None:
                 self.tensor_id(t)
 
     @staticmethod
     def _n_consts(op):
-        return sum(1 for x in op.inputs if not isinstance(x, Tensor))
+        return sum(1 for x in input_items(op) if not isinstance(x, TENSORS))
 
     def tensor_id(self, t: Tensor, consumer=None) -> str:
         """The node id of a tensor: its producing op's output node, or its leaf node (the copy drawn
         for ``consumer`` when the leaf is drawn once per use)."""
         if t.grad_fn is not None and t.grad_fn in self.index:
-            return f"t{self.index[t.grad_fn]}"
+            return output_id(self.index[t.grad_fn], t.output_index)
         key = id(t)
         if consumer is not None and (key, self.index.get(consumer)) in self._use_ids:
             return self._use_ids[(key, self.index[consumer])]
@@ -133,11 +134,11 @@ class ForwardGraph:
         return 2 * len(self.ops) + len(self.leaves) + len(self.consts)
 
     # ------------------------------------------------------------------ building the Digraph
-    def _tensor_name(self, t: Tensor | None, op=None) -> str | None:
+    def _tensor_name(self, t: Tensor | None, op=None, j: int = 0) -> str | None:
         if t is not None:
             return self.name_of(t)
         if op is not None:
-            return op.out_name
+            return op.output_name(j)
         return None
 
     def build(self, rankdir="TB", show_values=True, max_value_elements=8, show_grads=False,
@@ -148,7 +149,7 @@ class ForwardGraph:
         if hl.caption:
             dot.attr(label=hl.caption, labelloc="t", labeljust="l", fontsize="12")
         root_ids = {self.tensor_id(t) for t in self.roots}
-        root_by_op = {t.grad_fn: t for t in self.roots if t.grad_fn is not None}
+        root_by_output = {(t.grad_fn, t.output_index): t for t in self.roots if t.grad_fn is not None}
         pending_ids = set()
 
         def grad_line(nid, grad):
@@ -174,38 +175,40 @@ class ForwardGraph:
             dot.node(cid, label(constant_text(value, max_value_elements)), tooltip="constant", **S.CONST)
         for op in self.ops:
             k = self.index[op]
-            oid, tid = f"op{k}", f"t{k}"
+            oid = f"op{k}"
             pending = hl.pending_from is not None and k >= hl.pending_from
             attrs = dict(S.OP)
-            if op.released:
+            if op.freed:
                 attrs["style"] = "filled,dashed"
             if pending:
                 attrs.update(S.PENDING)
-                pending_ids.update((oid, tid))
+                pending_ids.update([oid] + [output_id(k, j) for j in range(len(op.outputs))])
             if op in hl.current:
                 attrs.update(S.CURRENT)
             tip = f"{op.name} (step {k + 1} of the forward pass)"
             where = op_location(op, self.module_paths)
             if where:
                 tip += f", in {where}"
-            if getattr(op, "created_at", None):
-                tip += f", created at {op.created_at}"
+            if op.site:
+                tip += f", created at {op.site}"
             dot.node(oid, label(op.name, params_text(op.name, op.params)), tooltip=tip, **_klass(oid, hl, op), **attrs)
 
-            root = root_by_op.get(op)
-            data = root.data if root is not None else (None if op.released else op.out)
-            val = value_text(data, max_value_elements) if show_values and data is not None and not pending else None
-            tattrs = dict(S.TENSOR)
-            if tid in root_ids:
-                tattrs.update(S.OUTPUT)
-            if pending:
-                tattrs.update(S.PENDING)
-            if tid in hl.touched:
-                tattrs.update(S.TOUCHED)
-            g = known_gradient(op) if show_grads else None
-            dot.node(tid, label(self._tensor_name(root, op), meta_text(op.out), val, grad_line(tid, g)),
-                     tooltip="released after backward: values freed" if op.released else "tensor",
-                     **_klass(tid, hl), **tattrs)
+            for j, info in enumerate(op.outputs):
+                tid = output_id(k, j)
+                root = root_by_output.get((op, j))
+                data = root.data if root is not None else output_data(op, j)
+                val = value_text(data, max_value_elements) if show_values and data is not None and not pending else None
+                tattrs = dict(S.TENSOR)
+                if tid in root_ids:
+                    tattrs.update(S.OUTPUT)
+                if pending:
+                    tattrs.update(S.PENDING)
+                if tid in hl.touched:
+                    tattrs.update(S.TOUCHED)
+                g = known_gradient(op) if show_grads and j == 0 else None
+                dot.node(tid, label(self._tensor_name(root, op, j), meta_text(info), val, grad_line(tid, g)),
+                         tooltip="freed after backward: shape and dtype kept, values gone" if op.freed and
+                         root is None else "tensor", **_klass(tid, hl), **tattrs)
         for src, dst, pos in self.edges:
             attrs = {}
             if pos is not None:
@@ -218,6 +221,11 @@ class ForwardGraph:
                 attrs.update(S.PENDING_EDGE)
             dot.edge(src, dst, **attrs)
         return dot
+
+
+def output_id(k: int, j: int) -> str:
+    """Node id of output ``j`` of the ``k``-th op: ``t{k}``, then ``t{k}_{j}`` for further outputs."""
+    return f"t{k}" if j == 0 else f"t{k}_{j}"
 
 
 def _klass(nid, hl: Highlight, op=None) -> dict:
@@ -286,16 +294,16 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
         k = index[op]
         g = known_gradient(op)
         attrs = dict(S.BACKWARD_OP)
-        if op.released:
+        if op.freed:
             attrs.update(S.FREED)
-        out_name = op.out_name
+        out_name = op.output_name(0)
         where = op_location(op, paths)
         lines = [f"{op.name} backward", out_name and f"(for {out_name})", where and f"in {where}"]
         if g is not None:
             lines.append("grad " + summary_text(g, max_value_elements))
         else:
-            lines.append("grad " + meta_text(op.out))
-        if op.released:
+            lines.append("grad " + meta_text(op.outputs[0]))
+        if op.freed:
             lines.append("saved values freed")
         dot.node(f"b{k}", label(*lines), tooltip=f"backward of {op.name}", **attrs)
         for i, x in tensor_inputs(op):

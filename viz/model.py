@@ -17,7 +17,7 @@ from autograd import Tensor
 from . import _style as S
 from ._format import label, params_text, shape_text
 from ._modelrun import Analysis, run_model
-from ._walk import collect_ops
+from ._walk import TENSORS, collect_ops, input_items
 from .graph import _RANKDIRS, _new_drawing
 from .render import Drawing
 
@@ -102,8 +102,8 @@ class _Layout:
                 if id(v) in index_inputs:
                     nid, t = index_inputs[id(v)]
                     self._edge(nid, dst, t.shape, False)
-            for x in op.inputs:
-                if not isinstance(x, Tensor):
+            for x in input_items(op):
+                if not isinstance(x, TENSORS):
                     continue
                 if x.grad_fn is not None and x.grad_fn in self.unit_of:
                     src = self.unit_of[x.grad_fn]
@@ -114,7 +114,7 @@ class _Layout:
                         if src in loop_sources:
                             continue  # one dashed "next" edge per source says it; more only tangle the picture
                         loop_sources.add(src)
-                    self._edge(src, dst, x.grad_fn.out.shape, loop)
+                    self._edge(src, dst, x.shape, loop)
                 elif id(x) in input_ids:
                     self._edge(input_ids[id(x)], dst, x.shape, False)
                 elif id(x) in param_names and self.units[dst][0] == "op":
@@ -144,7 +144,7 @@ class _Layout:
 
     def _is_loop(self, producer, consumer) -> bool:
         """An edge that goes back once repetitions are folded: from one time step into the next."""
-        return self.an.resolve(consumer).seq <= self.an.resolve(producer).seq
+        return self.an.resolve(consumer).order <= self.an.resolve(producer).order
 
     def _edge(self, src, dst, shape, loop):
         key = (src, dst, loop)

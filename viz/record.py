@@ -30,14 +30,16 @@ class Recording:
     """What happened while the ``record()`` context was open, in the order it happened.
 
     ``forward``: op nodes in execution order. ``backward``: op nodes in the order the engine
-    visited them. ``received[op]``: the gradient of the op's output; ``sent[op]``: the gradients
-    it passed to each input (None where an input gets none).
+    visited them. ``received[op]``: the gradient of the op's output (of its first output that received
+    one, for a node with several; ``received_outputs[op]`` has them all, None where none arrived);
+    ``sent[op]``: the gradients it passed to each input (None where an input gets none).
     """
 
     def __init__(self, keep_forward: bool = True):
         self.forward: list = []
         self.backward: list = []
         self.received: dict = {}
+        self.received_outputs: dict = {}
         self.sent: dict = {}
         self._keep_forward = keep_forward
 
@@ -45,10 +47,12 @@ class Recording:
         if self._keep_forward:
             self.forward.append(op)
 
-    def on_backward(self, op, grad_output, grad_inputs) -> None:
-        g = _plain(grad_output)
+    def on_backward(self, op, grad_outputs, grad_inputs) -> None:
+        outs = tuple(_plain(g) for g in grad_outputs)
+        g = next((x for x in outs if x is not None), None)
         self.backward.append(op)
         self.received[op] = g
+        self.received_outputs[op] = outs
         self.sent[op] = tuple(_plain(gi) for gi in grad_inputs)
         _received[op] = g
 

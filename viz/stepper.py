@@ -1,6 +1,6 @@
 """``Stepper``: walk through the forward pass op by op, then the backward pass node by node.
 
-Forward frames follow execution order (``op.seq``). Backward frames follow the order the
+Forward frames follow execution order (``node.order``). Backward frames follow the order the
 engine actually visits nodes: the Stepper runs the backward itself under an observer, with
 ``retain_graph=True`` and ``inputs=`` the leaves, so nothing is accumulated into any ``.grad``
 and the user's graph stays usable (``retain_grad`` tensors keep their old ``.grad``). Hooks
@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from autograd import Tensor
+from autograd import Tensor, no_grad
 from autograd.engine import add_observer, remove_observer, run_backward, unbroadcast
 
 from ._format import meta_text, params_text, summary_text, value_text
 from ._stepper_html import CSS, JS, focus_svg, inline_svg
-from .graph import ForwardGraph, Highlight, _check_options
+from ._walk import TENSORS, input_items, output_data
+from .graph import ForwardGraph, Highlight, _check_options, output_id
 from .record import Recording
 from .render import Drawing
 
@@ -76,15 +77,16 @@ class _RetainedGrads:
     def __init__(self, ops):
         self.saved = []
         for op in ops:
-            t = op.retained() if op.retained is not None else None
+            t = op.retained_tensor(0)
             if t is not None:
                 g = t.grad
                 self.saved.append((t, g, None if g is None else np.array(g.data, copy=True)))
 
     def restore(self):
         for t, g, data in self.saved:
-            if g is not None:
-                g.data[...] = data
+            if g is not None and g.grad_fn is None and not np.array_equal(g.data, data):
+                with no_grad():
+                    g.copy_(data)
             t.grad = g
 
 
@@ -135,18 +137,20 @@ class Stepper:
         mx = self._opts["max_value_elements"]
         for k, op in enumerate(g.ops):
             ins = [(src, dst) for src, dst, _ in g.edges if dst == f"op{k}"]
-            hl = Highlight(current={op}, pending_from=k + 1, touched={s for s, _ in ins} | {f"t{k}"},
-                           current_edges=set(ins) | {(f"op{k}", f"t{k}")})
-            data = self.out.data if op is self.out.grad_fn else (None if op.released else op.out)
+            outs = [output_id(k, j) for j in range(len(op.outputs))]
+            hl = Highlight(current={op}, pending_from=k + 1, touched={s for s, _ in ins} | set(outs),
+                           current_edges=set(ins) | {(f"op{k}", t) for t in outs})
+            data = self.out.data if op is self.out.grad_fn else output_data(op, 0)
             shown = value_text(data, mx) if data is not None else None
             params = params_text(op.name, op.params)
-            title = f"forward {k + 1}/{n}: {op.name}" + (f" ({params})" if params else "") + f" -> {meta_text(op.out)}"
+            made = ", ".join(meta_text(info) for info in op.outputs)
+            title = f"forward {k + 1}/{n}: {op.name}" + (f" ({params})" if params else "") + f" -> {made}"
             text = title + ("" if shown is None else f"\nvalue = {shown}")
             self._make_frame("forward", op, title, text, hl)
 
     def _backward_frames(self, gradient):
         out, g = self.out, self._graph
-        if any(op.released for op in g.ops):
+        if any(op.freed for op in g.ops):
             raise RuntimeError("Stepper: the graph's saved values were freed by an earlier backward(); call "
                                "backward(retain_graph=True), build the Stepper before backward(), or pass "
                                "backward=False to step through the forward pass only")
@@ -175,12 +179,15 @@ class Stepper:
         total = len(rec.backward)
         for m, op in enumerate(rec.backward):
             k = g.index[op]
-            grads[f"t{k}"] = summary_text(rec.received[op], mx)
+            outs = [output_id(k, j) for j in range(len(op.outputs))]
+            for tid, received in zip(outs, rec.received_outputs[op]):
+                if received is not None:
+                    grads[tid] = summary_text(received, mx)
             sent = rec.sent[op]
-            touched = {f"t{k}"}
+            touched = set(outs)
             edges = set()
-            for i, x in enumerate(op.inputs):
-                if not isinstance(x, Tensor):
+            for i, x in enumerate(input_items(op)):
+                if not isinstance(x, TENSORS):
                     continue
                 src = g.tensor_id(x, op)
                 touched.add(src)
@@ -192,7 +199,7 @@ class Stepper:
                     sums[key] = gi if key not in sums else sums[key] + gi
                     for nid in (g.leaf_ids(x) if x.grad_fn is None else (src,)):
                         grads[nid] = summary_text(sums[key], mx)
-            hl = Highlight(current={op}, touched=touched, current_edges=edges | {(f"op{k}", f"t{k}")},
+            hl = Highlight(current={op}, touched=touched, current_edges=edges | {(f"op{k}", t) for t in outs},
                            grads=dict(grads), backward=True)
             title = f"backward {m + 1}/{total}: {op.name} receives grad {summary_text(rec.received[op], mx)}"
             sends = [f"input {i}: {summary_text(s, mx)}" for i, s in enumerate(sent) if s is not None]

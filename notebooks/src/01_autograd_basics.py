@@ -51,8 +51,9 @@ loss
 # ## T1: the recorded computation graph
 #
 # Each operation left a node behind: `loss.grad_fn` is the `power` node, whose inputs lead to
-# `abs`, then `subtract`, `add` and `multiply`. Every node remembers its inputs and its output
-# value, and a sequence number saying in which order the forward pass ran it.
+# `abs`, then `subtract`, `add` and `multiply`. Every node knows where each input came from (an
+# edge to the node that produced it, a leaf tensor, or a constant), holds its output value until
+# backward frees it (`node.output_value()`), and has an order number saying when the forward pass ran it.
 
 # %%
 def graph_nodes(t):
@@ -63,15 +64,15 @@ def graph_nodes(t):
         if node is None or id(node) in seen:
             continue
         seen[id(node)] = node
-        stack.extend(i.grad_fn for i in node.inputs if isinstance(i, ag.Tensor))
-    return sorted(seen.values(), key=lambda node: node.seq)
+        stack.extend(edge.node for edge in node.inputs if edge.kind == "node")  # edges to producer nodes
+    return sorted(seen.values(), key=lambda node: node.order)
 
 
 nodes = graph_nodes(loss)
 for node in nodes:
-    print(f"{node.name:>9}  output {float(node.out):g}")
+    print(f"{node.name:>9}  output {float(node.output_value()):g}")
 assert [node.name for node in nodes] == ["multiply", "add", "subtract", "abs", "power"]
-assert [float(node.out) for node in nodes] == [6.0, 6.5, 2.5, 2.5, 6.25]
+assert [float(node.output_value()) for node in nodes] == [6.0, 6.5, 2.5, 2.5, 6.25]
 
 # %% [markdown]
 # `viz.draw_graph` draws that graph: ellipses are operations, boxes are tensors (parameters in

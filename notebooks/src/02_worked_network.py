@@ -143,7 +143,7 @@ def op_counts(t):
             continue
         seen.add(id(node))
         counts[node.name] = counts.get(node.name, 0) + 1
-        stack.extend(i.grad_fn for i in node.inputs if isinstance(i, ag.Tensor))
+        stack.extend(edge.node for edge in node.inputs if edge.kind == "node")
     return counts
 
 

@@ -172,14 +172,14 @@ def test_drawing_changes_nothing():
     before = [t.data.copy() for t in (x, w, b)]
     loss.backward(retain_graph=True)
     grads = [w.grad.data.copy(), b.grad.data.copy()]
-    ops_before = [(op.name, op.seq, op.released) for op in viz._walk.collect_ops([loss])]
+    ops_before = [(op.name, op.order, op.freed) for op in viz._walk.collect_ops([loss])]
     viz.to_svg(viz.draw_graph(loss, show_grads=True))
     viz.to_svg(viz.draw_backward(loss))
     for t, v in zip((x, w, b), before):
         np.testing.assert_array_equal(t.data, v)
     np.testing.assert_array_equal(w.grad.data, grads[0])
     np.testing.assert_array_equal(b.grad.data, grads[1])
-    assert [(op.name, op.seq, op.released) for op in viz._walk.collect_ops([loss])] == ops_before
+    assert [(op.name, op.order, op.freed) for op in viz._walk.collect_ops([loss])] == ops_before
     loss.backward()  # the graph is still usable
     np.testing.assert_allclose(w.grad.data, 2 * grads[0], rtol=1e-6)
 

@@ -30,7 +30,7 @@ def test_frame_count_and_forward_order_is_execution_order():
     assert len(ops) == 5
     assert len(s) == 10
     fwd = [f for f in s.frames if f.phase == "forward"]
-    assert [f.op for f in fwd] == sorted(ops, key=lambda op: op.seq)
+    assert [f.op for f in fwd] == sorted(ops, key=lambda op: op.order)
     assert [f.op.name for f in fwd] == ["multiply", "exp", "sin", "add", "sum"]
     assert [f.index for f in s.frames] == list(range(10))
 
