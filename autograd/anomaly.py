@@ -12,16 +12,15 @@ import functools
 import inspect
 import os
 import sys
-import threading
 
 import numpy as np
 
-from .mode import generator_in_mode, state
+from .mode import PerThreadRestore, generator_in_mode, state
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-class detect_anomaly:
+class detect_anomaly(PerThreadRestore):
     """Context manager (and decorator) that raises at the first NaN/inf produced by an op's forward or backward.
 
     ``check_nan=False`` only records where ops were created (cheaper), so other errors can name them.
@@ -30,20 +29,16 @@ class detect_anomaly:
     def __init__(self, check_nan: bool = True):
         if not isinstance(check_nan, (bool, np.bool_)):
             raise TypeError(f"detect_anomaly: check_nan must be a bool, got {type(check_nan).__name__}")
+        super().__init__()
         self.check_nan = bool(check_nan)
-        self._previous = {}  # thread id -> modes replaced by this instance's open enters, innermost last
 
     def __enter__(self):
-        self._previous.setdefault(threading.get_ident(), []).append(state.anomaly)
+        self._remember(state.anomaly)
         state.anomaly = self
         return self
 
     def __exit__(self, *exc):
-        thread = threading.get_ident()
-        stack = self._previous[thread]
-        state.anomaly = stack.pop()
-        if not stack:
-            del self._previous[thread]
+        state.anomaly = self._recall()
         return False
 
     def __call__(self, fn):

@@ -35,24 +35,36 @@ def is_grad_enabled() -> bool:
 # --------------------------------------------------------------------------- grad mode
 
 
-class _GradMode:
+class PerThreadRestore:
+    """What a context manager's enters replaced, kept per thread, so one instance may be entered again while
+    active and from several threads, and each exit restores what the matching enter in its thread replaced."""
+
+    def __init__(self):
+        self._previous = {}  # thread id -> replaced values, innermost last
+
+    def _remember(self, value):
+        self._previous.setdefault(threading.get_ident(), []).append(value)
+
+    def _recall(self):
+        thread = threading.get_ident()
+        stack = self._previous[thread]
+        value = stack.pop()
+        if not stack:
+            del self._previous[thread]
+        return value
+
+
+class _GradMode(PerThreadRestore):
     """Base of the grad-mode switches: a context manager that is also a decorator."""
 
     mode = True
 
-    def __init__(self):
-        self._previous = {}  # thread id -> modes replaced by this instance's open enters, innermost last
-
     def __enter__(self):
-        self._previous.setdefault(threading.get_ident(), []).append(state.grad_enabled)
+        self._remember(state.grad_enabled)
         state.grad_enabled = self.mode
 
     def __exit__(self, *exc):
-        thread = threading.get_ident()
-        stack = self._previous[thread]
-        state.grad_enabled = stack.pop()
-        if not stack:
-            del self._previous[thread]
+        state.grad_enabled = self._recall()
         return False
 
     def __call__(self, fn):
