@@ -409,7 +409,7 @@ def _binary(op_cls):
 
     def fn(a, b):
         if type(a) is Tensor:  # the common case first: it is on every operator's path
-            if type(b) is not Tensor:
+            if type(b) is not Tensor and type(b) is not float:  # a Tensor or a Python float is used as it is
                 b = as_operand(b, op_cls.name)
         elif type(b) is Tensor:
             a = as_operand(a, op_cls.name)
