@@ -151,7 +151,8 @@ class _Walk:
         """Visit each node once all its gradient has arrived, newest first among the ready ones."""
         ready = sorted((n for n in self.grads if n not in self.pending), key=lambda n: n._order)
         grads_of, pending, needed, create_graph = self.grads, self.pending, self.needed, self.create_graph
-        watch = self.targets is not None
+        watch, free = self.targets is not None, not self.retain_graph
+        anomaly, observers = state.anomaly, state.observers
         while ready:
             node = ready.pop()
             grads = grads_of.pop(node)
@@ -161,9 +162,9 @@ class _Walk:
                 continue  # leads to no wanted tensor; nor can its producers, so they are never reached
             if grads[0] is not None or any(g is not None for g in grads):
                 in_grads = node.run_backward(grads, create_graph)
-                if state.anomaly:
+                if anomaly:
                     check_backward(node, in_grads)
-                for obs in state.observers:
+                for obs in observers:
                     obs.on_backward(node, tuple(grads), in_grads)
             else:
                 in_grads = (None,) * len(node._inputs)  # nothing arrived: still release the producers' counts
@@ -187,7 +188,7 @@ class _Walk:
                 pending[producer] = left
                 if not left:
                     ready.append(producer)
-            if not self.retain_graph:
+            if free:
                 node.release()
 
     def _received(self, node, grads):

@@ -159,7 +159,6 @@ class Op:
         op._arrays = arrays
         op._params = params
         op._outs = (out,)
-        op._meta = None
         op._order = next(clock)
         op._scope = st.scope
         op._freed = False
@@ -197,8 +196,7 @@ class Op:
         self._inputs = edges
         self._arrays = arrays
         self._params = params
-        self._outs = outs
-        self._meta = None  # shapes and dtypes, filled in when the values are freed
+        self._outs = outs  # (``_meta``, the shapes and dtypes, is set when the values are freed)
         self._order = next(clock)
         self._scope = st.scope
         self._freed = False
