@@ -286,6 +286,8 @@ class Op:
                         x = self._arrays[i]
                     elif type(x) is InputEdge:
                         x = Tensor._wrap(self._arrays[i], x[0], x[1])  # routes its gradient to the producer
+                else:
+                    x = self._arrays[i]  # a constant, as it was passed
                 values.append(x)
             elif kind is Output:
                 o = self._outs[item.index]

@@ -533,3 +533,26 @@ def test_one_detect_anomaly_instance_across_threads():
     for t in workers:
         t.join()
     assert seen == [True, True, False, False] and not ag.is_anomaly_enabled()
+
+
+class ScaleByTuple(Op):
+    """x * sum(factors) with the factors passed as a positional tuple constant and saved by role."""
+
+    name = "scale_by_tuple"
+
+    def forward(self, x, factors):
+        self.saved = (Input(1),)
+        return x * sum(factors)
+
+    def backward(self, g):
+        (factors,) = self.saved
+        return g * sum(factors), None
+
+
+def test_a_tuple_constant_input_is_kept_as_it_was_passed():
+    x = leaf([1.0, 2.0])
+    y = ScaleByTuple.apply(x, (2.0, 1.0))
+    assert y.grad_fn.inputs[1].kind == "constant" and y.grad_fn.inputs[1].value == (2.0, 1.0)
+    np.testing.assert_allclose(ag.grad(lambda t: ScaleByTuple.apply(t, (2.0, 1.0)).sum())(x).data, [3.0, 3.0])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [3.0, 3.0])
