@@ -305,30 +305,18 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extra) + ")"
 
     # ------------------------------------------------------------------ operators
-    def __add__(self, other): return ops.add(self, other)
+    # __add__ __sub__ __mul__ __truediv__ __floordiv__ __pow__ __matmul__ __neg__ __abs__ __lt__ __le__ __gt__
+    # __ge__ __getitem__ are the module functions themselves, set in autograd/ops/__init__.py (one call fewer).
     def __radd__(self, other): return ops.add(other, self)
-    def __sub__(self, other): return ops.subtract(self, other)
     def __rsub__(self, other): return ops.subtract(other, self)
-    def __mul__(self, other): return ops.multiply(self, other)
     def __rmul__(self, other): return ops.multiply(other, self)
-    def __truediv__(self, other): return ops.divide(self, other)
     def __rtruediv__(self, other): return ops.divide(other, self)
-    def __floordiv__(self, other): return ops.floor_divide(self, other)
     def __rfloordiv__(self, other): return ops.floor_divide(other, self)
-    def __pow__(self, other): return ops.power(self, other)
     def __rpow__(self, other): return ops.power(other, self)
-    def __matmul__(self, other): return ops.matmul(self, other)
     def __rmatmul__(self, other): return ops.matmul(other, self)
-    def __neg__(self): return ops.negative(self)
     def __pos__(self): return self
-    def __abs__(self): return ops.abs(self)
-    def __lt__(self, other): return ops.less(self, other)
-    def __le__(self, other): return ops.less_equal(self, other)
-    def __gt__(self, other): return ops.greater(self, other)
-    def __ge__(self, other): return ops.greater_equal(self, other)
     def __eq__(self, other): return NotImplemented if other is None else ops.equal(self, other)  # t == None: False
     def __ne__(self, other): return NotImplemented if other is None else ops.not_equal(self, other)
-    def __getitem__(self, index): return ops.getitem(self, index)
 
 
 def read_only(array: np.ndarray) -> np.ndarray:

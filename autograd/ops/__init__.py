@@ -126,3 +126,12 @@ METHODS = ("exp", "log", "log1p", "sqrt", "abs", "sin", "cos", "tan", "tanh", "s
 for _name in METHODS:
     setattr(Tensor, _name, globals()[_name])
 del _name
+
+# Operators taking (self, other) in that order are the module functions themselves: one call fewer per op.
+OPERATORS = {"__add__": add, "__sub__": subtract, "__mul__": multiply, "__truediv__": divide,
+             "__floordiv__": floor_divide, "__pow__": power, "__matmul__": matmul, "__neg__": negative,
+             "__abs__": abs, "__lt__": less, "__le__": less_equal, "__gt__": greater, "__ge__": greater_equal,
+             "__getitem__": getitem}
+for _name, _fn in OPERATORS.items():
+    setattr(Tensor, _name, _fn)
+del _name, _fn

@@ -13,6 +13,14 @@ from ..tensor import Tensor
 from .base import INPUT, OUTPUT, Op, TensorLike, as_operand, as_tensor_arg, dual
 
 
+def _check_broadcast(name, a, b):
+    """ValueError naming the op and both shapes when ``a`` and ``b`` do not broadcast together."""
+    try:
+        np.broadcast_shapes(np.shape(a), np.shape(b))
+    except ValueError:
+        raise ValueError(f"{name}: shapes {np.shape(a)} and {np.shape(b)} cannot be broadcast together") from None
+
+
 def _binary_forward(name, fn, a, b):
     try:
         return fn(a, b)
@@ -29,7 +37,7 @@ class Add(Op):
     name = "add"
 
     def forward(self, a, b):
-        return _binary_forward("add", np.add, a, b)
+        return np.add(a, b)  # shapes that do not broadcast: the public function says so
 
     def backward(self, g):
         return g, g
@@ -41,7 +49,7 @@ class Subtract(Op):
     name = "subtract"
 
     def forward(self, a, b):
-        return _binary_forward("subtract", np.subtract, a, b)
+        return np.subtract(a, b)  # shapes that do not broadcast: the public function says so
 
     def backward(self, g):
         return g, -g
@@ -54,7 +62,7 @@ class Multiply(Op):
 
     def forward(self, a, b):
         self.saved = (INPUT[0], INPUT[1])
-        return _binary_forward("multiply", np.multiply, a, b)
+        return np.multiply(a, b)  # shapes that do not broadcast: the public function says so
 
     def backward(self, g):
         a, b = self.saved
@@ -68,7 +76,7 @@ class Divide(Op):
 
     def forward(self, a, b):
         self.saved = (INPUT[0], INPUT[1])
-        return _binary_forward("divide", np.true_divide, a, b)
+        return np.true_divide(a, b)  # shapes that do not broadcast: the public function says so
 
     def backward(self, g):
         a, b = self.saved
@@ -84,7 +92,7 @@ class Power(Op):
 
     def forward(self, a, b):
         self.saved = (INPUT[0], INPUT[1], OUTPUT[0])
-        return _binary_forward("power", np.power, a, b)
+        return np.power(a, b)  # shapes that do not broadcast: the public function says so
 
     def backward(self, g):
         a, b, out = self.saved
@@ -417,7 +425,11 @@ def _binary(op_cls):
             a, b = as_operand(a, op_cls.name), as_operand(b, op_cls.name)
             if not isinstance(a, (Tensor, np.ndarray)) and not isinstance(b, (Tensor, np.ndarray)):
                 a = as_tensor_arg(a, op_cls.name)  # two Python numbers: the result follows the default dtype
-        return apply(a, b)
+        try:
+            return apply(a, b)
+        except ValueError:
+            _check_broadcast(op_cls.name, a, b)
+            raise
 
     fn.__name__ = fn.__qualname__ = op_cls.name
     fn.__doc__ = f"Elementwise {op_cls.name} with NumPy broadcasting; differentiable in both arguments."
