@@ -78,11 +78,6 @@ def tensor_inputs(op):
     return [(i, t) for i, t in enumerate(input_items(op)) if isinstance(t, TENSORS)]
 
 
-def output_index(t) -> int:
-    """Which output of its node a Tensor or NodeOutput is."""
-    return t.output_index
-
-
 def output_data(op, k: int = 0):
     """Output ``k``'s value, or None once backward has freed it."""
     return None if op.freed else op.output_value(k)

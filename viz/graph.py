@@ -39,12 +39,12 @@ def _new_drawing(name: str, rankdir: str) -> Drawing:
                    edge_attr=dict(S.EDGE))
 
 
-def known_gradient(op):
-    """The gradient ``op``'s output received, when something kept it (retain_grad or a recording)."""
-    t = op.retained_tensor(0)
+def known_gradient(op, k: int = 0):
+    """The gradient output ``k`` of ``op`` received, when something kept it (retain_grad or a recording)."""
+    t = op.retained_tensor(k)
     if t is not None and t.grad is not None:
         return t.grad.data
-    return received_gradient(op)
+    return received_gradient(op, k)
 
 
 @dataclass
@@ -61,8 +61,8 @@ class Highlight:
 
 
 class ForwardGraph:
-    """The walked forward graph with stable node ids: ``op{k}`` / ``t{k}`` for the k-th op run and
-    its output, ``in{n}`` for leaf tensors, ``c{k}_{i}`` for constant argument ``i`` of op ``k``.
+    """The walked forward graph with stable node ids: ``op{k}`` for the k-th op run, ``t{k}`` (then
+    ``t{k}_{j}``) for its outputs, ``in{n}`` for leaf tensors, ``c{k}_{i}`` for constant argument ``i`` of op ``k``.
 
     A leaf used by more than ``share_limit`` ops (a weight reused at every time step) is drawn
     once per use: one node wired to hundreds of ranks makes Graphviz's layout quadratic.
@@ -70,6 +70,7 @@ class ForwardGraph:
 
     def __init__(self, out, names=None, fn: str = "draw_graph", share_limit: int = 8):
         self.roots = as_tensor_roots(out, fn)
+        self._root_of = {(t.grad_fn, t.output_index): t for t in self.roots if t.grad_fn is not None}
         self.ops = collect_ops(self.roots)
         self.name_of = tensor_namer(names, self.ops, fn)
         self.module_paths = module_paths(self.ops)
@@ -79,10 +80,10 @@ class ForwardGraph:
         self._use_ids: dict[tuple[int, int], str] = {}  # (id(leaf), op index) -> node id, for per-use copies
         self.consts: list[tuple[str, object]] = []
         self.edges: list[tuple[str, str, str | None]] = []
-        uses: dict[int, int] = {}
+        uses: dict[int, int] = {}  # id(leaf) -> how many ops read it
         for op in self.ops:
             for x in input_items(op):
-                if isinstance(x, TENSORS) and (x.grad_fn is None or x.grad_fn not in self.index):
+                if isinstance(x, Tensor):
                     uses[id(x)] = uses.get(id(x), 0) + 1
         for op in self.ops:
             k = self.index[op]
@@ -125,6 +126,11 @@ class ForwardGraph:
             self.leaves.append((nid, t))
         return self._leaf_ids[key]
 
+    def value(self, op, j: int = 0):
+        """Output ``j`` of ``op``: a root tensor's own array, else the node's value (None once freed)."""
+        root = self._root_of.get((op, j))
+        return root.data if root is not None else output_data(op, j)
+
     def leaf_ids(self, t: Tensor) -> list[str]:
         """Every node drawn for leaf ``t`` (one, or one per use)."""
         return [nid for nid, x in self.leaves if x is t]
@@ -149,7 +155,6 @@ class ForwardGraph:
         if hl.caption:
             dot.attr(label=hl.caption, labelloc="t", labeljust="l", fontsize="12")
         root_ids = {self.tensor_id(t) for t in self.roots}
-        root_by_output = {(t.grad_fn, t.output_index): t for t in self.roots if t.grad_fn is not None}
         pending_ids = set()
 
         def grad_line(nid, grad):
@@ -195,8 +200,8 @@ class ForwardGraph:
 
             for j, info in enumerate(op.outputs):
                 tid = output_id(k, j)
-                root = root_by_output.get((op, j))
-                data = root.data if root is not None else output_data(op, j)
+                root = self._root_of.get((op, j))
+                data = self.value(op, j)
                 val = value_text(data, max_value_elements) if show_values and data is not None and not pending else None
                 tattrs = dict(S.TENSOR)
                 if tid in root_ids:
@@ -205,7 +210,7 @@ class ForwardGraph:
                     tattrs.update(S.PENDING)
                 if tid in hl.touched:
                     tattrs.update(S.TOUCHED)
-                g = known_gradient(op) if show_grads and j == 0 else None
+                g = known_gradient(op, j) if show_grads else None
                 dot.node(tid, label(self._tensor_name(root, op, j), meta_text(info), val, grad_line(tid, g)),
                          tooltip="freed after backward: shape and dtype kept, values gone" if op.freed and
                          root is None else "tensor", **_klass(tid, hl), **tattrs)
@@ -253,6 +258,17 @@ def draw_graph(out, rankdir: str = "TB", show_values: bool = True, max_value_ele
     return dot
 
 
+def _grad_lines(op, max_value_elements):
+    """One ``grad`` line per output of ``op``: the gradient when known, else the output's shape and dtype."""
+    several = len(op.outputs) > 1
+    lines = []
+    for k, info in enumerate(op.outputs):
+        g = known_gradient(op, k)
+        text = summary_text(g, max_value_elements) if g is not None else meta_text(info)
+        lines.append(f"grad {k}: {text}" if several else f"grad {text}")
+    return lines
+
+
 def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=None,
                   legend: bool = True) -> Drawing:
     """The backward graph of ``out``: one node per backward function, edges in the direction gradients flow.
@@ -284,7 +300,7 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
                              "no backward graph")
         sid = f"seed{r}"
         nm = name_of(t) or ("output" if len(roots) == 1 else f"output {r}")
-        seed = known_gradient(t.grad_fn) if t.grad_fn is not None else None
+        seed = known_gradient(t.grad_fn, t.output_index) if t.grad_fn is not None else None
         dot.node(sid, label(f"start: \u2202{nm}/\u2202{nm}", meta_text(t.data),
                             summary_text(seed, max_value_elements) if seed is not None else None),
                  tooltip="the gradient backward starts from", **S.SEED)
@@ -292,17 +308,13 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
 
     for op in ops:
         k = index[op]
-        g = known_gradient(op)
         attrs = dict(S.BACKWARD_OP)
         if op.freed:
             attrs.update(S.FREED)
-        out_name = op.output_name(0)
+        out_names = ", ".join(n for n in map(op.output_name, range(len(op.outputs))) if n)
         where = op_location(op, paths)
-        lines = [f"{op.name} backward", out_name and f"(for {out_name})", where and f"in {where}"]
-        if g is not None:
-            lines.append("grad " + summary_text(g, max_value_elements))
-        else:
-            lines.append("grad " + meta_text(op.outputs[0]))
+        lines = [f"{op.name} backward", out_names and f"(for {out_names})", where and f"in {where}",
+                 *_grad_lines(op, max_value_elements)]
         if op.freed:
             lines.append("saved values freed")
         dot.node(f"b{k}", label(*lines), tooltip=f"backward of {op.name}", **attrs)
@@ -310,7 +322,9 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
             if not x.requires_grad:
                 continue
             if x.grad_fn is not None:
-                dot.edge(f"b{k}", f"b{index[x.grad_fn]}", **S.GRAD_EDGE)
+                several = len(x.grad_fn.outputs) > 1  # say which output of the producer the gradient is for
+                dot.edge(f"b{k}", f"b{index[x.grad_fn]}", **S.GRAD_EDGE,
+                         **({"label": f"out {x.output_index}"} if several else {}))
             else:
                 dot.edge(f"b{k}", leaf_id(x), **S.GRAD_EDGE)
     for nid, t in leaves.values():

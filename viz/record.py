@@ -14,7 +14,7 @@ import numpy as np
 from autograd import Tensor
 from autograd.engine import add_observer, remove_observer
 
-# op -> copy of the gradient it received (d root / d op output) in the last recorded backward.
+# op -> copies of the gradients its outputs received (d root / d output k) in the last recorded backward.
 _received: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -54,7 +54,7 @@ class Recording:
         self.received[op] = g
         self.received_outputs[op] = outs
         self.sent[op] = tuple(_plain(gi) for gi in grad_inputs)
-        _received[op] = g
+        _received[op] = outs
 
 
 @contextlib.contextmanager
@@ -72,6 +72,7 @@ def record(keep_forward: bool = True):
         remove_observer(rec)
 
 
-def received_gradient(op):
-    """The gradient ``op``'s output received in the last recorded backward, or None."""
-    return _received.get(op)
+def received_gradient(op, k: int = 0):
+    """The gradient output ``k`` of ``op`` received in the last recorded backward, or None."""
+    outs = _received.get(op)
+    return outs[k] if outs is not None and k < len(outs) else None

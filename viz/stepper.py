@@ -19,7 +19,7 @@ from autograd.engine import add_observer, remove_observer, run_backward, unbroad
 
 from ._format import meta_text, params_text, summary_text, value_text
 from ._stepper_html import CSS, JS, focus_svg, inline_svg
-from ._walk import TENSORS, input_items, output_data
+from ._walk import TENSORS, input_items
 from .graph import ForwardGraph, Highlight, _check_options, output_id
 from .record import Recording
 from .render import Drawing
@@ -77,10 +77,11 @@ class _RetainedGrads:
     def __init__(self, ops):
         self.saved = []
         for op in ops:
-            t = op.retained_tensor(0)
-            if t is not None:
-                g = t.grad
-                self.saved.append((t, g, None if g is None else np.array(g.data, copy=True)))
+            for k in range(len(op.outputs)):
+                t = op.retained_tensor(k)
+                if t is not None:
+                    g = t.grad
+                    self.saved.append((t, g, None if g is None else np.array(g.data, copy=True)))
 
     def restore(self):
         for t, g, data in self.saved:
@@ -88,6 +89,28 @@ class _RetainedGrads:
                 with no_grad():
                     g.copy_(data)
             t.grad = g
+
+
+def _value_lines(graph, op, mx) -> list[str]:
+    """A forward frame's note on the values ``op`` made: each small one, or that backward freed them."""
+    values = [graph.value(op, j) for j in range(len(op.outputs))]
+    if all(v is None for v in values):
+        return ["values freed by an earlier backward (shape and dtype shown)"] if op.freed else []
+    several = len(values) > 1
+    lines = []
+    for j, v in enumerate(values):
+        shown = value_text(v, mx) if v is not None else "freed" if op.freed else None
+        if shown is not None:
+            lines.append(f"value {j} = {shown}" if several else f"value = {shown}")
+    return lines
+
+
+def _received_text(rec: Recording, op, mx) -> str:
+    """The gradient ``op`` received; for a node with several outputs, each one that received some."""
+    outs = rec.received_outputs[op]
+    if len(outs) == 1:
+        return summary_text(outs[0], mx)
+    return ", ".join(f"{summary_text(g, mx)} at output {k}" for k, g in enumerate(outs) if g is not None)
 
 
 class Stepper:
@@ -140,12 +163,10 @@ class Stepper:
             outs = [output_id(k, j) for j in range(len(op.outputs))]
             hl = Highlight(current={op}, pending_from=k + 1, touched={s for s, _ in ins} | set(outs),
                            current_edges=set(ins) | {(f"op{k}", t) for t in outs})
-            data = self.out.data if op is self.out.grad_fn else output_data(op, 0)
-            shown = value_text(data, mx) if data is not None else None
             params = params_text(op.name, op.params)
             made = ", ".join(meta_text(info) for info in op.outputs)
             title = f"forward {k + 1}/{n}: {op.name}" + (f" ({params})" if params else "") + f" -> {made}"
-            text = title + ("" if shown is None else f"\nvalue = {shown}")
+            text = "\n".join([title, *_value_lines(g, op, mx)])
             self._make_frame("forward", op, title, text, hl)
 
     def _backward_frames(self, gradient):
@@ -201,7 +222,7 @@ class Stepper:
                         grads[nid] = summary_text(sums[key], mx)
             hl = Highlight(current={op}, touched=touched, current_edges=edges | {(f"op{k}", t) for t in outs},
                            grads=dict(grads), backward=True)
-            title = f"backward {m + 1}/{total}: {op.name} receives grad {summary_text(rec.received[op], mx)}"
+            title = f"backward {m + 1}/{total}: {op.name} receives grad {_received_text(rec, op, mx)}"
             sends = [f"input {i}: {summary_text(s, mx)}" for i, s in enumerate(sent) if s is not None]
             text = title + ("\nsends " + "; ".join(sends) if sends else "")
             self._make_frame("backward", op, title, text, hl)
