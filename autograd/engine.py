@@ -132,30 +132,33 @@ class _Walk:
 
     def plan(self):
         """Count, for every node reachable from the roots, the consumer edges that feed it gradient."""
-        pending = self.pending
-        stack = list(self.grads)
-        seen = set(stack)
+        pending = self.pending = dict.fromkeys(self.grads, 0)  # (the roots first: counted, never pushed again)
+        stack = list(pending)
         while stack:
             for x in stack.pop()._inputs:
                 if type(x) is InputEdge:
                     producer = x[0]
-                    pending[producer] = pending.get(producer, 0) + 1
-                    if producer not in seen:
-                        seen.add(producer)
+                    n = pending.get(producer)
+                    if n is None:
+                        pending[producer] = 1
                         stack.append(producer)
+                    else:
+                        pending[producer] = n + 1
         if self.targets is not None:
-            self.needed = _leading_to(seen, self.targets)
+            self.needed = _leading_to(pending, self.targets)
 
     # ------------------------------------------------------------------ 2. run
     def run(self):
         """Visit each node once all its gradient has arrived, newest first among the ready ones."""
-        ready = sorted((n for n in self.grads if n not in self.pending), key=lambda n: n._order)
+        ready = sorted((n for n in self.grads if not self.pending[n]), key=lambda n: n._order)
         grads_of, pending, needed, create_graph = self.grads, self.pending, self.needed, self.create_graph
         watch, free = self.targets is not None, not self.retain_graph
         anomaly, observers = state.anomaly, state.observers
         while ready:
             node = ready.pop()
-            grads = grads_of.pop(node)
+            grads = grads_of.pop(node, None)
+            if grads is None:  # no gradient arrived at any output
+                grads = [None] * node._n_outputs()
             if watch or node._extra:
                 self._received(node, grads)
             if needed is not None and node not in needed:
@@ -164,30 +167,32 @@ class _Walk:
                 in_grads = node.run_backward(grads, create_graph)
                 if anomaly:
                     check_backward(node, in_grads)
-                for obs in observers:
-                    obs.on_backward(node, tuple(grads), in_grads)
+                if observers:
+                    for obs in observers:
+                        obs.on_backward(node, tuple(grads), in_grads)
             else:
                 in_grads = (None,) * len(node._inputs)  # nothing arrived: still release the producers' counts
             # Send each input's gradient along its edge; a producer is ready once all its consumers have sent.
-            arrays = node._arrays if node._arrays is not None else node._inputs  # freed: no gradient to send
+            arrays = node._arrays or node._inputs  # freed (None): no gradient to send
             for x, a, g in zip(node._inputs, arrays, in_grads):
-                if type(x) is not InputEdge:
-                    if g is not None and isinstance(x, Tensor) and x.requires_grad:  # a leaf (else a constant)
-                        self._add_leaf(x, g if g.shape == a.shape else unbroadcast(g, a.shape))
-                    continue
-                producer, k = x[0], x[1]
-                buf = grads_of.get(producer)
-                if buf is None:
-                    outs = producer._outs  # None once freed: its backward will then raise, saying so
-                    buf = grads_of[producer] = [None] * len(outs if outs is not None else producer._meta)
-                if g is not None:
-                    if g.shape != a.shape:
-                        g = unbroadcast(g, a.shape)
-                    buf[k] = g if buf[k] is None else buf[k] + g
-                left = pending[producer] - 1
-                pending[producer] = left
-                if not left:
-                    ready.append(producer)
+                if type(x) is InputEdge:
+                    producer = x[0]
+                    if g is not None:
+                        if g.shape != a.shape:
+                            g = unbroadcast(g, a.shape)
+                        buf = grads_of.get(producer)
+                        if buf is None:  # the first gradient to arrive (``_meta``: the producer was freed)
+                            buf = grads_of[producer] = [None] * len(producer._outs or producer._meta)
+                            buf[x[1]] = g
+                        else:
+                            k = x[1]
+                            buf[k] = g if buf[k] is None else buf[k] + g
+                    left = pending[producer] - 1
+                    pending[producer] = left
+                    if not left:
+                        ready.append(producer)
+                elif g is not None and isinstance(x, Tensor) and x.requires_grad:  # a leaf (else a constant)
+                    self._add_leaf(x, g if g.shape == a.shape else unbroadcast(g, a.shape))
             if free:
                 node.release()
 

@@ -17,11 +17,24 @@ class _ThreadState(threading.local):
     """The switches of one thread (``threading.local``: every thread starts from these defaults)."""
 
     grad_enabled = True
-    anomaly = False           # False, or the active ``detect_anomaly`` instance
     scope = ()                # modules the current op runs inside, outermost first
-    observers = ()            # objects told about each forward op and backward step
     backward_node = None      # the node whose backward is being recorded (create_graph), if any
+    watched = False           # anomaly or observers: the one switch each op reads for both
+    _anomaly = False
+    _observers = ()
 
+    def _set_anomaly(self, value):
+        self._anomaly = value
+        self.watched = bool(value) or bool(self._observers)
+
+    def _set_observers(self, value):
+        self._observers = value
+        self.watched = bool(self._anomaly) or bool(value)
+
+    anomaly = property(lambda self: self._anomaly, _set_anomaly,
+                       doc="False, or the active ``detect_anomaly`` instance.")
+    observers = property(lambda self: self._observers, _set_observers,
+                         doc="Objects told about each forward op and backward step.")
 
 
 state = _ThreadState()

@@ -18,6 +18,7 @@ Tensor, or a constant) and, until backward frees it, the input and output arrays
 """
 from __future__ import annotations
 
+from sys import getrefcount as _refcount
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -113,7 +114,7 @@ class Op:
     ``site``. Everything else is private to the engine.
     """
 
-    __slots__ = ("_inputs", "_arrays", "saved", "_params", "_outs", "_meta", "_order", "_scope", "_freed",
+    __slots__ = ("_inputs", "_arrays", "saved", "_params", "_outs", "_meta", "_order", "_scope",
                  "_extra", "__weakref__")
     name = "op"  # display name, set per subclass
 
@@ -126,7 +127,7 @@ class Op:
     @classmethod
     def apply(cls, *args, **params):
         """Run the op on Tensors/arrays/scalars; record a node when some input requires grad."""
-        op = cls.__new__(cls)
+        op = object.__new__(cls)
         op.saved = ()
         record = False
         arrays = []
@@ -151,7 +152,7 @@ class Op:
             out = np.asarray(out)  # NumPy returns scalars for 0-d results
         st = state
         if not (record and st.grad_enabled):
-            if st.anomaly:
+            if st.watched and st.anomaly:
                 check_forward(op, (out,))
             return Tensor._wrap(out)
         # What backward and the node interface need (as in _record, written out on this hot path).
@@ -161,20 +162,21 @@ class Op:
         op._outs = (out,)
         op._order = next(clock)
         op._scope = st.scope
-        op._freed = False
         op._extra = None
-        if st.anomaly:
+        watched = st.watched
+        if watched and st.anomaly:
             op._note("site", check_forward(op, op._outs))
         vbox = None
         if out.base is not None:  # a view of an input shares the input's version counter
             vbox = _shared_version(out, args, arrays)
-        else:
+        elif _refcount(out) > _FRESH_REFS:  # held by more than this frame and ``_outs``: perhaps an input
             for a in arrays:
                 if out is a:  # the input array itself, handed back
                     vbox = _shared_version(out, args, arrays)
         t = Tensor._wrap(out, op, 0, vbox)
-        for obs in st.observers:
-            obs.on_forward(op, t)
+        if watched:
+            for obs in st.observers:
+                obs.on_forward(op, t)
         return t
 
     def _several(self, args, edges, arrays, outs, params, record):
@@ -199,7 +201,6 @@ class Op:
         self._outs = outs  # (``_meta``, the shapes and dtypes, is set when the values are freed)
         self._order = next(clock)
         self._scope = st.scope
-        self._freed = False
         self._extra = None  # hooks, retain_grad, names, creation site: rare, so kept together only when used
         if st.anomaly:
             self._note("site", check_forward(self, outs))
@@ -207,24 +208,28 @@ class Op:
     # ------------------------------------------------------------------ backward
     def run_backward(self, grads, create_graph):
         """Call ``backward`` with one gradient per output; return one gradient per input."""
-        if self._freed:
+        if self._outs is None:
             self._raise_freed()
         spec = self.saved
         if create_graph:
             result = self._recorded_backward(spec, grads)
-        elif spec:  # the saved values as arrays (``_saved_values``, written out on this hot path)
-            inputs, arrays, order = self._inputs, self._arrays, self._order
+            result = result if type(result) is tuple else (result,)
+            self._check_count(result)
+            return tuple(g if g is None or isinstance(g, Tensor) else Tensor._wrap(np.asarray(g)) for g in result)
+        if spec:  # the saved values as arrays (``_saved_values``, written out on this hot path)
             values = []
             for item in spec:
                 kind = type(item)
-                if kind is Input:
-                    x = inputs[item.index]
+                if kind is Output:
+                    item = self._outs[item.index]
+                elif kind is Input:
+                    i = item.index
+                    x = self._inputs[i]
                     box = x[2] if type(x) is InputEdge else x._vbox if isinstance(x, Tensor) else None
-                    if box is not None and box[1] > order:
-                        self._raise_modified(item.index)
-                    values.append(arrays[item.index])
-                else:
-                    values.append(self._outs[item.index] if kind is Output else item)
+                    if box is not None and box[1] > self._order:
+                        self._raise_modified(i)
+                    item = self._arrays[i]
+                values.append(item)
             self.saved = values
             try:
                 result = self.backward(*grads)
@@ -232,13 +237,18 @@ class Op:
                 self.saved = spec
         else:
             result = self.backward(*grads)
-        result = result if type(result) is tuple else (result,)
+        if type(result) is tuple:
+            if len(result) != len(self._inputs):
+                self._check_count(result)
+            return result
+        if len(self._inputs) != 1:
+            self._check_count((result,))
+        return (result,)
+
+    def _check_count(self, result):
         if len(result) != len(self._inputs):
             raise RuntimeError(f"{self.name}: backward returned {len(result)} gradient(s) for "
                                f"{len(self._inputs)} input(s)")
-        if create_graph:
-            result = tuple(g if g is None or isinstance(g, Tensor) else Tensor._wrap(np.asarray(g)) for g in result)
-        return result
 
     def _raise_freed(self):
         raise RuntimeError(
@@ -340,8 +350,7 @@ class Op:
         outs = self._outs
         self._meta = ((outs[0].shape, outs[0].dtype),) if len(outs) == 1 else tuple([(o.shape, o.dtype) for o in outs])
         self.saved = ()
-        self._outs = self._arrays = None
-        self._freed = True
+        self._outs = self._arrays = None  # (``_freed`` from now on)
 
     def _output_info(self, k):
         outs = self._outs
@@ -404,7 +413,8 @@ class Op:
                       doc="The op's keyword parameters (axis, shape, ...), read-only.")
     outputs = property(lambda self: tuple(self._output_info(k) for k in range(self._n_outputs())),
                        doc="One ``OutputInfo(shape, dtype)`` per output.")
-    freed = property(lambda self: self._freed, doc="True once backward has freed the saved and output values.")
+    _freed = property(lambda self: self._outs is None)
+    freed = property(lambda self: self._outs is None, doc="True once backward has freed the saved and output values.")
     scope = property(lambda self: self._scope, doc="The modules the op ran inside, outermost first.")
     order = property(lambda self: self._order, doc="Creation order: a larger number was recorded later.")
     site = property(lambda self: self._extra.get("site") if self._extra else None,
@@ -441,6 +451,16 @@ def once_differentiable(value, grad_output, inputs, reason):
     if t.grad_fn is not None:
         t.grad_fn._params = {"reason": reason}  # drop the value itself from the node's parameters
     return t
+
+
+def _fresh_refs():
+    """The reference count a freshly computed output has in ``apply`` (a local and ``op._outs``)."""
+    out = np.empty(0)
+    outs = (out,)  # noqa: F841  (held, like ``op._outs``)
+    return _refcount(out)
+
+
+_FRESH_REFS = _fresh_refs()
 
 
 def _shared_version(out, args, arrays):

@@ -1,0 +1,47 @@
+"""Run the MLP benchmark's steps N times, for instruction counts (load-independent, unlike timings).
+
+    PYTHONHASHSEED=0 valgrind --tool=callgrind python -m bench.mlp_steps train 1
+    PYTHONHASHSEED=0 valgrind --tool=callgrind python -m bench.mlp_steps train 11
+
+(difference of the two totals) / 10 is the instructions per step: ``train`` is a full ``nn`` training
+step (forward, cross-entropy, backward, SGD), ``ops`` the forward + backward written with autograd ops.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+import autograd as ag
+
+from .mlp import BATCH, SIZES, _graphgrad_fwd_bwd, _params, _train_step_graphgrad
+
+
+def main(mode: str, repeats: int) -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
+    labels = rng.integers(0, SIZES[-1], BATCH)
+    ws, bs = _params(rng)
+    xt, yt = ag.tensor(x), ag.tensor(labels)
+    if mode == "ops":
+        tw = [ag.tensor(w, requires_grad=True) for w in ws]
+        tb = [ag.tensor(b, requires_grad=True) for b in bs]
+        for _ in range(repeats):
+            _graphgrad_fwd_bwd(xt, tw, tb)
+        return
+    import nn
+    from nn import optim
+
+    model = nn.MLP(list(SIZES), activation="relu")
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    for _ in range(repeats):
+        _train_step_graphgrad(model, opt, nn.functional.cross_entropy, xt, yt)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in ("ops", "train"):
+        raise SystemExit("usage: python -m bench.mlp_steps ops|train N")
+    main(sys.argv[1], int(sys.argv[2]))
