@@ -26,6 +26,7 @@ from .op import Op, _OnceDifferentiable
 from .ops import elementwise as _ew
 from .ops import index as _ix
 from .ops import linalg as _la
+from .ops import linear as _lin
 from .ops import reduce as _rd
 from .ops import shape as _sh
 from .ops import special as _sp
@@ -367,6 +368,11 @@ for _subs in ("ij,jk->ik", "ii->i", "ii", "ij->j", "bij,bjk->bik", "i,j->ij", ".
     _add("einsum", _subs, lambda *xs, _s=_subs: ops.einsum(_s, *xs), (_R,) * (_subs.split("->")[0].count(",") + 1),
          "einsum", [_la.Einsum], ref=lambda *xs, _s=_subs: np.einsum(_s, *xs), subscripts=_subs)
 
+# Linear layers' fused node: x Wᵀ + b (x of any leading shape, 1-D included), and without a bias.
+_add("linear", "bias", lambda x, w, b: _lin.linear(x, w, b), (_R, _R, _R), "einsum", [_lin.Linear],
+     ref=lambda x, w, b: x @ w.T + b, subscripts="...i,oi,o->...o")
+_add("linear", "no bias", lambda x, w: _lin.linear(x, w), (_R, _R), "einsum", [_lin.Linear], ref=lambda x, w: x @ w.T,
+     subscripts="...i,oi->...o")
 
 # The machinery around ops: grad's differentiable results (an identity alias node) and user Functions
 # (NumPy backward, so once differentiable).

@@ -30,9 +30,10 @@ class SGD(Optimizer):
     def _update(self, group, params: list[Tensor]) -> None:
         lr, mu, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
         for p in params:
-            g = self._grad(p, group["maximize"])
+            g = self._grad(p, group["maximize"])  # may be p.grad's own array: never written into
+            d = self._scratch(p)  # reused work space, so the update allocates no temporaries
             if wd != 0:
-                g = g + wd * p.data
+                g = np.add(np.multiply(p.data, wd, out=d), g, out=d)
             if mu != 0:
                 state = self.state.setdefault(p, {})
                 buf = state.get("momentum_buffer")
@@ -40,6 +41,11 @@ class SGD(Optimizer):
                     buf = state["momentum_buffer"] = np.array(g, dtype=p.dtype, copy=True)
                 else:
                     buf *= mu
-                    buf += (1 - tau) * g
-                g = g + mu * buf if group["nesterov"] else buf
-            p.sub_(lr * g)
+                    buf += g if tau == 0 else np.multiply(g, 1 - tau, out=d)  # (nesterov has tau == 0)
+                if not group["nesterov"]:
+                    g = buf
+                elif g is d:  # weight decay already fills the work space
+                    g = d + mu * buf
+                else:
+                    g = np.add(np.multiply(buf, mu, out=d), g, out=d)
+            p.sub_(np.multiply(g, lr, out=d))

@@ -28,7 +28,7 @@ def test_forward_graph_names_parameters_by_state_dict_key():
         assert d.lines(node)[1] == f"({', '.join(map(str, p.shape))}{',' if p.ndim == 1 else ''}) float32"
     assert "parameter" not in firsts
     # the op tooltip says which layer ran it
-    matmuls = [n for n in d.nodes if d.lines(n)[0] == "matmul"]
+    matmuls = [n for n in d.nodes if d.lines(n)[0] == "linear"]  # nn.Linear's one fused node
     assert sorted(d.nodes[n]["tooltip"].split(", in ")[1] for n in matmuls) == ["0 (Linear)", "2 (Linear)"]
 
 
