@@ -35,9 +35,10 @@ class Adam(Optimizer):
     def _update(self, group, params: list[Tensor]) -> None:
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         for p in params:
-            g = self._grad(p, group["maximize"])
+            g = self._grad(p, group["maximize"])  # may be p.grad's own array: never written into
+            d, e = self._scratch(p, 0), self._scratch(p, 1)  # reused work space: no temporaries
             if wd != 0 and not self._decoupled:
-                g = g + wd * p.data
+                g = np.add(np.multiply(p.data, wd, out=d), g, out=d)
             state = self.state.get(p)
             if state is None:
                 state = self.state[p] = {"step": 0, "exp_avg": np.zeros_like(p.data),
@@ -48,19 +49,20 @@ class Adam(Optimizer):
             t = state["step"]
             m, v = state["exp_avg"], state["exp_avg_sq"]
             m *= b1
-            m += (1 - b1) * g
+            m += np.multiply(g, 1 - b1, out=e)
             v *= b2
-            v += (1 - b2) * (g * g)
+            v += np.multiply(np.multiply(g, g, out=e), 1 - b2, out=e)
             if group["amsgrad"]:
                 vmax = state.setdefault("max_exp_avg_sq", np.zeros_like(p.data))
                 np.maximum(vmax, v, out=vmax)
                 v = vmax
-            denom = np.sqrt(v)
+            denom = np.sqrt(v, out=e)
             denom /= math.sqrt(1 - b2 ** t)
             denom += eps
-            step = (lr / (1 - b1 ** t)) * m / denom
+            step = np.divide(m, denom, out=e)
+            step *= lr / (1 - b1 ** t)
             if wd != 0 and self._decoupled:  # θ·(1 - lr·wd) - step, written once so the version moves by one
-                p.copy_(p.data * (1 - lr * wd) - step)
+                p.copy_(np.subtract(np.multiply(p.data, 1 - lr * wd, out=d), step, out=d))
             else:
                 p.sub_(step)
 

@@ -136,13 +136,13 @@ class Optimizer:
     def _update(self, group: dict[str, Any], params: list[Tensor]) -> None:
         raise NotImplementedError
 
-    def _scratch(self, p: Tensor) -> np.ndarray:
-        """Work space of ``p``'s shape and dtype for an update's intermediate values: one buffer per dtype,
-        as large as the largest parameter, shared by all (never part of ``state``)."""
+    def _scratch(self, p: Tensor, slot: int = 0) -> np.ndarray:
+        """Work space of ``p``'s shape and dtype for an update's intermediate values: per dtype and ``slot``
+        one buffer, as large as the largest parameter, shared by all (never part of ``state``)."""
         work = self.__dict__.setdefault("_work", {})
-        buf = work.get(p.dtype)
+        buf = work.get((p.dtype, slot))
         if buf is None or buf.size < p.size:
-            buf = work[p.dtype] = np.empty(p.size, dtype=p.dtype)
+            buf = work[p.dtype, slot] = np.empty(p.size, dtype=p.dtype)
         return buf[:p.size].reshape(p.shape)
 
     def _grad(self, p: Tensor, maximize: bool) -> np.ndarray:
