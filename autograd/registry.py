@@ -23,10 +23,10 @@ from . import ops
 from .function import Function, _FunctionNode
 from .functional import _Alias, grad
 from .op import Op, _OnceDifferentiable
+from .ops import affine as _lin
 from .ops import elementwise as _ew
 from .ops import index as _ix
 from .ops import linalg as _la
-from .ops import linear as _lin
 from .ops import reduce as _rd
 from .ops import shape as _sh
 from .ops import special as _sp

@@ -4,7 +4,8 @@
     PYTHONHASHSEED=0 valgrind --tool=callgrind python -m bench.chain_steps step 101
 
 (difference of the two totals) / (100 × 200) is the instructions per op; ``fwd`` instead of ``step``
-counts the forward pass alone. Instruction counts barely move with machine load, unlike timings.
+counts the forward pass alone, ``numpy`` the same chain and its backward by hand in NumPy. Instruction
+counts barely move with machine load, unlike timings.
 """
 from __future__ import annotations
 
@@ -14,10 +15,15 @@ import numpy as np
 
 import autograd as ag
 
-from .overhead import N_OPS, SIZE
+from .overhead import N_OPS, SIZE, _numpy_step
 
 
 def main(mode: str, repeats: int) -> None:
+    if mode == "numpy":
+        a = np.random.default_rng(0).standard_normal(SIZE).astype(np.float32)
+        for _ in range(repeats):
+            _numpy_step(a)
+        return
     x = ag.tensor(np.random.default_rng(0).standard_normal(SIZE).astype(np.float32), requires_grad=True)
     for _ in range(repeats):
         y = x
@@ -30,6 +36,6 @@ def main(mode: str, repeats: int) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("fwd", "step"):
-        raise SystemExit("usage: python -m bench.chain_steps fwd|step N")
+    if len(sys.argv) != 3 or sys.argv[1] not in ("fwd", "step", "numpy"):
+        raise SystemExit("usage: python -m bench.chain_steps fwd|step|numpy N")
     main(sys.argv[1], int(sys.argv[2]))

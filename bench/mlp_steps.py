@@ -4,7 +4,8 @@
     PYTHONHASHSEED=0 valgrind --tool=callgrind python -m bench.mlp_steps train 11
 
 (difference of the two totals) / 10 is the instructions per step: ``train`` is a full ``nn`` training
-step (forward, cross-entropy, backward, SGD), ``ops`` the forward + backward written with autograd ops.
+step (forward, cross-entropy, backward, SGD), ``ops`` the forward + backward written with autograd ops,
+``numpy`` the training step written by hand in NumPy (``bench.targets``).
 """
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ def main(mode: str, repeats: int) -> None:
     labels = rng.integers(0, SIZES[-1], BATCH)
     ws, bs = _params(rng)
     xt, yt = ag.tensor(x), ag.tensor(labels)
+    if mode == "numpy":
+        from .targets import _numpy_mlp_step
+
+        for _ in range(repeats):
+            _numpy_mlp_step(x, labels, ws, bs, 1e-3)
+        return
     if mode == "ops":
         tw = [ag.tensor(w, requires_grad=True) for w in ws]
         tb = [ag.tensor(b, requires_grad=True) for b in bs]
@@ -42,6 +49,6 @@ def main(mode: str, repeats: int) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("ops", "train"):
-        raise SystemExit("usage: python -m bench.mlp_steps ops|train N")
+    if len(sys.argv) != 3 or sys.argv[1] not in ("ops", "train", "numpy"):
+        raise SystemExit("usage: python -m bench.mlp_steps ops|train|numpy N")
     main(sys.argv[1], int(sys.argv[2]))

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 import autograd as ag
-from autograd.ops.linear import linear as _linear
+from autograd.ops.affine import linear as _linear
 from autograd.tensor import Tensor
 
 from .losses import (  # noqa: F401
@@ -56,7 +56,7 @@ def linear(input, weight, bias=None) -> Tensor:
         raise ValueError(f"linear: input shape {x.shape} does not match weight shape {w.shape} "
                          f"(the input's last dimension must be in_features={w.shape[1]})")
     if bias is None:
-        return _linear(x, w)  # one node (autograd.ops.linear), not a transpose, a matmul and an add
+        return _linear(x, w)  # one node (autograd.linear), not a transpose, a matmul and an add
     b = _tensor(bias, "linear")
     if b.shape != (w.shape[0],):
         raise ValueError(f"linear: bias shape {b.shape} does not match weight shape {w.shape} "

@@ -1,5 +1,6 @@
 """Every op's public function, by family; ``Tensor`` methods are bound here too."""
 from ..tensor import Tensor
+from .affine import linear
 from .elementwise import (
     abs,
     add,
@@ -79,6 +80,7 @@ __all__ = [
     "log1p",
     "log_softmax",
     "logsumexp",
+    "linear",
     "matmul",
     "max",
     "maximum",

@@ -1,5 +1,5 @@
-"""``linear``: x Wᵀ + b as one node (what ``nn.Linear`` records), instead of a transpose, a matmul and a
-broadcast add; its gradients are made directly in their final shapes, so none needs a copy or a sum."""
+"""``linear``, the affine map x Wᵀ + b, as one node (what ``nn.Linear`` records), instead of a transpose,
+a matmul and a broadcast add; its gradients are made directly in their final shapes, so none needs a copy or a sum."""
 from __future__ import annotations
 
 import numpy as np
