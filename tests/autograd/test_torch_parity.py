@@ -225,6 +225,8 @@ TORCH = {
     "matmul[vm]": torch.matmul,
     "matmul[mm]": torch.matmul,
     "matmul[batched]": torch.matmul,
+    "linear[bias]": torch.nn.functional.linear,
+    "linear[no bias]": torch.nn.functional.linear,
     "grad[of sum(x³)]": _cube_grad,
     "Function[one output]": lambda x: x ** 3,
     "Function[two outputs]": lambda x: (torch.sin(x), torch.cos(x)),
