@@ -433,6 +433,7 @@ NOT_OPS = frozenset({
     "get_default_dtype", "set_default_dtype", "manual_seed", "get_rng_state", "set_rng_state",
     "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian",
     "Function", "FunctionCtx", "gradcheck", "gradgradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled",
+    "from_dlpack",  # DLPack exchange (autograd/dlpack.py)
 })
 
 

@@ -267,6 +267,14 @@ class Tensor:
         a = self.data if dtype is None else self._data.astype(dtype)
         return a.copy() if copy and dtype is None else a
 
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """DLPack export of the array, detached (see ``autograd.dlpack``: read-only values need ``copy=True``)."""
+        return dlpack.to_dlpack(self, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self):
+        """(kDLCPU, 0): the array lives in host memory."""
+        return self._data.__dlpack_device__()
+
     def __len__(self):
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -371,4 +379,4 @@ def tensor(data, requires_grad=False, dtype=None, name=None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
-from . import engine, ops  # noqa: E402  (both import Tensor; the methods above look them up at call time)
+from . import dlpack, engine, ops  # noqa: E402  (both import Tensor; the methods above look them up at call time)
