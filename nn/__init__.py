@@ -65,3 +65,8 @@ __all__ += [
     "metrics", "optim", "save", "utils",
 ]
 # ---- end of the training-stack block ----
+
+# ---- PyTorch state_dicts both ways (nn/interop.py) ----
+from .interop import from_torch_state_dict, to_torch_state_dict
+
+__all__ += ["from_torch_state_dict", "to_torch_state_dict"]

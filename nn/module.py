@@ -17,6 +17,7 @@ import autograd as ag
 from autograd.engine import module_scope
 from autograd.tensor import Tensor
 
+from .interop import as_numpy, is_torch_tensor
 from .utils import _write_grad
 
 
@@ -424,7 +425,8 @@ class Module:
             if key not in state_dict:
                 continue
             raw = state_dict[key]
-            raw = raw.data if isinstance(raw, Tensor) else raw
+            raw = raw.data if isinstance(raw, Tensor) else as_numpy(raw, key, "load_state_dict") \
+                if is_torch_tensor(raw) else raw
             try:
                 arr = np.asarray(raw)
             except Exception:  # noqa: BLE001 - anything NumPy cannot convert is reported below
