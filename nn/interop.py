@@ -69,4 +69,4 @@ def to_torch_state_dict(module) -> OrderedDict:
     if not hasattr(module, "state_dict"):
         raise TypeError(f"to_torch_state_dict: expected an nn.Module, got {type(module).__name__}")
     torch = _torch()
-    return OrderedDict((k, torch.from_numpy(np.ascontiguousarray(v))) for k, v in module.state_dict().items())
+    return OrderedDict((k, torch.from_numpy(np.asarray(v, order="C"))) for k, v in module.state_dict().items())

@@ -107,7 +107,8 @@ def test_batchnorm_running_stats_and_counter(shape):
     m.load_state_dict(tm.state_dict())  # torch tensors accepted directly
     np.testing.assert_array_equal(m.running_var.data, tm.running_var.numpy())
     back = nn.to_torch_state_dict(m)
-    assert back["num_batches_tracked"].dtype == torch.int64 and back["num_batches_tracked"].item() == 3
+    assert back["num_batches_tracked"].dtype == torch.int64 and back["num_batches_tracked"].shape == ()
+    assert back["num_batches_tracked"].item() == 3
     # training mode too: batch statistics, and the running statistics update the same way
     m.train()
     tm.train()
