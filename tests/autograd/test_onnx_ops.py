@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import nn  # noqa: E402,F401  (nn's ops are registered too)
-from autograd import onnx as agx  # noqa: E402
 from autograd import Tensor, registry  # noqa: E402
+from autograd import onnx as agx  # noqa: E402
 from autograd.testing import op_inputs  # noqa: E402
 
 # Registry variants whose op has an exporter but whose form ONNX cannot express: they must raise ExportError.
