@@ -57,6 +57,7 @@ CALLS = {
     "gradgradcheck": (lambda x: x * x, (Tensor(np.ones(2), requires_grad=True),)),
     "tensor": (T(lambda: [1.0, 2.0]),), "Tensor": (T(lambda: [1.0, 2.0]),),
     "from_numpy": (T(lambda: np.ones(3)),),
+    "from_dlpack": (T(lambda: np.ones(3)),),
     "manual_seed": (0,), "set_default_dtype": (np.float32,), "set_grad_enabled": (True,),
     "detect_anomaly": (True,),
 }
