@@ -3,7 +3,13 @@
 
 Each op's exporter is one small function in ``EXPORTERS`` (keyed by the node's ``name``) that emits ONNX
 nodes through an ``OpExport`` context; ``NOT_EXPORTABLE`` says why the others cannot be exported, and a
-test fails when a registered op is in neither. Parameters become initializers named by their state_dict
+test fails when a registered op is in neither. An exporter reads the node's params and inputs and writes
+its outputs::
+
+    @exporter("softmax")
+    def _softmax(ctx):
+        ctx.add("Softmax", [ctx.input(0)], ctx.outputs, axis=int(ctx.params["axis"]))
+ Parameters become initializers named by their state_dict
 keys; module scopes become node names (``"layers.0/matmul_3"``).
 
 The forward is traced twice, the second time with other values (and dynamic axes one longer): the two
@@ -96,7 +102,12 @@ class OpExport:
         return self._b.edge_name(self.node.inputs[i], self, i, dtype)
 
     def shape(self, i: int) -> tuple:
+        """Input ``i``'s shape in this trace."""
         return tuple(self.node.inputs[i].shape)
+
+    def graph_input(self, array) -> str | None:
+        """The name of the graph input whose array ``array`` is (integer indices read from it), or None."""
+        return self._b.array_input(array)
 
     # ---- emitting
     def fail(self, reason: str):
@@ -323,8 +334,10 @@ def _getitem(ctx):
     if idx.dtype.kind not in "iu":
         ctx.fail(f"a {idx.dtype} mask selects a number of elements that depends on the values; "
                  f"index {_describe(index)}")
-    name = ctx._b.array_input(idx) or ctx.const(idx, np.int64, hint="index")
-    if ctx._b.array_input(idx) and idx.dtype != np.int64:
+    name = ctx.graph_input(idx)
+    if name is None:
+        name = ctx.const(idx, np.int64, hint="index")
+    elif idx.dtype != np.int64:
         name = ctx.add("Cast", [name], to=TensorProto.INT64)
     ctx.add("Gather", [ctx.input(0), name], ctx.outputs, axis=arrays[0])
 
@@ -389,7 +402,7 @@ class _Builder:
         self.nodes: list = []
         self.inits: dict[str, np.ndarray] = {}
         self.inputs = {id(t): name for t, name in zip(inputs, input_names)}
-        self.input_arrays = [(t._data, name) for t, name in zip(inputs, input_names)]
+        self.input_arrays = [(t.data, name) for t, name in zip(inputs, input_names)]
         self.state = state  # id(Tensor) -> (state_dict key, Tensor)
         self.module_names = module_names
         self.values: dict[tuple[int, int], str] = {}  # (id(node), output index) -> ONNX name
@@ -401,7 +414,9 @@ class _Builder:
             return "(at the top level of the exported function)"
         m = node.scope[-1]
         path = self.module_names.get(id(m))
-        return f"in module '{path}' ({type(m).__name__})" if path else f"in a {type(m).__name__} module"
+        if path is None:
+            return f"in a module of type {type(m).__name__}"
+        return f"in module '{path}' ({type(m).__name__})" if path else f"in the top-level module ({type(m).__name__})"
 
     def scope_path(self, node) -> str:
         for m in reversed(node.scope):
@@ -427,13 +442,13 @@ class _Builder:
                 return self.inputs[id(edge.tensor)]
             if id(edge.tensor) in self.state:
                 key, t = self.state[id(edge.tensor)]
-                return self.initializer(key, t._data)
+                return self.initializer(key, t.data)
         return None
 
     def edge_value(self, edge):
         if edge.kind == "node":
             return edge.node.output_value(edge.index)
-        return edge.tensor._data if edge.kind == "leaf" else edge.value
+        return edge.tensor.data if edge.kind == "leaf" else edge.value
 
     def edge_name(self, edge, ctx, i, dtype):
         name = self.edge_source(edge)
@@ -452,14 +467,14 @@ class _Builder:
         return name
 
     def state_value(self, key):
-        return next(t._data for k, t in self.state.values() if k == key)
+        return next(t.data for k, t in self.state.values() if k == key)
 
     def _state_view(self, value):
         """The state_dict key of the buffer ``value`` is a reshaped view of (BatchNorm's running_mean), or None."""
         if not isinstance(value, np.ndarray) or value.base is None:
             return None
         for key, t in self.state.values():
-            a = t._data
+            a = t.data
             if a.size == value.size and a.size and np.shares_memory(a, value) and \
                     np.array_equal(a.reshape(-1), value.reshape(-1)):
                 return key
@@ -501,8 +516,8 @@ class _Builder:
             return self.inputs[id(t)]
         if id(t) in self.state:
             key, s = self.state[id(t)]
-            return self.initializer(key, s._data)
-        return self.initializer(f"{out_name}.value", t._data)
+            return self.initializer(key, s.data)
+        return self.initializer(f"{out_name}.value", t.data)
 
 
 # ----------------------------------------------------------------------------- export
@@ -511,7 +526,7 @@ def _as_inputs(example_inputs):
     items = example_inputs if isinstance(example_inputs, (tuple, list)) else (example_inputs,)
     arrays = []
     for k, x in enumerate(items):
-        a = x._data if isinstance(x, Tensor) else np.asarray(x)
+        a = x.data if isinstance(x, Tensor) else np.asarray(x)
         if a.dtype.kind not in "biuf":
             raise TypeError(f"autograd.onnx.export: example input {k} must be a Tensor or a numeric array, got "
                             f"{type(x).__name__} of dtype {a.dtype}")

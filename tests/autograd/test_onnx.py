@@ -233,3 +233,20 @@ def test_argument_errors():
         agx.export(lambda t: t.data, x, None)
     with pytest.raises(TypeError, match="example input 0 must be a Tensor or a numeric array"):
         agx.export(m, ["a"], None)
+
+
+def test_float64_model_stays_float64(tmp_path):
+    ag.manual_seed(7)
+    m = nn.Sequential(nn.Linear(3, 5, dtype=np.float64), nn.Tanh(), nn.Linear(5, 2, dtype=np.float64))
+    x = RNG.normal(size=(4, 3))
+    proto = agx.export(m, x, tmp_path / "f64.onnx")
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+    (got,) = _run(m, tmp_path / "f64.onnx", x)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, m(ag.tensor(x)).data, rtol=1e-12, atol=1e-12)
+
+
+def test_embedding_padding_idx_is_refused_clearly():
+    m = nn.Embedding(5, 2, padding_idx=0)
+    with pytest.raises(agx.ExportError, match=r"op 'where' in the top-level module \(Embedding\).*changed when"):
+        agx.export(m, np.array([[0, 1, 2]]), None)
