@@ -125,6 +125,7 @@ class OpExport:
         return outputs[0] if len(outputs) == 1 else list(outputs)
 
     def fresh(self) -> str:
+        """A new intermediate value name, unique within this node."""
         self._count += 1
         return f"{self.name}.t{self._count}"
 
@@ -406,10 +407,10 @@ class _Builder:
         self.state = state  # id(Tensor) -> (state_dict key, Tensor)
         self.module_names = module_names
         self.values: dict[tuple[int, int], str] = {}  # (id(node), output index) -> ONNX name
-        self.node_names: dict[int, str] = {}
-        self.per_node: list[tuple] = []  # (node, first ONNX node index, initializer names) for comparing traces
+        self.per_node: list[tuple] = []  # (node, its OpExport, first ONNX node index, new initializers): compared
 
     def where(self, node) -> str:
+        """Where in the model ``node`` ran, for error messages."""
         if not node.scope:
             return "(at the top level of the exported function)"
         m = node.scope[-1]
@@ -419,6 +420,7 @@ class _Builder:
         return f"in module '{path}' ({type(m).__name__})" if path else f"in the top-level module ({type(m).__name__})"
 
     def scope_path(self, node) -> str:
+        """The dotted name of the innermost named module ``node`` ran in ("" at the top level)."""
         for m in reversed(node.scope):
             path = self.module_names.get(id(m))
             if path is not None:

@@ -97,8 +97,12 @@ def test_flatten_embedding_as_gather(tmp_path):
         np.testing.assert_allclose(got, m(ag.tensor(batch)).data, rtol=1e-5, atol=1e-5)
 
 
-def test_flatten_images(tmp_path):
-    m = nn.Sequential(nn.Flatten(), nn.Linear(12, 3), nn.ReLU())
+def test_batchnorm2d_eval_and_flatten_images(tmp_path):
+    ag.manual_seed(8)
+    m = nn.Sequential(nn.BatchNorm2d(3), nn.Flatten(), nn.Linear(12, 3), nn.ReLU())
+    m.train()
+    for _ in range(2):
+        m(ag.tensor(RNG.normal(1.0, 2.0, size=(5, 3, 2, 2)).astype(np.float32)))
     _check(m, tmp_path / "flat.onnx", _x(2, 3, 2, 2), others=(_x(6, 3, 2, 2),))
 
 
