@@ -109,6 +109,10 @@ class OpExport:
         """The name of the graph input whose array ``array`` is (integer indices read from it), or None."""
         return self._b.array_input(array)
 
+    def graph_inputs(self, peer: bool = False) -> list[tuple[str, np.ndarray]]:
+        """``(name, array)`` of every graph input, in this trace or with ``peer`` in the other one."""
+        return self._b.peer_arrays if peer else self._b.input_arrays
+
     # ---- emitting
     def fail(self, reason: str):
         """Raise an ExportError naming this op and where in the model it is."""
@@ -170,13 +174,35 @@ def _log1p(ctx):
 
 @exporter("where")
 def _where(ctx):
-    """A condition computed from input 1 as ``x > 0`` (leaky_relu, prelu, elu) becomes ``Greater(x, 0)``."""
+    """A condition computed from input 1 as ``x > 0`` (leaky_relu, prelu, elu) becomes ``Greater(x, 0)``; one
+    computed from an integer graph input as ``i == k`` (Embedding's padding_idx) becomes ``Equal(i, k)``.
+    Either is recognised only when it holds in both traces."""
     a, b = ctx.input(1, ctx.out_dtype), ctx.input(2, ctx.out_dtype)
+    found = _index_mask(ctx, False) if ctx.is_constant(0) else None
     if ctx.is_constant(0) and not ctx.is_constant(1) and all(_is_positive_mask(ctx, peer) for peer in (False, True)):
         c = ctx.add("Greater", [ctx.input(1), ctx.const(0, np.asarray(ctx.value(1)).dtype)])
+    elif found is not None and found == _index_mask(ctx, True):
+        name, k, dtype, extra = found
+        c = ctx.add("Equal", [name, ctx.const(k, dtype)])
+        if extra:
+            c = ctx.add("Unsqueeze", [c, ctx.ints(range(-extra, 0))])
     else:
         c = ctx.input(0, np.bool_)
     ctx.add("Where", [c, a, b], ctx.outputs)
+
+
+def _index_mask(ctx, peer):
+    """``(input name, k, dtype, trailing axes)`` when the condition is ``(i == k)[..., None...]`` for an integer
+    graph input ``i`` in this trace (or the other one), else None."""
+    cond = np.asarray(ctx.value(0, peer))
+    for name, a in ctx.graph_inputs(peer):
+        extra = cond.ndim - a.ndim
+        if a.dtype.kind not in "iu" or extra < 0 or cond.shape != a.shape + (1,) * extra or not cond.any():
+            continue
+        hits = np.unique(a[cond.reshape(a.shape)])
+        if len(hits) == 1 and np.array_equal(cond.reshape(a.shape), a == hits[0]):
+            return name, int(hits[0]), a.dtype, extra
+    return None
 
 
 def _is_positive_mask(ctx, peer):
@@ -398,12 +424,13 @@ def _basic_index(ctx, items, ndim):
 class _Builder:
     """One trace turned into ONNX nodes and initializers."""
 
-    def __init__(self, opset, inputs, input_names, state, module_names):
+    def __init__(self, opset, inputs, peer_inputs, input_names, state, module_names):
         self.opset = opset
         self.nodes: list = []
         self.inits: dict[str, np.ndarray] = {}
         self.inputs = {id(t): name for t, name in zip(inputs, input_names)}
-        self.input_arrays = [(t.data, name) for t, name in zip(inputs, input_names)]
+        self.input_arrays = [(name, t.data) for t, name in zip(inputs, input_names)]
+        self.peer_arrays = [(name, t.data) for t, name in zip(peer_inputs, input_names)]
         self.state = state  # id(Tensor) -> (state_dict key, Tensor)
         self.module_names = module_names
         self.values: dict[tuple[int, int], str] = {}  # (id(node), output index) -> ONNX name
@@ -433,7 +460,7 @@ class _Builder:
 
     def array_input(self, array):
         """The graph input whose array ``array`` is (an integer input used as an index), or None."""
-        return next((name for a, name in self.input_arrays if a is array), None)
+        return next((name for name, a in self.input_arrays if a is array), None)
 
     def edge_source(self, edge):
         """The ONNX name an edge reads when it is a graph value, a graph input or state; None for a constant."""
@@ -683,8 +710,8 @@ def export(model_or_function, example_inputs, path, input_names=None, output_nam
     if len(outs2) != len(outs):
         raise ExportError(f"autograd.onnx.export: the model returned {len(outs)} outputs, then {len(outs2)} for "
                           "other input values")
-    b1, b2 = (_Builder(opset, ins, input_names, state, module_names),
-              _Builder(opset, ins2, input_names, state, module_names))
+    b1, b2 = (_Builder(opset, ins, ins2, input_names, state, module_names),
+              _Builder(opset, ins2, ins, input_names, state, module_names))
     b1.run(ops, ops2, outs, out_names)
     b2.run(ops2, ops, outs2, out_names)
     _compare(b1, b2)

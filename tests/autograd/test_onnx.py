@@ -250,7 +250,12 @@ def test_float64_model_stays_float64(tmp_path):
     np.testing.assert_allclose(got, m(ag.tensor(x)).data, rtol=1e-12, atol=1e-12)
 
 
-def test_embedding_padding_idx_is_refused_clearly():
-    m = nn.Embedding(5, 2, padding_idx=0)
-    with pytest.raises(agx.ExportError, match=r"op 'where' in the top-level module \(Embedding\).*changed when"):
-        agx.export(m, np.array([[0, 1, 2]]), None)
+def test_embedding_padding_idx(tmp_path):
+    ag.manual_seed(9)
+    m = nn.Sequential(nn.Embedding(6, 3, padding_idx=2), nn.Flatten(), nn.Linear(9, 2))
+    idx = np.array([[2, 1, 5], [0, 2, 2]])
+    proto = agx.export(m, idx, tmp_path / "pad.onnx", dynamic_axes=BATCH)
+    assert "Equal" in {n.op_type for n in proto.graph.node}
+    for batch in (idx, np.array([[3, 4, 2]]), RNG.integers(0, 6, size=(7, 3))):
+        (got,) = _run(m, tmp_path / "pad.onnx", batch)
+        np.testing.assert_allclose(got, m(ag.tensor(batch)).data, rtol=1e-5, atol=1e-5)
