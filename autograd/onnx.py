@@ -60,7 +60,6 @@ NOT_EXPORTABLE: dict[str, str] = {
     "function": "a user autograd.Function runs arbitrary NumPy code in its forward; write it with autograd ops, "
                 "or add an exporter for it to autograd.onnx.EXPORTERS",
     "once_differentiable": "a gradient computed outside the graph (engine plumbing of a backward pass)",
-    "scatter_add": "the backward of indexing; export a forward computation instead of a gradient",
 }
 
 
@@ -367,6 +366,28 @@ def _getitem(ctx):
     elif idx.dtype != np.int64:
         name = ctx.add("Cast", [name], to=TensorProto.INT64)
     ctx.add("Gather", [ctx.input(0), name], ctx.outputs, axis=arrays[0])
+
+
+@exporter("scatter_add")
+def _scatter_add(ctx):
+    """zeros(shape) with g added at rows ``index`` (one integer array on axis 0): ScatterND with reduction add."""
+    index, shape = ctx.params["index"], tuple(ctx.params["shape"])
+    if ctx.params.get("basic") or not isinstance(index, np.ndarray) or index.dtype.kind not in "iu":
+        ctx.fail(f"only an integer array on axis 0 is exported; got the index {_describe(index)}")
+    if ctx.opset < 16:
+        ctx.fail(f"ScatterND with reduction='add' needs opset 16 or later, got opset {ctx.opset}")
+    target = index.shape + shape[1:]
+    g = ctx.input(0, ctx.out_dtype)
+    if ctx.shape(0) != target:
+        g = ctx.add("Expand", [g, ctx.ints(target)])
+    rows = ctx.graph_input(index)  # negative rows count from the end, as in NumPy
+    if rows:
+        rows = ctx.add("Mod", [ctx.add("Cast", [rows], to=TensorProto.INT64), ctx.const(shape[0], np.int64)])
+    else:
+        rows = ctx.const(index % shape[0], np.int64, hint="index")
+    where = ctx.add("Unsqueeze", [rows, ctx.ints([-1])])
+    ctx.add("ScatterND", [ctx.const(np.zeros(shape), ctx.out_dtype, hint="zeros"), where, g], ctx.outputs,
+            reduction="add")
 
 
 def _full(item):

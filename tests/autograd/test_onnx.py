@@ -259,3 +259,17 @@ def test_embedding_padding_idx(tmp_path):
     for batch in (idx, np.array([[3, 4, 2]]), RNG.integers(0, 6, size=(7, 3))):
         (got,) = _run(m, tmp_path / "pad.onnx", batch)
         np.testing.assert_allclose(got, m(ag.tensor(batch)).data, rtol=1e-5, atol=1e-5)
+
+
+def test_scatter_add_with_repeated_and_negative_rows(tmp_path):
+    def f(g, rows):
+        return ag.scatter_add(g, (3, 2), rows)
+
+    g, rows = _x(4, 2), np.array([0, -1, 0, 1])
+    agx.export(f, (g, rows), tmp_path / "scatter.onnx")
+    got = _run(None, tmp_path / "scatter.onnx", g, rows)[0]
+    want = np.zeros((3, 2), np.float32)
+    np.add.at(want, rows, g)                                            # independent NumPy computation
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    with pytest.raises(agx.ExportError, match="needs opset 16"):
+        agx.export(f, (g, rows), None, opset=15)
