@@ -680,16 +680,27 @@ def _compare(b1, b2):
     for (node, ctx, s1, i1), e1, (_, _, s2, i2), e2 in zip(b1.per_node, ends1, b2.per_node, ends2):
         same_nodes = [n.SerializeToString() for n in b1.nodes[s1:e1]] == [n.SerializeToString() for n in
                                                                             b2.nodes[s2:e2]]
-        changed = [k for k in i1 if k not in b2.inits or b1.inits[k].shape != b2.inits[k].shape
-                   or b1.inits[k].dtype != b2.inits[k].dtype or not np.array_equal(b1.inits[k], b2.inits[k])]
+        changed = [k for k in i1 if _differs(b1, b2, k)]
         if not same_nodes or changed or i1 != i2:
             given = [k for k in changed if k.startswith(ctx.name + ".in")]
             what = (f"its input constant {given[0]!r} (shape {b1.inits[given[0]].shape}) changed when the input "
-                    "changed: it was computed from the input's values or shape outside the graph (from .data, "
-                    ".numpy() or .shape)" if given else "its ONNX form depends on the input's values or on the "
+                    f"changed: {_OUTSIDE}" if given else "its ONNX form depends on the input's values or on the "
                     "length of a dynamic axis (a shape computed from x.shape)")
             ctx.fail(what + "; ONNX would freeze it. Write it with autograd ops on the input, or export without "
                             "that dynamic axis")
+    changed = [k for k in b1.inits if _differs(b1, b2, k)]  # an output that is itself such a constant
+    if changed or len(b1.nodes) != len(b2.nodes):
+        raise ExportError(f"autograd.onnx.export: the value {changed[0] if changed else 'of an output'!r} changed "
+                          f"when the input changed: {_OUTSIDE}; ONNX would freeze it")
+
+
+_OUTSIDE = ("it was computed from the input's values or shape outside the graph (from .data, .numpy(), .shape, "
+            "detach() or under no_grad()) or drawn at random")
+
+
+def _differs(b1, b2, key):
+    a, b = b1.inits[key], b2.inits.get(key)
+    return b is None or a.shape != b.shape or a.dtype != b.dtype or not np.array_equal(a, b)
 
 
 def export(model_or_function, example_inputs, path, input_names=None, output_names=None, dynamic_axes=None,

@@ -273,3 +273,10 @@ def test_scatter_add_with_repeated_and_negative_rows(tmp_path):
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
     with pytest.raises(agx.ExportError, match="needs opset 16"):
         agx.export(f, (g, rows), None, opset=15)
+
+
+def test_an_output_computed_outside_the_graph_is_refused():
+    with pytest.raises(agx.ExportError, match=r"'output.value' changed when the input changed.*detach\(\)"):
+        agx.export(lambda x: x.detach() * 2, _x(2, 3), None)
+    with pytest.raises(agx.ExportError, match=r"op 'add'.*input constant.*changed"):
+        agx.export(lambda x: x.exp() + x.detach(), _x(2, 3), None)
