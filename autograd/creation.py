@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dtypes import get_default_dtype, to_array
+from .dtypes import get_default_dtype, real_dtype, to_array
 from .random import shape_arg
 from .tensor import Tensor
 
@@ -16,30 +16,36 @@ from .tensor import Tensor
 def _dtype(dtype, name="tensor"):
     if dtype is None:
         return get_default_dtype()
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{name}: {dtype!r} is not a NumPy dtype") from None
+    return real_dtype(dtype, name)
 
 
 def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros; ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return Tensor(np.zeros(shape_arg("zeros", shape), _dtype(dtype)), requires_grad=requires_grad)
+    return Tensor(np.zeros(shape_arg("zeros", shape), _dtype(dtype, "zeros")), requires_grad=requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones; ``ones(2, 3)`` or ``ones((2, 3))``."""
-    return Tensor(np.ones(shape_arg("ones", shape), _dtype(dtype)), requires_grad=requires_grad)
+    return Tensor(np.ones(shape_arg("ones", shape), _dtype(dtype, "ones")), requires_grad=requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``shape`` filled with ``fill_value`` (default float dtype unless ``dtype`` is given)."""
     shape = shape_arg("full", (shape,))
+    d = _dtype(dtype, "full")
+    return Tensor(_filled("full", shape, fill_value, d), requires_grad=requires_grad)
+
+
+def _filled(name, shape, fill_value, dtype):
+    """``np.full``, refusing fill values that are not real numbers (a complex one would lose its imaginary part)."""
     fill = fill_value.data if isinstance(fill_value, Tensor) else fill_value
+    kind = np.asarray(fill).dtype.kind if isinstance(fill, (int, float, complex, np.generic, np.ndarray)) else "O"
+    if kind not in "biuf":
+        raise TypeError(f"{name}: fill_value must be a real number, got {fill_value!r}")
     try:
-        return Tensor(np.full(shape, fill, _dtype(dtype)), requires_grad=requires_grad)
+        return np.full(shape, fill, dtype)
     except (TypeError, ValueError):
-        raise ValueError(f"full: cannot fill shape {shape} with {fill_value!r}") from None
+        raise ValueError(f"{name}: cannot fill shape {shape} with {fill_value!r}") from None
 
 
 def _like(name, x, dtype):
@@ -62,7 +68,7 @@ def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
 def full_like(x, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` with the shape and (unless given) dtype of ``x``."""
     shape, d = _like("full_like", x, dtype)
-    return Tensor(np.full(shape, fill_value, d), requires_grad=requires_grad)
+    return Tensor(_filled("full_like", shape, fill_value, d), requires_grad=requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dtypes import get_default_dtype
+from .dtypes import get_default_dtype, real_dtype
 from .tensor import Tensor
 
 _generator = np.random.default_rng()
@@ -73,7 +73,7 @@ def randint(low: int, high: int | None = None, size=(), dtype=np.int64) -> Tenso
 
 
 def _float_dtype(name, dtype):
-    d = get_default_dtype() if dtype is None else np.dtype(dtype)
+    d = get_default_dtype() if dtype is None else real_dtype(dtype, name)
     if d.kind != "f":
         raise TypeError(f"{name}: dtype must be a floating dtype, got {d}")
     return d

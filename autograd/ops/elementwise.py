@@ -9,8 +9,9 @@ import math
 
 import numpy as np
 
+from ..dtypes import real_dtype
 from ..tensor import Tensor
-from .base import INPUT, OUTPUT, Op, TensorLike, as_operand, as_tensor_arg, dual
+from .base import INPUT, OUTPUT, Op, TensorLike, as_float, as_operand, as_tensor_arg, dual
 
 
 def _check_broadcast(name, a, b):
@@ -259,7 +260,7 @@ class Abs(Op):
     name = "abs"
 
     def forward(self, a):
-        self.saved = (np.sign(a),)
+        self.saved = (np.sign(a) if a.dtype.kind != "b" else a,)  # bool: no gradient, |a| is a
         return np.abs(a)
 
     def backward(self, g):
@@ -272,6 +273,8 @@ class Sign(Op):
     name = "sign"
 
     def forward(self, a):
+        if a.dtype.kind == "b":
+            raise TypeError("sign: not defined for a bool tensor; cast it first, e.g. x.astype(np.float32)")
         return np.sign(a)
 
     def backward(self, g):
@@ -350,7 +353,7 @@ class Sigmoid(Op):
 
     def forward(self, a):
         self.saved = (OUTPUT[0],)
-        return stable_sigmoid(a)
+        return stable_sigmoid(as_float(a))
 
     def backward(self, g):
         s = self.saved[0]
@@ -427,9 +430,9 @@ def _binary(op_cls):
                 a = as_tensor_arg(a, op_cls.name)  # two Python numbers: the result follows the default dtype
         try:
             return apply(a, b)
-        except ValueError:
+        except ValueError as e:
             _check_broadcast(op_cls.name, a, b)
-            raise
+            raise ValueError(f"{op_cls.name}: {e}") from None
 
     fn.__name__ = fn.__qualname__ = op_cls.name
     fn.__doc__ = f"Elementwise {op_cls.name} with NumPy broadcasting; differentiable in both arguments."
@@ -500,10 +503,7 @@ def where(cond, a: TensorLike, b: TensorLike) -> Tensor:
 def astype(x: TensorLike, dtype) -> Tensor:
     """Cast to ``dtype``; differentiable when both dtypes are floating point."""
     x = as_tensor_arg(x, "astype")
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"astype: {dtype!r} is not a NumPy dtype") from None
+    dtype = real_dtype(dtype, "astype")
     if isinstance(x, Tensor) and x.requires_grad and dtype.kind != "f":
         return Tensor._wrap(x._data.astype(dtype))  # integer/bool results carry no gradient
     return AsType.apply(x, dtype=dtype)

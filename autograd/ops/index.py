@@ -45,6 +45,8 @@ class Getitem(Op):
             out = a[index]
         except IndexError as e:
             raise IndexError(f"getitem: {e} (tensor of shape {a.shape})") from None
+        except ValueError as e:  # a zero slice step
+            raise ValueError(f"getitem: {e} (tensor of shape {a.shape})") from None
         self.saved = (a.shape, index, basic)
         return out
 

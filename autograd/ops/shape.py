@@ -289,10 +289,21 @@ def repeat(x: TensorLike, repeats, axis: int | None = None) -> Tensor:
     return take(x, index, axis=axis)
 
 
+def _int_tuple(name, what, value):
+    """An int or a sequence of ints as a tuple of ints; TypeError naming ``name`` otherwise (1.5 or '2')."""
+    items = (value,) if isinstance(value, (int, np.integer)) else value
+    if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
+        raise TypeError(f"{name}: {what} must be an int or a sequence of ints, got {value!r}")
+    items = tuple(items)
+    if any(isinstance(r, bool) or not isinstance(r, (int, np.integer)) for r in items):
+        raise TypeError(f"{name}: {what} must be an int or a sequence of ints, got {value!r}")
+    return tuple(int(r) for r in items)
+
+
 def tile(x: TensorLike, reps: int | tuple[int, ...]) -> Tensor:
     """``np.tile``: the whole tensor repeated ``reps`` times along each axis."""
     x = as_tensor_arg(x, "tile")
-    reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
+    reps = _int_tuple("tile", "reps", reps)
     if any(r < 0 for r in reps):
         raise ValueError(f"tile: reps must be non-negative, got {reps}")
     nd = max(x.ndim, len(reps))
@@ -312,8 +323,16 @@ def pad(x: TensorLike, pad_width, mode: str = "constant", constant_values=0) -> 
     x = as_tensor_arg(x, "pad")
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: mode must be one of {_PAD_MODES}, got {mode!r}")
+    pad_width = pad_width._data if isinstance(pad_width, Tensor) else pad_width
     try:
-        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+        widths = np.asarray(pad_width)
+    except ValueError:  # ragged
+        widths = np.asarray(0.5)
+    if widths.dtype.kind not in "iu" or isinstance(pad_width, bool):
+        raise TypeError(f"pad: pad_width must be ints (an int, (before, after), or one pair per axis), "
+                        f"got {pad_width!r}")
+    try:
+        widths = np.broadcast_to(widths.astype(np.int64), (x.ndim, 2))
     except ValueError:
         raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor of shape {x.shape}") from None
     if np.any(widths < 0):
