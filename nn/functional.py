@@ -230,6 +230,14 @@ def gelu(input, approximate: str = "none") -> Tensor:
 # ----------------------------------------------------------------------------- normalisation
 
 
+def _shifted(x: Tensor, axes: tuple[int, ...]) -> tuple[Tensor, np.ndarray]:
+    """``x - ref`` with ``ref`` the first value of each group along ``axes`` (a constant). Mean and variance
+    of the shifted values are the same statistics, but a constant feature becomes exactly 0 (so it normalises to
+    exactly 0) and a large common offset no longer rounds away the small differences."""
+    ref = np.array(x.data[tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))])
+    return x - ref, ref
+
+
 def _stat_array(t):
     return None if t is None else (t.data if isinstance(t, Tensor) else np.asarray(t))
 
@@ -269,16 +277,17 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
         if training and n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input shape "
                              f"{x.shape} (a last batch of one sample? pass drop_last=True to the DataLoader)")
-        mean = x.mean(axis=axes, keepdims=True)
-        var = x.var(axis=axes, keepdims=True)
+        xs, ref = _shifted(x, axes)
+        mean = xs.mean(axis=axes, keepdims=True)
+        var = xs.var(axis=axes, keepdims=True)
         if training and rm is not None and rv is not None:
             nbt = _stat_array(num_batches_tracked)
             if nbt is not None:
                 _write_stat(num_batches_tracked, nbt + 1)
             factor = momentum if momentum is not None else 1.0 / float(nbt if nbt is not None else 1)
-            _write_stat(running_mean, rm * (1.0 - factor) + factor * mean.data.reshape(c))
+            _write_stat(running_mean, rm * (1.0 - factor) + factor * (mean.data + ref).reshape(c))
             _write_stat(running_var, rv * (1.0 - factor) + factor * var.data.reshape(c) * (n / (n - 1)))
-        out = (x - mean) * (var + eps) ** -0.5
+        out = (xs - mean) * (var + eps) ** -0.5
     else:
         inv = (1.0 / np.sqrt(rv + eps)).astype(rv.dtype, copy=False)
         out = (x - rm.reshape(shape)) * inv.reshape(shape)
@@ -298,9 +307,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     if k == 0 or x.ndim < k or tuple(x.shape[-k:]) != ns:
         raise ValueError(f"layer_norm: input shape {x.shape} does not end with normalized_shape {ns}")
     axes = tuple(range(x.ndim - k, x.ndim))
-    mean = x.mean(axis=axes, keepdims=True)
-    var = x.var(axis=axes, keepdims=True)
-    out = (x - mean) * (var + eps) ** -0.5
+    xs, _ = _shifted(x, axes)
+    mean = xs.mean(axis=axes, keepdims=True)
+    var = xs.var(axis=axes, keepdims=True)
+    out = (xs - mean) * (var + eps) ** -0.5
     if weight is not None:
         out = out * weight
     if bias is not None:

@@ -56,11 +56,12 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     if not grads:
         return from_numpy(np.array(0.0, dtype=np.float32))
     dtype = np.result_type(*grads)
-    if math.isinf(p):
-        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
-    else:
-        norms = np.array([np.linalg.norm(g.ravel().astype(np.float64), ord=p) for g in grads])
-        total = float(np.linalg.norm(norms, ord=p))
+    largest = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+    if math.isinf(p) or largest == 0 or not math.isfinite(largest):
+        total = largest
+    else:  # scaled by the largest magnitude first, so squaring 1e200 does not overflow to inf
+        norms = np.array([np.linalg.norm(g.ravel().astype(np.float64) / largest, ord=p) for g in grads])
+        total = float(np.linalg.norm(norms, ord=p)) * largest
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total {p}-norm of the gradients is {total}, so they cannot be "
                            "clipped; set error_if_nonfinite=False to proceed anyway")
