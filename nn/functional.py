@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 import autograd as ag
+from autograd.checks import number
 from autograd.tensor import Tensor
 
 from .losses import (  # noqa: F401
@@ -116,6 +117,8 @@ def embedding(input, weight, padding_idx: int | None = None) -> Tensor:
 
 
 def _padding_index(padding_idx: int, n: int, fn: str) -> int:
+    if isinstance(padding_idx, (bool, np.bool_)) or not isinstance(padding_idx, (int, np.integer)):
+        raise TypeError(f"{fn}: padding_idx must be an int or None, got {padding_idx!r}")
     if not -n <= padding_idx < n:
         raise ValueError(f"{fn}: padding_idx {padding_idx} must be within num_embeddings ({n})")
     return padding_idx % n
@@ -153,6 +156,7 @@ def relu(input) -> Tensor:
 
 def leaky_relu(input, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope * x."""
+    negative_slope = number(negative_slope, "negative_slope", "leaky_relu")
     x = _tensor(input, "leaky_relu")
     return ag.where(x.data > 0, x, x * negative_slope)
 
@@ -173,6 +177,7 @@ def prelu(input, weight) -> Tensor:
 
 def elu(input, alpha: float = 1.0) -> Tensor:
     """x where x > 0, else alpha * (exp(x) - 1); exp sees min(x, 0), so large x never overflows."""
+    alpha = number(alpha, "alpha", "elu")
     x = _tensor(input, "elu")
     neg = alpha * (ag.exp(ag.clip(x, hi=0.0)) - 1.0)
     return ag.where(x.data > 0, x, neg)
@@ -262,6 +267,7 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
     """
     x = _tensor(input, "batch_norm")
     _check_float(x, "batch_norm")
+    eps = number(eps, "eps", "batch_norm", low=0)
     if x.ndim < 2:
         raise ValueError(f"batch_norm: input must be (N, C) or (N, C, ...), got shape {x.shape}")
     c = x.shape[1]
@@ -310,9 +316,12 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     xs, _ = _shifted(x, axes)
     mean = xs.mean(axis=axes, keepdims=True)
     var = xs.var(axis=axes, keepdims=True)
+    eps = number(eps, "eps", "layer_norm", low=0)
     out = (xs - mean) * (var + eps) ** -0.5
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None:
+            p = _tensor(p, "layer_norm")
+            if p.shape != ns:
+                raise ValueError(f"layer_norm: {name} shape {p.shape} does not match normalized_shape {ns}")
+            out = out * p if name == "weight" else out + p
     return out

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from autograd import Tensor, from_numpy, no_grad
+from autograd.checks import number
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
@@ -45,12 +46,10 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     The joint norm is the norm of the vector of per-parameter norms (``inf`` = largest absolute entry);
     gradients are multiplied by ``max_norm / (norm + 1e-6)`` when that is below 1, as in PyTorch.
     """
-    p = float(norm_type)
-    if math.isnan(p) or p <= 0:
-        raise ValueError(f"clip_grad_norm_: norm_type must be a positive number or inf, got {norm_type!r}")
-    max_norm = float(max_norm)
-    if math.isnan(max_norm) or max_norm < 0:
-        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
+    if isinstance(norm_type, str) and norm_type.lower() in ("inf", "+inf", "infinity"):
+        norm_type = math.inf
+    p = number(norm_type, "norm_type", "clip_grad_norm_", low=0, low_open=True, finite=False)
+    max_norm = number(max_norm, "max_norm", "clip_grad_norm_", low=0, finite=False)
     params = _with_grads(parameters, "clip_grad_norm_")
     grads = [p.grad.data for p in params]
     if not grads:
@@ -74,8 +73,6 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clamp every gradient entry into ``[-clip_value, clip_value]`` in place."""
-    c = float(clip_value)
-    if math.isnan(c) or c < 0:
-        raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}")
+    c = number(clip_value, "clip_value", "clip_grad_value_", low=0, finite=False)
     for p in _with_grads(parameters, "clip_grad_value_"):
         _write_grad(p, np.clip(p.grad.data, -c, c))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import autograd as ag
+from autograd.checks import number
 
 from .. import functional as F
 from ..init import constant_
@@ -22,7 +23,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope = number(negative_slope, "negative_slope", "LeakyReLU")
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
@@ -40,7 +41,7 @@ class PReLU(Module):
                 or num_parameters < 1:
             raise ValueError(f"PReLU: num_parameters must be a positive integer, got {num_parameters!r}")
         self.num_parameters = int(num_parameters)
-        self.init = init
+        self.init = number(init, "init", "PReLU")
         self.weight = Parameter(np.full(self.num_parameters, init, dtype=np.dtype(dtype or ag.get_default_dtype())))
 
     def reset_parameters(self) -> None:
@@ -59,7 +60,7 @@ class ELU(Module):
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
-        self.alpha = alpha
+        self.alpha = number(alpha, "alpha", "ELU")
 
     def forward(self, x):
         return F.elu(x, self.alpha)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import autograd as ag
+from autograd.checks import number
 
 from .. import functional as F
 from .. import init
@@ -27,10 +28,9 @@ class _BatchNorm(Module):
         super().__init__()
         name = type(self).__name__
         self.num_features = _non_negative_int(num_features, "num_features", name)
-        if not eps > 0:
-            raise ValueError(f"{name}: eps must be positive, got {eps!r}")
-        if momentum is not None and not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum!r}")
+        eps = number(eps, "eps", name, low=0, low_open=True)
+        if momentum is not None:
+            momentum = number(momentum, "momentum", name, low=0, high=1)
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
@@ -107,7 +107,7 @@ class LayerNorm(Module):
         if not ns or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in ns):
             raise ValueError(f"LayerNorm: normalized_shape must be positive integers, got {normalized_shape!r}")
         self.normalized_shape = tuple(int(s) for s in ns)
-        self.eps = eps
+        self.eps = number(eps, "eps", "LayerNorm", low=0, low_open=True)
         self.elementwise_affine = elementwise_affine
         dtype = np.dtype(dtype or ag.get_default_dtype())
         if elementwise_affine:
