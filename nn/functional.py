@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 import autograd as ag
-from autograd.checks import number
+from autograd.checks import array, number
 from autograd.tensor import Tensor
 
 from .losses import (  # noqa: F401
@@ -37,6 +37,8 @@ def _tensor(x, fn: str) -> Tensor:
         return ag.tensor(x)
     except TypeError:
         raise TypeError(f"{fn}: expected a Tensor, ndarray or number, got {type(x).__name__}") from None
+    except ValueError as e:
+        raise ValueError(f"{fn}: {str(e).partition(': ')[2] or e}") from None
 
 
 def _check_float(x: Tensor, fn: str) -> None:
@@ -99,7 +101,7 @@ def embedding(input, weight, padding_idx: int | None = None) -> Tensor:
     w = _tensor(weight, "embedding")
     if w.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {w.shape}")
-    idx = np.asarray(input.data if isinstance(input, Tensor) else input)
+    idx = array(input, "embedding", "indices")
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
     n = w.shape[0]
@@ -214,6 +216,8 @@ def silu(input) -> Tensor:
 def swish(input, beta=1.0) -> Tensor:
     """x * sigmoid(beta * x); ``beta`` may be a number or a (learnable) Tensor."""
     x = _tensor(input, "swish")
+    if not isinstance(beta, Tensor):
+        beta = number(beta, "beta", "swish")
     if isinstance(beta, (int, float)) and not isinstance(beta, bool) and beta == 1.0:
         return x * ag.sigmoid(x)
     return x * ag.sigmoid(beta * x)
@@ -297,10 +301,13 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
     else:
         inv = (1.0 / np.sqrt(rv + eps)).astype(rv.dtype, copy=False)
         out = (x - rm.reshape(shape)) * inv.reshape(shape)
-    if weight is not None:
-        out = out * _tensor(weight, "batch_norm").reshape(shape)
-    if bias is not None:
-        out = out + _tensor(bias, "batch_norm").reshape(shape)
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None:
+            p = _tensor(p, "batch_norm")
+            if p.shape != (c,):
+                raise ValueError(f"batch_norm: {name} shape {p.shape} does not match the {c} channels of input "
+                                 f"shape {x.shape}")
+            out = out * p.reshape(shape) if name == "weight" else out + p.reshape(shape)
     return out
 
 
@@ -308,7 +315,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     """Normalise over the trailing ``normalized_shape`` dimensions (biased variance), then scale and shift."""
     x = _tensor(input, "layer_norm")
     _check_float(x, "layer_norm")
-    ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
+    if isinstance(ns, (str, bytes)) or not isinstance(ns, (tuple, list)):
+        raise TypeError(f"layer_norm: normalized_shape must be an int or a tuple of ints, got {normalized_shape!r}")
+    ns = tuple(ns)
     k = len(ns)
     if k == 0 or x.ndim < k or tuple(x.shape[-k:]) != ns:
         raise ValueError(f"layer_norm: input shape {x.shape} does not end with normalized_shape {ns}")

@@ -197,29 +197,30 @@ def xavier_uniform_(tensor, gain: float = 1.0):
     """Glorot uniform: U(-bound, bound) with bound = gain √(6 / (fan_in + fan_out))."""
     gain = number(gain, "gain", "xavier_uniform_")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, "xavier_uniform_")
-    bound = gain * math.sqrt(6.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0
-    return uniform_(tensor, -bound, bound)
+    bound = abs(gain) * math.sqrt(6.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0
+    return _fill(tensor, _rng().uniform(-bound, bound, _array(tensor, "xavier_uniform_").shape), "xavier_uniform_")
 
 
 def xavier_normal_(tensor, gain: float = 1.0):
     """Glorot normal: N(0, std²) with std = gain √(2 / (fan_in + fan_out))."""
     gain = number(gain, "gain", "xavier_normal_")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, "xavier_normal_")
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0)
+    std = abs(gain) * math.sqrt(2.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0
+    return _fill(tensor, _rng().normal(0.0, std, _array(tensor, "xavier_normal_").shape), "xavier_normal_")
 
 
 def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"):
     """He uniform: U(-bound, bound) with bound = gain √(3 / fan), gain = calculate_gain(nonlinearity, a)."""
     fan = _fan(tensor, mode, "kaiming_uniform_")
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan) if fan else 0.0
-    return uniform_(tensor, -bound, bound)
+    return _fill(tensor, _rng().uniform(-bound, bound, _array(tensor, "kaiming_uniform_").shape), "kaiming_uniform_")
 
 
 def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"):
     """He normal: N(0, std²) with std = gain / √fan, gain = calculate_gain(nonlinearity, a)."""
     fan = _fan(tensor, mode, "kaiming_normal_")
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan) if fan else 0.0
-    return normal_(tensor, 0.0, std)
+    return _fill(tensor, _rng().normal(0.0, std, _array(tensor, "kaiming_normal_").shape), "kaiming_normal_")
 
 
 def sparse_(tensor, sparsity: float, std: float = 0.01):

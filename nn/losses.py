@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 import autograd as ag
-from autograd.checks import integer, number
+from autograd.checks import array, integer, number
 from autograd.tensor import Tensor
 
 from .module import Module
@@ -59,7 +59,7 @@ def _float_target(target, x: Tensor, fn: str, what: str = "target"):
     else:
         if target is None:
             raise TypeError(f"{fn}: {what} must be a Tensor, ndarray or number, got None")
-        t = np.asarray(target)
+        t = array(target, fn, what)
         if t.dtype.kind not in "biuf":
             raise TypeError(f"{fn}: {what} must be numeric, got dtype {t.dtype}")
         t = t.astype(x.dtype, copy=False)
@@ -71,7 +71,7 @@ def _float_target(target, x: Tensor, fn: str, what: str = "target"):
 
 def _constant(w, x: Tensor, fn: str, what: str) -> np.ndarray:
     """A weight-like constant in the input's dtype, required to broadcast to the input's shape."""
-    arr = np.asarray(w.data if isinstance(w, Tensor) else w)
+    arr = array(w, fn, what)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{fn}: {what} must be numeric, got dtype {arr.dtype}")
     try:
@@ -191,7 +191,7 @@ def _class_target(target, x: Tensor, fn: str, ignore_index: int | None) -> np.nd
         raise TypeError(f"{fn}: target must hold integer class indices, got None")
     if ignore_index is not None:
         integer(ignore_index, "ignore_index", fn)
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    t = array(target, fn, "target")
     if t.dtype.kind not in "iu":
         raise TypeError(f"{fn}: target must hold integer class indices, got dtype {t.dtype} "
                         "(class-probability targets are not supported; convert labels with .astype(int))")
@@ -210,7 +210,7 @@ def _class_target(target, x: Tensor, fn: str, ignore_index: int | None) -> np.nd
 def _class_weight(weight, c: int, x: Tensor, fn: str):
     if weight is None:
         return None
-    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+    w = array(weight, fn, "weight")
     if w.dtype.kind not in "biuf":
         raise TypeError(f"{fn}: weight must be numeric, got dtype {w.dtype}")
     if w.shape != (c,):
@@ -309,6 +309,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
     """Multi-class hinge: Σ_{i≠y} w[y] max(0, margin - x[y] + x[i])^p / C per sample (p is 1 or 2)."""
     fn = "multi_margin_loss"
     _check_reduction(reduction, fn)
+    margin = number(margin, "margin", fn)
     if p not in (1, 2) or isinstance(p, bool):
         raise ValueError(f"{fn}: p must be 1 or 2, got {p!r}")
     x = _check_class_input(input, fn)

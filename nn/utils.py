@@ -20,6 +20,8 @@ def _with_grads(parameters: Tensor | Iterable[Tensor], fn: str) -> list[Tensor]:
     """The parameters that have a gradient (a single Tensor is accepted too)."""
     if isinstance(parameters, Tensor):
         parameters = [parameters]
+    if isinstance(parameters, (str, bytes)) or not hasattr(parameters, "__iter__"):
+        raise TypeError(f"{fn}: expected a Tensor or an iterable of Tensors, got {type(parameters).__name__}")
     out = []
     for i, p in enumerate(parameters):
         if not isinstance(p, Tensor):

@@ -37,6 +37,15 @@ def as_tensor_arg(x, who: str = "tensor"):
     return to_array(x, who=who)
 
 
+def as_index_array(x, who: str, what: str) -> np.ndarray:
+    """``np.asarray(x)`` for an argument that is not an operand (indices, repeats, bounds, a condition);
+    a ragged list is a ValueError naming ``who`` and ``what``."""
+    try:
+        return np.asarray(x._data if isinstance(x, Tensor) else x)
+    except ValueError as e:
+        raise ValueError(f"{who}: {what} cannot be a ragged nested list ({e})") from None
+
+
 def as_float(a: np.ndarray) -> np.ndarray:
     """Integer and bool arrays as the float dtype NumPy's ufuncs give them, for functions defined on reals
     (sigmoid, softmax, logsumexp): negating a uint8 wraps and an int cannot hold -inf."""

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..dtypes import real_dtype
 from ..tensor import Tensor
-from .base import INPUT, OUTPUT, Op, TensorLike, as_float, as_operand, as_tensor_arg, dual
+from .base import INPUT, OUTPUT, Op, TensorLike, as_float, as_index_array, as_operand, as_tensor_arg, dual
 
 
 def _check_broadcast(name, a, b):
@@ -196,6 +196,9 @@ class Negative(Op):
     name = "negative"
 
     def forward(self, a):
+        if a.dtype.kind == "b":
+            raise TypeError("negative: not defined for a bool tensor (NumPy refuses it too); use ~x.data for "
+                            "logical not, or cast first, e.g. x.astype(np.float32)")
         return np.negative(a)
 
     def backward(self, g):
@@ -482,7 +485,8 @@ def clip(x: TensorLike, lo=None, hi=None) -> Tensor:
     lo = lo._data if isinstance(lo, Tensor) else lo  # bounds are constants: no gradient flows to them
     hi = hi._data if isinstance(hi, Tensor) else hi
     for bound in (lo, hi):
-        if bound is not None and (isinstance(bound, bool) or np.asarray(bound).dtype.kind not in "iuf"):
+        if bound is not None and (isinstance(bound, bool) or as_index_array(bound, "clip", "a bound").dtype.kind
+                                  not in "iuf"):
             raise TypeError(f"clip: lo and hi must be numbers (or arrays of numbers), got {bound!r}")
     if lo is not None and hi is not None and np.any(np.asarray(lo) > np.asarray(hi)):
         raise ValueError(f"clip: lo ({lo}) must not exceed hi ({hi})")
@@ -491,7 +495,7 @@ def clip(x: TensorLike, lo=None, hi=None) -> Tensor:
 
 def where(cond, a: TensorLike, b: TensorLike) -> Tensor:
     """Choose from ``a`` where ``cond`` is true, else from ``b`` (broadcast); cond is not differentiated."""
-    cond = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
+    cond = as_index_array(cond, "where", "the condition")
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be boolean, got {cond.dtype}")
     a, b = as_operand(a, "where"), as_operand(b, "where")

@@ -230,7 +230,8 @@ class Softmax(Op):
 
     def forward(self, a, axis=-1):
         a = as_float(a)
-        e = np.exp(a - np.max(a, axis=axis, keepdims=True, initial=-np.inf))
+        m = np.max(a, axis=axis, keepdims=True, initial=-np.inf)
+        e = np.exp(a - np.where(np.isfinite(m), m, 0))  # an inf or all -inf group: NumPy's NaN/0, not all NaN
         self.saved = (OUTPUT[0], axis)
         return e / np.sum(e, axis=axis, keepdims=True)
 
@@ -319,8 +320,19 @@ def log_softmax(x: TensorLike, axis: int = -1) -> Tensor:
 
 def broadcast_to(x: TensorLike, shape: int | tuple[int, ...]) -> Tensor:
     """Broadcast ``x`` to ``shape`` (NumPy rules); the gradient is summed back."""
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    return BroadcastTo.apply(as_tensor_arg(x, "broadcast_to"), shape=shape)
+    items = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    if isinstance(items, (str, bytes)) or not isinstance(items, (tuple, list)) or any(
+            isinstance(s, (bool, np.bool_, np.timedelta64)) or not isinstance(s, (int, np.integer)) for s in items):
+        raise TypeError(f"broadcast_to: shape must be an int or a tuple of ints, got {shape!r}")
+    shape = tuple(int(s) for s in items)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"broadcast_to: negative dimension in shape {shape}")
+    x = as_tensor_arg(x, "broadcast_to")
+    try:
+        np.broadcast_shapes(x.shape, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: a tensor of shape {x.shape} cannot be broadcast to {shape}") from None
+    return BroadcastTo.apply(x, shape=shape)
 
 
 def argmax(x: TensorLike, axis: int | None = None, keepdims: bool = False) -> Tensor:

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 
 from ..tensor import Tensor
-from .base import Axis, Op, TensorLike, as_tensor_arg, normalize_axes, normalize_axis
+from .base import Axis, Op, TensorLike, as_index_array, as_tensor_arg, normalize_axes, normalize_axis
 from .index import take
 from .reduce import broadcast_to
 
@@ -193,8 +193,11 @@ def flatten(x: TensorLike) -> Tensor:
 
 def _tensor_sequence(name, tensors):
     """A list of tensors from a sequence argument, with a clear TypeError for anything else."""
-    if isinstance(tensors, (str, bytes)) or not hasattr(tensors, "__iter__"):
-        raise TypeError(f"{name}: expected a sequence of tensors, got {type(tensors).__name__}")
+    if isinstance(tensors, (str, bytes, set, frozenset, dict)) or not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{name}: expected a sequence of tensors (a list or tuple), got {type(tensors).__name__}")
+    if isinstance(tensors, np.ndarray) and tensors.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: an array of dtype {tensors.dtype} is not supported (tensors hold bool, integer or "
+                        "floating values)")
     return [as_tensor_arg(t, name) for t in tensors]
 
 
@@ -250,7 +253,7 @@ def split(x: TensorLike, indices_or_sections, axis: int = 0) -> list[Tensor]:
                             f"got {indices_or_sections!r}")
         points = []
         for p in indices_or_sections:
-            if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+            if isinstance(p, (bool, np.timedelta64)) or not isinstance(p, (int, np.integer)):
                 raise TypeError(f"split: split points must be ints, got {indices_or_sections!r}")
             points.append(int(p))
     # As slice bounds, like np.split: negatives count from the end, points past the ends are clipped.
@@ -276,7 +279,7 @@ def unbind(x: TensorLike, axis: int = 0) -> tuple[Tensor, ...]:
 def repeat(x: TensorLike, repeats, axis: int | None = None) -> Tensor:
     """``np.repeat``: repeat each element (of the flattened tensor when axis is None)."""
     x = as_tensor_arg(x, "repeat")
-    reps = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
+    reps = as_index_array(repeats, "repeat", "repeats")
     if reps.dtype.kind not in "iu" or np.any(reps < 0) or reps.ndim > 1:
         raise ValueError(f"repeat: repeats must be non-negative integers, got {repeats!r}")
     if axis is None:
@@ -295,7 +298,7 @@ def _int_tuple(name, what, value):
     if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
         raise TypeError(f"{name}: {what} must be an int or a sequence of ints, got {value!r}")
     items = tuple(items)
-    if any(isinstance(r, bool) or not isinstance(r, (int, np.integer)) for r in items):
+    if any(isinstance(r, (bool, np.timedelta64)) or not isinstance(r, (int, np.integer)) for r in items):
         raise TypeError(f"{name}: {what} must be an int or a sequence of ints, got {value!r}")
     return tuple(int(r) for r in items)
 
@@ -339,6 +342,14 @@ def pad(x: TensorLike, pad_width, mode: str = "constant", constant_values=0) -> 
         raise ValueError(f"pad: pad_width must be non-negative, got {pad_width!r}")
     widths = tuple((int(lo), int(hi)) for lo, hi in widths)
     if mode == "constant":
+        cv = as_index_array(constant_values, "pad", "constant_values")
+        if cv.dtype.kind not in "biuf":
+            raise TypeError(f"pad: constant_values must be real numbers, got {constant_values!r}")
+        try:
+            np.broadcast_to(cv, (x.ndim, 2))
+        except ValueError:
+            raise ValueError(f"pad: constant_values {constant_values!r} do not fit a tensor of shape {x.shape} "
+                             "(a number, (before, after), or one pair per axis)") from None
         return Pad.apply(x, pad_width=widths, constant_values=constant_values)
     out = x
     for axis, (lo, hi) in enumerate(widths):

@@ -39,7 +39,7 @@ class MLP(Sequential):
         for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             layers.append(Linear(int(n_in), int(n_out), bias=bias, dtype=dtype))
             last = i == len(sizes) - 2
-            act = make_activation(output_activation if last else activation)
+            act = make_activation(output_activation if last else activation, "MLP")
             if act is not None:
                 layers.append(act)
             if not last and dropout > 0:
