@@ -327,12 +327,7 @@ def broadcast_to(x: TensorLike, shape: int | tuple[int, ...]) -> Tensor:
     shape = tuple(int(s) for s in items)
     if any(s < 0 for s in shape):
         raise ValueError(f"broadcast_to: negative dimension in shape {shape}")
-    x = as_tensor_arg(x, "broadcast_to")
-    try:
-        np.broadcast_shapes(x.shape, shape)
-    except ValueError:
-        raise ValueError(f"broadcast_to: a tensor of shape {x.shape} cannot be broadcast to {shape}") from None
-    return BroadcastTo.apply(x, shape=shape)
+    return BroadcastTo.apply(as_tensor_arg(x, "broadcast_to"), shape=shape)
 
 
 def argmax(x: TensorLike, axis: int | None = None, keepdims: bool = False) -> Tensor:
