@@ -196,10 +196,11 @@ class Negative(Op):
     name = "negative"
 
     def forward(self, a):
-        if a.dtype.kind == "b":
-            raise TypeError("negative: not defined for a bool tensor (NumPy refuses it too); use ~x.data for "
-                            "logical not, or cast first, e.g. x.astype(np.float32)")
-        return np.negative(a)
+        try:
+            return np.negative(a)
+        except TypeError:  # bool (kept off the common path: no dtype test per call)
+            raise TypeError(f"negative: not defined for a tensor of dtype {np.asarray(a).dtype} (NumPy refuses "
+                            "it too); use ~x.data for logical not, or cast first, e.g. x.astype(np.float32)") from None
 
     def backward(self, g):
         return -g
@@ -276,9 +277,11 @@ class Sign(Op):
     name = "sign"
 
     def forward(self, a):
-        if a.dtype.kind == "b":
-            raise TypeError("sign: not defined for a bool tensor; cast it first, e.g. x.astype(np.float32)")
-        return np.sign(a)
+        try:
+            return np.sign(a)
+        except TypeError:  # bool
+            raise TypeError(f"sign: not defined for a tensor of dtype {np.asarray(a).dtype}; cast it first, e.g. "
+                            "x.astype(np.float32)") from None
 
     def backward(self, g):
         return g * 0
