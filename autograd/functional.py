@@ -236,8 +236,9 @@ def _prepare(name, args, nums, create):
             except TypeError:
                 data = None
             if data is None or data.dtype.kind not in "fiub":
+                dtype = f" with dtype {a.dtype}" if isinstance(a, np.ndarray) else ""
                 raise TypeError(f"{name}: cannot differentiate with respect to argument {n} of type "
-                                f"{type(a).__name__}; pass a Tensor, an ndarray or a number")
+                                f"{type(a).__name__}{dtype}; pass a Tensor, or an ndarray or number of a real dtype")
             if not is_floating(data.dtype):
                 data = data.astype(get_default_dtype())
         x = Tensor._wrap(data)

@@ -158,3 +158,14 @@ def test_numpy_messages_are_named_by_the_public_function():
 def test_softmax_of_an_empty_array_is_empty():
     assert ag.softmax(Tensor(np.zeros((0,)))).shape == (0,)
     assert ag.softmax(Tensor(np.zeros((2, 0)))).shape == (2, 0)
+
+
+def test_function_apply_and_transforms_refuse_unsupported_arrays():
+    from autograd.registry import _Cube
+
+    for bad in (np.array([1.0], dtype=object), np.array([1j])):
+        with pytest.raises(TypeError, match=r"^_Cube\.apply: an array of dtype"):
+            _Cube.apply(bad)
+        with pytest.raises(TypeError, match=r"^grad: cannot differentiate with respect to argument 0 of type "
+                                            r"ndarray with dtype"):
+            ag.grad(lambda t: t.sum())(bad)
