@@ -289,10 +289,36 @@ def method_cases():
             yield f"Tensor.{op}(<{label}>)", name, lambda o=op, b=bad: getattr(t, o)(b), op != "__getitem__"
 
 
+def _total(t):
+    return (t * t).sum()
+
+
+# The rest of the public API that takes arrays: conversions, transforms, checks (registry.NOT_OPS).
+TRANSFORMS = {
+    "tensor": lambda b: ag.tensor(b), "Tensor": lambda b: Tensor(b), "from_numpy": lambda b: ag.from_numpy(b),
+    "grad": lambda b: ag.grad(_total)(b), "value_and_grad": lambda b: ag.value_and_grad(_total)(b),
+    "vjp": lambda b: ag.vjp(lambda t: t * 2, b), "jvp": lambda b: ag.jvp(lambda t: t * 2, (b,), (b,)),
+    "jacobian": lambda b: ag.jacobian(lambda t: t * 2)(b), "hessian": lambda b: ag.hessian(_total)(b),
+    "gradcheck": lambda b: ag.gradcheck(_total, [b]), "gradgradcheck": lambda b: ag.gradgradcheck(_total, [b]),
+}
+
+
+def transform_cases():
+    """Conversions and transforms with every bad operand: refused, naming the function."""
+    for name, call in TRANSFORMS.items():
+        yield f"{name} valid", name, lambda c=call: c(X.astype(np.float64)), False
+        for label, bad in BAD_OPERANDS.items():
+            if name == "from_numpy" and not isinstance(bad, np.ndarray):
+                continue
+            yield f"{name}(<{label}>)", {name, "tensor"} if name == "Tensor" else name, \
+                lambda c=call, b=bad: c(b), True
+
+
 def test_public_functions_and_methods_with_bad_operands_and_keywords():
     tally = Tally()
-    for case, name, call, must_fail in list(api_cases()) + list(method_cases()):
-        ok, out = run(tally, case, {name}, call, index_ok=name in INDEX_OPS)
+    for case, name, call, must_fail in list(api_cases()) + list(method_cases()) + list(transform_cases()):
+        name = name if isinstance(name, set) else {name}
+        ok, out = run(tally, case, name, call, index_ok=bool(name & INDEX_OPS))
         if ok and must_fail:
             tally.fail(case, f"accepted it and returned {type(out).__name__}")
     assert not tally.failures, tally.report()
@@ -319,4 +345,5 @@ def forward_cases(entry) -> int:
 def case_counts() -> dict[str, int]:
     """Distinct enumerated cases: registry forward calls, and public functions and methods."""
     return {"registry ops": sum(forward_cases(e) for e in ENTRIES),
-            "functions and methods": len(list(api_cases())) + len(list(method_cases()))}
+            "functions, methods and transforms": len(list(api_cases())) + len(list(method_cases()))
+            + len(list(transform_cases()))}
