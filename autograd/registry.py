@@ -217,7 +217,7 @@ _add("cos", "", ops.cos, (_R,), "elementwise", [_ew.Cos], ref=np.cos)
 _add("tan", "", ops.tan, (NO_POLES,), "elementwise", [_ew.Tan], ref=np.tan)
 _add("tanh", "", ops.tanh, (_R,), "elementwise", [_ew.Tanh], ref=np.tanh)
 _add("sigmoid", "", ops.sigmoid, (_R,), "elementwise", [_ew.Sigmoid], ref=lambda x: 1 / (1 + np.exp(-x)))
-_add("relu", "", ops.relu, (_N,), "elementwise", [_ew.Relu], ref=lambda x: np.where(x > 0, x, 0.0))
+_add("relu", "", ops.relu, (_N,), "elementwise", [_ew.Relu], ref=lambda x: np.maximum(x, 0.0))
 _add("erf", "", ops.erf, (_R,), "elementwise", [_sp.Erf], ref=np.vectorize(math.erf, otypes=[np.float64]))
 _add("clip", "lo and hi", lambda x: ops.clip(x, CLIP_LO, CLIP_HI), (AWAY_FROM_BOUNDS,), "elementwise", [_ew.Clip],
      ref=lambda x: np.clip(x, CLIP_LO, CLIP_HI))
@@ -230,7 +230,10 @@ _add("astype", "float64", lambda x: ops.astype(x, np.float64), (_R,), "elementwi
 
 
 def _np_logsumexp(x, axis=None, keepdims=False):
-    return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
+    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    m = np.where(np.isfinite(m), m, 0)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis)
 
 
 # Reductions: axis None / int / negative int / tuple, keepdims.
@@ -345,7 +348,7 @@ _add("getitem", "repeated index array", _repeated_rows, (_R,), "index", [_ix.Get
      ref=lambda x: x[np.array([0, -1, 0])], min_ndim=1)
 _add("getitem", "boolean mask", _mask_rows, (_R,), "index", [_ix.Getitem], ref=lambda x: x[_pattern(x.shape)])
 _add("getitem", "mixed advanced", _mixed_index, (_R,), "index", [_ix.Getitem],
-     ref=lambda x: x[..., np.array([0, 0]), None], min_ndim=1)
+     ref=lambda x: x[..., np.array([0, 0]), None] if x.ndim >= 1 else x[None], min_ndim=1)
 _add("take", "axis=0", lambda x, i: ops.take(x, i, axis=0), (_R, INDEX), "take", [_ix.Getitem],
      ref=lambda x, i: np.take(x, i, axis=0))
 _add("take", "flat", lambda x, i: ops.take(x, i), (_R, INDEX), "take", [_ix.Getitem], ref=np.take)

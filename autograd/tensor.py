@@ -169,6 +169,8 @@ class Tensor:
 
         Returns a handle with ``.remove()``.
         """
+        if not callable(fn):
+            raise TypeError(f"register_hook: the hook must be callable (fn(grad) -> grad or None), got {fn!r}")
         if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
         if self.grad_fn is None:
@@ -284,6 +286,9 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self):
+        if self._data.size != 1:
+            raise ValueError(f"bool: the truth value of a tensor of shape {self.shape} is ambiguous (only one-element "
+                             "tensors are true or false); use t.data.any() or t.data.all()")
         return bool(self._data)
 
     def __float__(self):
