@@ -240,11 +240,12 @@ def gelu(input, approximate: str = "none") -> Tensor:
 
 
 def _shifted(x: Tensor, axes: tuple[int, ...]) -> tuple[Tensor, np.ndarray]:
-    """``x - ref`` with ``ref`` the first value of each group along ``axes`` (a constant). Mean and variance
-    of the shifted values are the same statistics, but a constant feature becomes exactly 0 (so it normalises to
-    exactly 0) and a large common offset no longer rounds away the small differences."""
-    ref = np.array(x.data[tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))])
-    return x - ref, ref
+    """``x - ref`` with ``ref`` the first value of each group along ``axes``, and ref's values. The shifted values
+    have the same variance and a mean smaller by ref, but a constant feature becomes exactly 0 (so it normalises
+    to exactly 0) and a large common offset no longer rounds away the small differences. ref is taken in the
+    graph (a slice of x), so the result stays a function of x alone (an exported graph computes it too)."""
+    ref = x[tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))]
+    return x - ref, ref.data
 
 
 def _stat_array(t):
