@@ -65,3 +65,9 @@ __all__ += [
     "metrics", "optim", "save", "utils",
 ]
 # ---- end of the training-stack block ----
+
+# ---- attention and Transformer encoder (nn/layers/attention.py, transformer.py, coattention.py) ----
+from .layers.attention import MultiheadAttention
+
+__all__ += ["MultiheadAttention"]
+# ---- end of the attention block ----

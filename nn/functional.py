@@ -306,3 +306,6 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     if bias is not None:
         out = out + bias
     return out
+
+# ----------------------------------------------------------------------------- attention (nn/functional_attention.py)
+from .functional_attention import scaled_dot_product_attention  # noqa: E402,F401

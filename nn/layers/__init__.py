@@ -1,4 +1,5 @@
 """Layers: every ``nn`` Module class except the losses (in ``nn.losses``)."""
+from .attention import MultiheadAttention
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, PReLU, ReLU, Sigmoid, SiLU, Softmax, Swish, Tanh
 from .containers import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout
@@ -12,6 +13,7 @@ __all__ = [
            "ELU",
            "GELU",
            "MLP",
+           "MultiheadAttention",
            "BatchNorm1d",
            "BatchNorm2d",
            "Dropout",
