@@ -68,6 +68,7 @@ __all__ += [
 
 # ---- attention and Transformer encoder (nn/layers/attention.py, transformer.py, coattention.py) ----
 from .layers.attention import MultiheadAttention
+from .layers.transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
 
-__all__ += ["MultiheadAttention"]
+__all__ += ["MultiheadAttention", "PositionalEncoding", "TransformerEncoder", "TransformerEncoderLayer"]
 # ---- end of the attention block ----

@@ -1,5 +1,6 @@
 """Layers: every ``nn`` Module class except the losses (in ``nn.losses``)."""
 from .attention import MultiheadAttention
+from .transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, PReLU, ReLU, Sigmoid, SiLU, Softmax, Swish, Tanh
 from .containers import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout
@@ -14,6 +15,9 @@ __all__ = [
            "GELU",
            "MLP",
            "MultiheadAttention",
+           "PositionalEncoding",
+           "TransformerEncoder",
+           "TransformerEncoderLayer",
            "BatchNorm1d",
            "BatchNorm2d",
            "Dropout",
