@@ -68,7 +68,18 @@ __all__ += [
 
 # ---- attention and Transformer encoder (nn/layers/attention.py, transformer.py, coattention.py) ----
 from .layers.attention import MultiheadAttention
+from .layers.coattention import (
+    SGA,
+    AttentionalReduction,
+    CoAttentionClassifier,
+    GuidedAttentionUnit,
+    MCAEncoderDecoder,
+    SelfAttentionUnit,
+)
 from .layers.transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
 
-__all__ += ["MultiheadAttention", "PositionalEncoding", "TransformerEncoder", "TransformerEncoderLayer"]
+__all__ += [
+    "SGA", "AttentionalReduction", "CoAttentionClassifier", "GuidedAttentionUnit", "MCAEncoderDecoder",
+    "MultiheadAttention", "PositionalEncoding", "SelfAttentionUnit", "TransformerEncoder", "TransformerEncoderLayer",
+]
 # ---- end of the attention block ----

@@ -97,8 +97,9 @@ class MultiheadAttention(Module):
         qs, ks, vs = _shape(query), _shape(key), _shape(value)
         name = self._name()
         if len(qs) not in (2, 3) or len(ks) != len(qs) or len(vs) != len(qs):
-            raise ValueError(f"{name}: query, key and value must all be 3-D ({'(N, L, E)' if self.batch_first else '(L, N, E)'}) "
-                             f"or all 2-D unbatched (L, E), got shapes {qs}, {ks}, {vs}")
+            layout = "(N, L, E)" if self.batch_first else "(L, N, E)"
+            raise ValueError(f"{name}: query, key and value must all be 3-D {layout} or all 2-D unbatched (L, E), "
+                             f"got shapes {qs}, {ks}, {vs}")
         for what, s, d in (("query", qs, self.embed_dim), ("key", ks, self.kdim), ("value", vs, self.vdim)):
             if s[-1] != d:
                 raise ValueError(f"{name}: {what} of shape {s} must have {d} features in its last dimension "
