@@ -10,10 +10,12 @@ that shape, read its colour or its cell. The image is encoded by SA units and th
 layers (``CoAttentionClassifier``), so the guided attention (GA) maps show, for each question token, which
 patches it looked at.
 
-Recorded run (seed 0, 2 cores shared with other jobs): accuracy 99.9 % on 2,000 held-out questions
-after 1,200 steps (chance 1/13 = 7.7 %, "colour" answers 25 %), 55 s. Written under ``--out``:
-metrics.json and ga_attention.png (``viz.plots.plot_attention`` of the last GA layer's heads for one
-question; the shape token's row peaks on the cell holding that shape).
+Recorded run (seed 0, defaults: d_model 32, 4 heads, 1 SA + 1 SGA layer, batch 128, Adam 2e-3; 2 cores
+shared with other jobs): loss 2.52 at step 1, 1.13 at step 400, 0.010 at step 600, 0.007 at step 800;
+accuracy 99.70 % on 2,000 held-out questions (chance 1/13 = 7.7 %); 70 s. Written under ``--out``:
+metrics.json and ga_attention.png (``viz.plots.plot_attention`` of the GA heads for one held-out question;
+in the recorded run two of the four heads put their largest weight for the shape word on the cell that
+holds the shape).
 """
 from __future__ import annotations
 
@@ -82,7 +84,7 @@ class VQAModel(nn.Module):
             return [w.data.copy() for w in self.head.mca(image, question, need_weights=True)[2]]
 
 
-def train(steps: int = 1200, batch: int = 64, lr: float = 2e-3, seed: int = 0, log=sys.stdout, **model_kw) -> dict:
+def train(steps: int = 800, batch: int = 128, lr: float = 2e-3, seed: int = 0, log=sys.stdout, **model_kw) -> dict:
     """Train on fresh batches; returns accuracy on 2,000 held-out questions, the model and one example."""
     ag.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -110,7 +112,7 @@ def train(steps: int = 1200, batch: int = 64, lr: float = 2e-3, seed: int = 0, l
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nn.examples.coattention_vqa", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="runs/vqa", help="folder for the results (default: runs/vqa)")
-    parser.add_argument("--steps", type=int, default=1200)
+    parser.add_argument("--steps", type=int, default=800)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     res = train(steps=args.steps, seed=args.seed)

@@ -5,11 +5,13 @@
 Embedding + sinusoidal PositionalEncoding, a 2-layer ``TransformerEncoder`` (d_model 64, 4 heads,
 feed-forward 128, batch_first) and a Linear read-out per position, trained with cross-entropy and Adam
 on fresh random sequences (length 8, digits 0-9). Only attention can move a digit to the mirrored
-position, so the attention maps end up as anti-diagonals.
+position: the second layer's heads all end up as sharp anti-diagonals (query t looks at key L-1-t),
+the first layer's are broader.
 
-Recorded run (seed 0, 2 cores shared with other jobs): token accuracy 100.0 % (sequence accuracy
-100.0 %) on 2,000 held-out sequences after 1,500 steps, 61 s. Written under ``--out``: metrics.json
-and attention.png (``viz.plots.plot_attention`` of each layer's heads for one sequence).
+Recorded run (seed 0, 2 cores shared with other jobs): loss 2.45 at step 1, 0.0016 at step 250,
+0.0001 at step 1,500; token accuracy 100.00 % and sequence accuracy 100.00 % on 2,000 held-out
+sequences; 44 s. Written under ``--out``: metrics.json and attention_layer0.png, attention_layer1.png
+(``viz.plots.plot_attention`` of each layer's heads for one held-out sequence).
 """
 from __future__ import annotations
 
