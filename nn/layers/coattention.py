@@ -132,6 +132,9 @@ class AttentionalReduction(Module):
         x = F._tensor(x, "AttentionalReduction")
         if x.ndim != 3:
             raise ValueError(f"AttentionalReduction: input of shape {x.shape} must be (N, L, d_model)")
+        if x.dtype.kind == "f" and x.dtype != self.linear_merge.weight.dtype:
+            raise TypeError(f"AttentionalReduction: input has dtype {x.dtype} but the module's parameters are "
+                            f"{self.linear_merge.weight.dtype}")
         keep = None
         if mask is not None:
             m = np.asarray(mask.data if isinstance(mask, ag.Tensor) else mask)

@@ -56,6 +56,9 @@ class TransformerEncoderLayer(Module):
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
         """``src`` (S, N, E), or (N, S, E) with batch_first; masks as MultiheadAttention's (True = masked out)."""
         x = F._tensor(src, "TransformerEncoderLayer")
+        if x.dtype.kind == "f" and x.dtype != self.linear1.weight.dtype:
+            raise TypeError(f"TransformerEncoderLayer: input has dtype {x.dtype} but the layer's parameters are "
+                            f"{self.linear1.weight.dtype}; cast the input or call .to({x.dtype})")
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
             return x + self._ff_block(self.norm2(x))

@@ -145,6 +145,8 @@ def test_errors_name_the_module_and_shapes():
     m = nn.AttentionalReduction(4, 6, 5)
     with pytest.raises(ValueError, match=r"AttentionalReduction: mask of shape \(2, 3\).*\(N, L\)=\(2, 4\)"):
         m(np.zeros((2, 4, 4), np.float32), np.zeros((2, 3), bool))
+    with pytest.raises(TypeError, match="AttentionalReduction: input has dtype float64"):
+        m(np.zeros((2, 4, 4)))
     ga = nn.GuidedAttentionUnit(4, 2, 8)
     with pytest.raises(ValueError, match=r"MultiheadAttention.*batch sizes 2, 3, 3"):
         ga(np.zeros((2, 3, 4), np.float32), np.zeros((3, 5, 4), np.float32))

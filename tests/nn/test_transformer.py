@@ -106,7 +106,10 @@ def test_errors():
         nn.TransformerEncoderLayer(8, 2, activation="tanh")
     with pytest.raises(ValueError, match="num_layers must be a positive integer"):
         nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2), 0)
-    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 1)
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True, norm_first=True), 1)
+    with pytest.raises(TypeError, match="TransformerEncoderLayer: input has dtype float64 but the layer's "
+                                        "parameters are float32"):
+        enc(np.zeros((2, 5, 8)))
     with pytest.raises(ValueError, match=r"key_padding_mask of shape \(5, 2\) must be \(N, S\)=\(2, 5\)"):
         enc(np.zeros((2, 5, 8), np.float32), src_key_padding_mask=np.zeros((5, 2), bool))
 
