@@ -164,15 +164,16 @@ def _measure() -> dict:
     return times
 
 
-def _interleaved_best_ms(fns: dict, rounds: int = 20) -> dict:
-    """Fastest single call of each function over ``rounds`` rounds that call each once in turn: a load
-    that drifts during the run (other jobs on the machine) then hits all of them alike."""
+def _interleaved_best_ms(fns: dict, rounds: int = 30) -> dict:
+    """Fastest single call of each function over ``rounds`` rounds that call each once in turn, in CPU time
+    of this process (every implementation runs on one thread): time spent descheduled while other jobs
+    load the machine is not counted, and a load that drifts during the run hits all of them alike."""
     best = dict.fromkeys(fns, float("inf"))
     for _ in range(rounds):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start = time.process_time()
             fn()
-            best[name] = min(best[name], (time.perf_counter() - start) * 1000)
+            best[name] = min(best[name], (time.process_time() - start) * 1000)
     return best
 
 
