@@ -1,4 +1,4 @@
-"""Scaled dot-product attention, softmax(Q Kᵀ · scale + mask) V, and its masked softmax op.
+"""Scaled dot-product attention, softmax(Q Kᵀ · scale + mask) V, on ``autograd.masked_softmax``.
 
 Re-exported from ``nn.functional`` as ``F.scaled_dot_product_attention`` (PyTorch's signature and mask
 meaning: a boolean ``attn_mask`` is True where a query may attend, a float mask is added to the scores).
@@ -14,67 +14,8 @@ import math
 import numpy as np
 
 import autograd as ag
-from autograd.op import Op, Output
-from autograd.registry import Domain, OpEntry, register
+from autograd import masked_softmax
 from autograd.tensor import Tensor
-
-
-class MaskedSoftmax(Op):
-    """Softmax over the last axis where ``keep`` is True (and the score is not -inf); 0 elsewhere.
-
-    A row with nothing kept is all zeros. d/da = s (g - sum(g s)), which is 0 wherever s is 0.
-    """
-
-    name = "masked_softmax"
-    rule = "∂sᵢ/∂aⱼ = sᵢ(δᵢⱼ − sⱼ) over kept keys; sᵢ = 0 (and its gradient 0) where masked"
-
-    def forward(self, a, keep=None):
-        if keep is not None:
-            a = np.where(keep, a, -np.inf)
-        m = np.max(a, axis=-1, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False)
-        e = np.exp(a - m)
-        total = np.sum(e, axis=-1, keepdims=True)
-        self.saved = (Output(0),)
-        return e / np.where(total > 0, total, 1).astype(a.dtype, copy=False)
-
-    def backward(self, g):
-        (s,) = self.saved
-        gs = g * s
-        return gs - s * gs.sum(axis=-1, keepdims=True)
-
-
-def masked_softmax(scores, keep=None) -> Tensor:
-    """Softmax of ``scores`` over the last axis, only over entries where the boolean ``keep`` (broadcast to
-    the scores' shape) is True; rows with no kept (or only -inf) entries are all zeros."""
-    x = scores if isinstance(scores, Tensor) else ag.tensor(scores)
-    if keep is not None:
-        keep = np.asarray(keep.data if isinstance(keep, Tensor) else keep)
-        if keep.dtype != np.bool_:
-            raise TypeError(f"masked_softmax: keep must be a boolean mask, got dtype {keep.dtype}")
-        try:
-            keep = np.broadcast_to(keep, x.shape)
-        except ValueError:
-            raise ValueError(f"masked_softmax: keep mask of shape {keep.shape} does not broadcast to the "
-                             f"scores' shape {x.shape}") from None
-    return MaskedSoftmax.apply(x, keep=keep)
-
-
-def _np_masked_softmax(a, keep=None):
-    a = np.where(keep, a, -np.inf) if keep is not None else a
-    m = np.max(a, axis=-1, keepdims=True)
-    e = np.exp(a - np.where(np.isfinite(m), m, 0))
-    t = e.sum(-1, keepdims=True)
-    return e / np.where(t > 0, t, 1)
-
-
-_KEEP = np.array([True, False, True, True, False, True])  # broadcasts along the last axis of length 6
-register(OpEntry("masked_softmax", "", masked_softmax, (Domain("real"),), "reduction", (MaskedSoftmax,),
-                 shape_opts={"min_ndim": 1}, reference=_np_masked_softmax))
-register(OpEntry("masked_softmax", "keep", lambda a: masked_softmax(a, _KEEP[: a.shape[-1]]), (Domain("real"),),
-                 "reduction", (MaskedSoftmax,), shape_opts={"min_ndim": 1, "max_side": 6},
-                 reference=lambda a: _np_masked_softmax(a, _KEEP[: a.shape[-1]])))
-
 
 # ----------------------------------------------------------------------------- attention
 

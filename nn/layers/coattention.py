@@ -12,7 +12,6 @@ import numpy as np
 import autograd as ag
 
 from .. import functional as F
-from ..functional_attention import masked_softmax
 from ..module import Module
 from .activation import ReLU
 from .attention import MultiheadAttention
@@ -142,7 +141,7 @@ class AttentionalReduction(Module):
                 raise ValueError(f"AttentionalReduction: mask of shape {m.shape} (dtype {m.dtype}) must be a "
                                  f"boolean (N, L)={x.shape[:2]} padding mask")
             keep = ~m[:, None, :]
-        w = masked_softmax(self.mlp(x).swapaxes(1, 2), keep)  # (N, glimpses, L)
+        w = ag.masked_softmax(self.mlp(x).swapaxes(1, 2), keep)  # (N, glimpses, L)
         pooled = ag.matmul(w, x).reshape(x.shape[0], self.glimpses * x.shape[2])
         out = self.linear_merge(pooled)
         return (out, w) if need_weights else out

@@ -5,7 +5,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import nn  # noqa: F401  (importing nn registers its fused ops, e.g. masked_softmax)
 from autograd import Tensor, engine, registry
 from autograd.testing import check_gradients, op_inputs
 
