@@ -283,7 +283,7 @@ def _np_masked_softmax(x, keep=None):
 
 
 _KEEP = np.array([True, False, True, True, False, True])  # a mask along the last axis (length <= 6)
-_add("masked_softmax", "", ops.masked_softmax, (_R,), "reduction", [_at.MaskedSoftmax], ref=_np_masked_softmax,
+_add("masked_softmax", "last axis", ops.masked_softmax, (_R,), "reduction", [_at.MaskedSoftmax], ref=_np_masked_softmax,
      min_ndim=1)
 _add("masked_softmax", "keep", lambda x: ops.masked_softmax(x, _KEEP[: x.shape[-1]]), (_R,), "reduction",
      [_at.MaskedSoftmax], ref=lambda x: _np_masked_softmax(x, _KEEP[: x.shape[-1]]), min_ndim=1, max_side=6)
