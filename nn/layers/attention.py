@@ -118,7 +118,9 @@ class MultiheadAttention(Module):
         for what, x in (("query", query), ("key", key), ("value", value)):
             dt = x.dtype if isinstance(x, (Tensor, np.ndarray)) else np.asarray(x).dtype
             pdt = self.out_proj.weight.dtype
-            if dt.kind == "f" and dt != pdt:
+            if dt.kind != "f":
+                raise TypeError(f"{name}: {what} must be floating point, got dtype {dt}")
+            if dt != pdt:
                 raise TypeError(f"{name}: {what} has dtype {dt} but the module's parameters are {pdt}; "
                                 f"cast the input or call .to({dt})")
         return batched

@@ -176,6 +176,8 @@ def test_multihead_attention_errors_name_the_module_and_shapes():
         m(x, x[0], x[0])
     with pytest.raises(TypeError, match="dtype float64 but the module's parameters are float32"):
         m(x.astype(np.float64), x, x)
+    with pytest.raises(TypeError, match="query must be floating point, got dtype int64"):
+        m(np.zeros((5, 2, 8), np.int64), x, x)
     with pytest.raises(ValueError, match="is_causal=True is a hint"):
         m(x, x, x, is_causal=True)
 
