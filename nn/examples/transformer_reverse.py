@@ -8,10 +8,11 @@ on fresh random sequences (length 8, digits 0-9). Only attention can move a digi
 position: the second layer's heads all end up as sharp anti-diagonals (query t looks at key L-1-t),
 the first layer's are broader.
 
-Recorded run (seed 0, one BLAS thread, 2 cores shared with other jobs): loss 2.45 at step 1, 0.0016 at step 250,
-0.0001 at step 1,500; token accuracy 100.00 % and sequence accuracy 100.00 % on 2,000 held-out
-sequences; 27.6 s of CPU time (44-82 s wall-clock, the machine being shared). Written under ``--out``: metrics.json and attention_layer0.png, attention_layer1.png
-(``viz.plots.plot_attention`` of each layer's heads for one held-out sequence).
+Recorded run (seed 0, one BLAS thread, 2 cores shared with other jobs): loss 2.45 at step 1, 0.0016 at
+step 250, 0.0001 at step 1,500; token accuracy 100.00 % and sequence accuracy 100.00 % on 2,000 held-out
+sequences; 27.6 s of CPU time (44-82 s wall-clock, the machine being shared). Written under ``--out``:
+metrics.json, attention_layer0.png and attention_layer1.png (``viz.plots.plot_attention`` of each layer's
+heads for one held-out sequence).
 """
 from __future__ import annotations
 
