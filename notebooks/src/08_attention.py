@@ -197,8 +197,8 @@ assert not np.allclose(sa(gx2).data[0, :2], sa(gx).data[0, :2])    # SA: everyth
 # answers (4 colours, 9 cells), so chance is 7.7 %. The answer needs both inputs. The image is encoded
 # (SA) and the question decoded (SGA), so the GA maps say, for each question word, which patches it
 # looked at. A few seconds of training on a small model already beat chance clearly; the full example
-# (`python -m nn.examples.coattention_vqa`, about a minute) answers every held-out question, and there
-# the shape word's attention peaks on the cell that holds the shape.
+# (`python -m nn.examples.coattention_vqa`, 20 s of CPU time) answers 99.7 % of held-out questions, and
+# there two of its four GA heads point the shape word at the cell that holds the shape.
 
 # %%
 res = vqa.train(steps=200, batch=64, lr=3e-3, seed=0, log=None, d_model=16, nhead=2, dim_feedforward=32)

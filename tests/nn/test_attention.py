@@ -243,6 +243,16 @@ def test_multihead_attention_gradcheck_float64():
     assert ag.gradcheck(f, (q, k, m.in_proj_weight, m.bias_k))
 
 
+def test_multihead_attention_second_order_and_unbatched_equals_batched():
+    m = nn.MultiheadAttention(4, 2).double()
+    x = ag.tensor(rng.normal(size=(3, 1, 4)), requires_grad=True)
+    assert ag.gradgradcheck(lambda x: m(x, x, x)[0], (x,))
+    out, w = m(x.data[:, 0], x.data[:, 0], x.data[:, 0])  # unbatched (L, E)
+    ob, wb = m(x.data, x.data, x.data)
+    np.testing.assert_allclose(out.data, ob.data[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(w.data, wb.data[0], rtol=1e-12)
+
+
 # ----------------------------------------------------------------------------- against PyTorch
 
 
