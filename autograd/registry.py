@@ -23,6 +23,7 @@ from . import ops
 from .function import Function, _FunctionNode
 from .functional import _Alias, grad
 from .op import Op, _OnceDifferentiable
+from .ops import attention as _at
 from .ops import elementwise as _ew
 from .ops import index as _ix
 from .ops import linalg as _la
@@ -274,6 +275,21 @@ _add("log_softmax", "axis=-1", ops.log_softmax, (_R,), "reduction", [_rd.LogSoft
      ref=lambda x: np.log(_np_softmax(x, -1)), min_ndim=1)
 _add("log_softmax", "axis=0", lambda x: ops.log_softmax(x, axis=0), (_R,), "reduction", [_rd.LogSoftmax],
      ref=lambda x: np.log(_np_softmax(x, 0)), min_ndim=1)
+
+
+def _np_masked_softmax(x, keep=None):
+    x = np.where(keep, x, -np.inf) if keep is not None else x
+    m = np.max(x, axis=-1, keepdims=True)
+    e = np.exp(x - np.where(np.isfinite(m), m, 0))
+    t = e.sum(-1, keepdims=True)
+    return e / np.where(t > 0, t, 1)
+
+
+_KEEP = np.array([True, False, True, True, False, True])  # a mask along the last axis (length <= 6)
+_add("masked_softmax", "last axis", ops.masked_softmax, (_R,), "reduction", [_at.MaskedSoftmax], ref=_np_masked_softmax,
+     min_ndim=1)
+_add("masked_softmax", "keep", lambda x: ops.masked_softmax(x, _KEEP[: x.shape[-1]]), (_R,), "reduction",
+     [_at.MaskedSoftmax], ref=lambda x: _np_masked_softmax(x, _KEEP[: x.shape[-1]]), min_ndim=1, max_side=6)
 
 # Shape ops.
 _add("reshape", "flat -1", lambda x: ops.reshape(x, -1), (_R,), "shape", [_sh.Reshape],

@@ -70,3 +70,21 @@ __all__ += [
 from .interop import from_torch_state_dict, to_torch_state_dict
 
 __all__ += ["from_torch_state_dict", "to_torch_state_dict"]
+
+# ---- attention and Transformer encoder (nn/layers/attention.py, transformer.py, coattention.py) ----
+from .layers.attention import MultiheadAttention
+from .layers.coattention import (
+    SGA,
+    AttentionalReduction,
+    CoAttentionClassifier,
+    GuidedAttentionUnit,
+    MCAEncoderDecoder,
+    SelfAttentionUnit,
+)
+from .layers.transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
+
+__all__ += [
+    "SGA", "AttentionalReduction", "CoAttentionClassifier", "GuidedAttentionUnit", "MCAEncoderDecoder",
+    "MultiheadAttention", "PositionalEncoding", "SelfAttentionUnit", "TransformerEncoder", "TransformerEncoderLayer",
+]
+# ---- end of the attention block ----

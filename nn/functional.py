@@ -57,7 +57,10 @@ def linear(input, weight, bias=None) -> Tensor:
     if x.ndim == 0 or x.shape[-1] != w.shape[1]:
         raise ValueError(f"linear: input shape {x.shape} does not match weight shape {w.shape} "
                          f"(the input's last dimension must be in_features={w.shape[1]})")
-    out = ag.matmul(x, w.T)
+    if x.ndim > 2:  # one (batch·…, in) @ (in, out) product: a single BLAS call, forward and backward
+        out = ag.matmul(x.reshape(math.prod(x.shape[:-1]), w.shape[1]), w.T).reshape(x.shape[:-1] + (w.shape[0],))
+    else:
+        out = ag.matmul(x, w.T)
     if bias is not None:
         b = _tensor(bias, "linear")
         if b.shape != (w.shape[0],):
@@ -336,3 +339,6 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
                 raise ValueError(f"layer_norm: {name} shape {p.shape} does not match normalized_shape {ns}")
             out = out * p if name == "weight" else out + p
     return out
+
+# ----------------------------------------------------------------------------- attention (nn/functional_attention.py)
+from .functional_attention import scaled_dot_product_attention  # noqa: E402,F401

@@ -1,5 +1,6 @@
 """Every op's public function, by family; ``Tensor`` methods are bound here too."""
 from ..tensor import Tensor
+from .attention import masked_softmax
 from .elementwise import (
     abs,
     add,
@@ -78,6 +79,7 @@ __all__ = [
     "log",
     "log1p",
     "log_softmax",
+    "masked_softmax",
     "logsumexp",
     "matmul",
     "max",

@@ -41,6 +41,7 @@ CALLS = {
     "clip": (T(), 0.0, 1.0), "astype": (T(), np.float32),
     "sum": (T(),), "mean": (T(),), "prod": (T(),), "max": (T(),), "min": (T(),), "logsumexp": (T(),),
     "var": (T(),), "std": (T(),), "argmax": (T(),), "argmin": (T(),), "softmax": (T(),), "log_softmax": (T(),),
+    "masked_softmax": (T(),),
     "reshape": (T(), (3, 2)), "transpose": (T(),), "swapaxes": (T(), 0, 1), "squeeze": (T(),),
     "expand_dims": (T(), 0), "broadcast_to": (T(), (2, 2, 3)), "repeat": (T(), 2), "tile": (T(), 2),
     "concatenate": (Seq(),), "stack": (Seq(),), "split": (T(), [1]), "unbind": (T(),), "pad": (T(), 1),

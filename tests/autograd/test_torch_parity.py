@@ -171,6 +171,9 @@ TORCH = {
     "softmax[axis=0]": lambda x: torch.softmax(x, 0),
     "log_softmax[axis=-1]": lambda x: torch.log_softmax(x, -1),
     "log_softmax[axis=0]": lambda x: torch.log_softmax(x, 0),
+    "masked_softmax[last axis]": lambda x: torch.softmax(x, -1),
+    "masked_softmax[keep]": lambda x: torch.softmax(
+        x.masked_fill(~torch.tensor([True, False, True, True, False, True])[: x.shape[-1]], float("-inf")), -1),
     "reshape[flat -1]": lambda x: x.reshape(-1),
     "reshape[reversed shape]": lambda x: x.reshape(tuple(x.shape)[::-1]),
     # transpose follows np.transpose (a permutation), not torch.transpose (a swap): permute.
