@@ -65,3 +65,8 @@ __all__ += [
     "metrics", "optim", "save", "utils",
 ]
 # ---- end of the training-stack block ----
+
+# ---- recurrent layers ----
+from .layers import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+
+__all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]

@@ -7,6 +7,8 @@ from .flatten import Flatten
 from .linear import Identity, Linear
 from .mlp import MLP
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from .recurrent import GRU, LSTM, RNN
+from .rnn_cells import GRUCell, LSTMCell, RNNCell
 
 __all__ = [
            "ELU",
@@ -32,4 +34,6 @@ __all__ = [
            "Softmax",
            "Swish",
            "Tanh",
+           # recurrent
+           "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
 ]

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import nn  # noqa: F401  (importing registers nn's fused ops)
 from autograd import Tensor, registry
 from autograd.engine import run_backward
 from autograd.testing import op_inputs
@@ -231,6 +232,23 @@ TORCH = {
 }
 for _e in registry.entries("einsum"):
     TORCH[_e.id] = lambda *xs, _s=_e.variant: torch.einsum(_s, *xs)
+
+
+# Fused recurrent steps (registered by nn): PyTorch's own cells, with an identity input projection so that
+# the cell's input is the step's precomputed projection gx.
+def _torch_lstm_step(a, b, c, d):
+    gx, h, cc, w = a.reshape(2, 8), b[:4].reshape(2, 2), c[:4].reshape(2, 2), d.reshape(8, 2)
+    return torch.lstm_cell(gx, (h, cc), torch.eye(8, dtype=a.dtype), w)
+
+
+def _torch_gru_step(a, b, c, d=None):
+    gx, h, w = a.reshape(2, 6), b[:4].reshape(2, 2), c.reshape(6, 2)
+    return torch.gru_cell(gx, h, torch.eye(6, dtype=a.dtype), w, None, None if d is None else d[:6])
+
+
+TORCH["lstm_cell_step[batch 2, hidden 2]"] = _torch_lstm_step
+TORCH["gru_cell_step[batch 2, hidden 2]"] = _torch_gru_step
+TORCH["gru_cell_step[no bias]"] = _torch_gru_step
 
 ENTRIES = registry.entries()
 DTYPES = {np.float64: (torch.float64, 1e-9, 1e-10), np.float32: (torch.float32, 2e-4, 2e-5)}
