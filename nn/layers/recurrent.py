@@ -112,8 +112,9 @@ class _RNNBase(Module):
             return [None] * n
         shape = (n, x.shape[1], self.hidden_size)
         hint = " (num_layers * num_directions, batch, hidden_size)"
-        if isinstance(h, ag.Tensor) and h.ndim == 3 and h.shape[1] != x.shape[1]:
-            hint += self._batch_hint(h.shape[1], x)
+        got = np.shape(h.data if isinstance(h, ag.Tensor) else h)
+        if len(got) == 3 and got[1] != x.shape[1]:
+            hint += self._batch_hint(got[1], x)
         h = check_state(h, shape, what, self.mode, x.dtype, hint)
         return list(ag.unbind(h, 0)) if h.requires_grad else [ag.Tensor(h.data[k]) for k in range(n)]
 
