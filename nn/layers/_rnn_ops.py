@@ -140,6 +140,133 @@ class GRUCellOp(Op):
         return dgx, gh * z + dhh @ w, dhh.T @ h, None if b is None else dhh.sum(axis=0)
 
 
+def _gate_affine(n, dtype):
+    """Per-column scale and shift so that tanh(scale·a)·scale + shift is σ on gates i, f, o and tanh on g."""
+    scale = np.full(4 * n, 0.5, dtype)
+    scale[2 * n:3 * n] = 1
+    shift = np.full(4 * n, 0.5, dtype)
+    shift[2 * n:3 * n] = 0
+    return scale, shift
+
+
+class LSTMLayerOp(Op):
+    """A whole LSTM layer in one direction: outputs (T, B, H), h_T, c_T from gx (T, B, 4H), h₀, c₀, Wₕₕ.
+
+    Back-propagation through time is one NumPy loop over the saved gates, and ∂L/∂Wₕₕ = Σₜ daₜᵀ hₜ₋₁ one
+    matrix product at the end. ``mask`` (T, B, 1) bool or None: where False, the state passes through unchanged
+    and the output is zero (a sequence that ended, or in reverse has not yet started)."""
+
+    name = "lstm_layer"
+    rule = ("per step as lstm_cell: ∂c_t/∂c_{t−1} = f_t (the additive path), ∂h_t/∂c_t = o_t(1 − tanh²c_t); "
+            "∂L/∂W_hh = Σ_t ∂L/∂a_tᵀ h_{t−1}")
+
+    def forward(self, gx, h, c, w, mask=None, reverse=False):
+        T, n = gx.shape[0], h.shape[-1]
+        acts = np.empty(gx.shape, np.result_type(gx, h, w))
+        out = np.empty(gx.shape[:2] + (n,), acts.dtype)
+        tcs, h_prev, c_prev = np.empty_like(out), np.empty_like(out), np.empty_like(out)
+        wt = np.ascontiguousarray(w.T)  # BLAS is faster on a contiguous right operand
+        scale, shift = _gate_affine(n, acts.dtype)
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            h_prev[t], c_prev[t] = h, c
+            a = acts[t]
+            np.matmul(h, wt, out=a)
+            a += gx[t]
+            a *= scale  # σ(x) = (1 + tanh(x/2))/2: one tanh for all four gates
+            np.tanh(a, out=a)
+            a *= scale
+            a += shift
+            c_new = a[:, n:2 * n] * c
+            c_new += a[:, :n] * a[:, 2 * n:3 * n]
+            np.tanh(c_new, out=tcs[t])
+            h_new = a[:, 3 * n:] * tcs[t]
+            if mask is None:
+                out[t], h, c = h_new, h_new, c_new
+            else:
+                m = mask[t]
+                out[t] = h_new * m
+                h, c = np.where(m, h_new, h), np.where(m, c_new, c)
+        self.saved = (INPUT[0], INPUT[1], INPUT[2], INPUT[3], mask, reverse, acts, tcs, h_prev, c_prev)
+        return out, np.array(h, copy=True), np.array(c, copy=True)
+
+    def backward(self, g_out, g_h, g_c):
+        gx, h0, c0, w, mask, reverse, acts, tcs, h_prev, c_prev = self.saved
+        if isinstance(w, Tensor):
+            return _lstm_layer_recorded(gx, h0, c0, w, mask, reverse, g_out, g_h, g_c)
+        g_out, g_h, g_c = _array(g_out), _array(g_h), _array(g_c)
+        T, n = gx.shape[0], h0.shape[-1]
+        dh = np.zeros(h0.shape, acts.dtype) if g_h is None else g_h
+        dc = np.zeros(h0.shape, acts.dtype) if g_c is None else g_c
+        da_all = np.empty_like(acts)
+        for t in (range(T) if reverse else range(T - 1, -1, -1)):
+            a, tc = acts[t], tcs[t]
+            i, f, g, o = a[:, :n], a[:, n:2 * n], a[:, 2 * n:3 * n], a[:, 3 * n:]
+            dhn = dh if g_out is None else dh + g_out[t]
+            if mask is not None:
+                m = mask[t]
+                dh_pass, dc_pass = np.where(m, 0, dh), np.where(m, 0, dc)
+                dhn, dc = dhn * m, dc * m
+            dc = dc + dhn * o * (1 - tc * tc)
+            da = da_all[t]
+            da[:, :n] = dc * g * i * (1 - i)
+            da[:, n:2 * n] = dc * c_prev[t] * f * (1 - f)
+            da[:, 2 * n:3 * n] = dc * i * (1 - g * g)
+            da[:, 3 * n:] = dhn * tc * o * (1 - o)
+            dh = da @ w
+            dc = dc * f
+            if mask is not None:
+                dh += dh_pass
+                dc += dc_pass
+        dw = None
+        if self.needs_grad(3):
+            dw = da_all.reshape(-1, 4 * n).T @ h_prev.reshape(-1, n)
+        return (da_all if self.needs_grad(0) else None, dh if self.needs_grad(1) else None,
+                dc if self.needs_grad(2) else None, dw, None)
+
+
+def _lstm_layer_recorded(gx, h, c, w, mask, reverse, g_out, g_h, g_c):
+    """LSTMLayerOp's backward in graph ops: the forward recomputed step by step, then the same BPTT loop."""
+    T, n = gx.shape[0], h.shape[-1]
+    order = range(T - 1, -1, -1) if reverse else range(T)
+    steps = {}
+    for t in order:
+        a = gx[t] + h @ w.T
+        i, f, o = ag.sigmoid(a[:, :n]), ag.sigmoid(a[:, n:2 * n]), ag.sigmoid(a[:, 3 * n:])
+        g = ag.tanh(a[:, 2 * n:3 * n])
+        c_new = f * c + i * g
+        tc = ag.tanh(c_new)
+        steps[t] = (h, c, i, f, g, o, tc)
+        h_new = o * tc
+        if mask is None:
+            h, c = h_new, c_new
+        else:
+            h, c = ag.where(mask[t], h_new, h), ag.where(mask[t], c_new, c)
+    dh = ag.zeros_like(h) if g_h is None else g_h
+    dc = ag.zeros_like(c) if g_c is None else g_c
+    das, dw = {}, 0
+    for t in reversed(order):
+        h_p, c_p, i, f, g, o, tc = steps[t]
+        dhn = dh if g_out is None else dh + g_out[t]
+        if mask is not None:
+            m = mask[t].astype(gx.dtype)
+            dh_pass, dc_pass = dh * (1 - m), dc * (1 - m)
+            dhn, dc = dhn * m, dc * m
+        dc = dc + dhn * o * (1 - tc * tc)
+        da = ag.concatenate([dc * g * i * (1 - i), dc * c_p * f * (1 - f), dc * i * (1 - g * g),
+                             dhn * tc * o * (1 - o)], axis=1)
+        das[t] = da
+        dw = dw + da.T @ h_p
+        dh, dc = da @ w, dc * f
+        if mask is not None:
+            dh, dc = dh + dh_pass, dc + dc_pass
+    return ag.stack([das[t] for t in range(T)], 0), dh, dc, dw, None
+
+
+def lstm_layer(gx, h0, c0, w_hh, mask=None, reverse=False):
+    """(outputs (T, B, H), h_T, c_T) of one LSTM layer and direction over the projections ``gx``; one node."""
+    return LSTMLayerOp.apply(gx, h0, c0, w_hh, mask, reverse=reverse)
+
+
 def lstm_cell_step(gx, h, c, w_hh):
     """(h', c') of one LSTM step from the input projection ``gx`` (B, 4H) and the state; one graph node."""
     return LSTMCellOp.apply(gx, h, c, w_hh)
@@ -162,43 +289,68 @@ def _np_sigmoid(a):
     return 1 / (1 + np.exp(-a))
 
 
-def _lstm_args(a, b, c, d):
-    return a.reshape(2, 8), b[:4].reshape(2, 2), c[:4].reshape(2, 2), d.reshape(8, 2)
+def _lstm_args(a, b):
+    """gx (2, 4) from ``a``; h, c (2, 1) and Wₕₕ (4, 1) from ``b``: batch 2, hidden 1."""
+    return a.reshape(2, 4), b[:2].reshape(2, 1), b[2:4].reshape(2, 1), b[4:].reshape(4, 1)
 
 
-def _lstm_reference(a, b, c, d):
-    gx, h, c, w = _lstm_args(a, b, c, d)
+def _lstm_reference(a, b):
+    gx, h, c, w = _lstm_args(a, b)
     z = gx + h @ w.T
-    i, f, g, o = _np_sigmoid(z[:, :2]), _np_sigmoid(z[:, 2:4]), np.tanh(z[:, 4:6]), _np_sigmoid(z[:, 6:])
+    i, f, g, o = _np_sigmoid(z[:, :1]), _np_sigmoid(z[:, 1:2]), np.tanh(z[:, 2:3]), _np_sigmoid(z[:, 3:])
     c_new = f * c + i * g
     return o * np.tanh(c_new), c_new
 
 
-def _gru_args(a, b, c, d=None):
-    return a.reshape(2, 6), b[:4].reshape(2, 2), c.reshape(6, 2), None if d is None else d[:6]
+def _gru_args(a, b, bias=True):
+    """gx (2, 3) from ``a``; h (2, 1), Wₕₕ (3, 1) and bₕₕ (3,) from ``b``: batch 2, hidden 1."""
+    return a[:6].reshape(2, 3), b[:2].reshape(2, 1), b[2:5].reshape(3, 1), b[5:8] if bias else None
 
 
-def _gru_reference(a, b, c, d=None):
-    gx, h, w, bias = _gru_args(a, b, c, d)
-    hh = h @ w.T + (0 if bias is None else bias)
-    r, z = _np_sigmoid(gx[:, :2] + hh[:, :2]), _np_sigmoid(gx[:, 2:4] + hh[:, 2:4])
-    n = np.tanh(gx[:, 4:] + r * hh[:, 4:])
+def _gru_reference(a, b, bias=True):
+    gx, h, w, bh = _gru_args(a, b, bias)
+    hh = h @ w.T + (0 if bh is None else bh)
+    r, z = _np_sigmoid(gx[:, :1] + hh[:, :1]), _np_sigmoid(gx[:, 1:2] + hh[:, 1:2])
+    n = np.tanh(gx[:, 2:] + r * hh[:, 2:])
     return (1 - z) * n + z * h
+
+
+def _layer_args(a):
+    """gx (2, 2, 4), h₀ and c₀ (2, 1), Wₕₕ (4, 1) cut from one flat ``a``: two steps, batch 2, hidden 1."""
+    return a[:16].reshape(2, 2, 4), a[16:18].reshape(2, 1), a[18:20].reshape(2, 1), a[20:24].reshape(4, 1)
+
+
+LAYER_MASK = np.arange(2)[:, None, None] < np.array([2, 1])[None, :, None]  # lengths 2 and 1
+
+
+def _layer_reference(a, mask=None, reverse=False):
+    gx, h, c, w = _layer_args(a)
+    out = np.zeros(gx.shape[:2] + (1,))
+    for t in (range(1, -1, -1) if reverse else range(2)):
+        z = gx[t] + h @ w.T
+        c_new = _np_sigmoid(z[:, 1:2]) * c + _np_sigmoid(z[:, :1]) * np.tanh(z[:, 2:3])
+        h_new = _np_sigmoid(z[:, 3:]) * np.tanh(c_new)
+        m = np.ones((2, 1), bool) if mask is None else mask[t]
+        out[t] = np.where(m, h_new, 0)
+        h, c = np.where(m, h_new, h), np.where(m, c_new, c)
+    return out, h, c
 
 
 def _register():
     from autograd.registry import REAL, OpEntry, register
 
     flat = {"min_ndim": 1, "max_ndim": 1}
-    register(OpEntry("lstm_cell_step", "batch 2, hidden 2", lambda *t: lstm_cell_step(*_lstm_args(*t)), (REAL,) * 4,
-                     "same", (LSTMCellOp,), shape_opts={**flat, "min_side": 16, "max_side": 16},
+    register(OpEntry("lstm_cell_step", "batch 2, hidden 1", lambda *t: lstm_cell_step(*_lstm_args(*t)), (REAL,) * 2,
+                     "same", (LSTMCellOp,), shape_opts={**flat, "min_side": 8, "max_side": 8},
                      reference=_lstm_reference))
-    register(OpEntry("gru_cell_step", "batch 2, hidden 2", lambda *t: gru_cell_step(*_gru_args(*t)), (REAL,) * 4,
-                     "same", (GRUCellOp,), shape_opts={**flat, "min_side": 12, "max_side": 12},
-                     reference=_gru_reference))
-    register(OpEntry("gru_cell_step", "no bias", lambda *t: gru_cell_step(*_gru_args(*t)), (REAL,) * 3,
-                     "same", (GRUCellOp,), shape_opts={**flat, "min_side": 12, "max_side": 12},
-                     reference=_gru_reference))
+    for variant, bias in (("batch 2, hidden 1", True), ("no bias", False)):
+        register(OpEntry("gru_cell_step", variant, lambda *t, bias=bias: gru_cell_step(*_gru_args(*t, bias)),
+                         (REAL,) * 2, "same", (GRUCellOp,), shape_opts={**flat, "min_side": 8, "max_side": 8},
+                         reference=lambda *t, bias=bias: _gru_reference(*t, bias)))
+    for variant, kw in (("forward", {}), ("lengths 2, 1, reverse", {"mask": LAYER_MASK, "reverse": True})):
+        register(OpEntry("lstm_layer", variant, lambda a, kw=kw: lstm_layer(*_layer_args(a), **kw), (REAL,),
+                         "same", (LSTMLayerOp,), shape_opts={**flat, "min_side": 24, "max_side": 24},
+                         reference=lambda a, kw=kw: _layer_reference(a, **kw)))
 
 
 _register()

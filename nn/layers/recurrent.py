@@ -9,7 +9,8 @@ direction starts at the sequence's own last step) and ``output`` is zero past ea
 
 Parameter names and layouts are PyTorch's (``weight_ih_l0``, ``weight_hh_l0_reverse``, ``bias_ih_l1``...), so
 a PyTorch state_dict loads key for key. Per layer and direction the input projection for all time steps is
-one matrix product; each step is then one fused node (LSTM, GRU) or three ops (RNN).
+one matrix product; an LSTM layer is then one fused node (its backward one BPTT loop), a GRU step one fused
+node, an RNN step three ops.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import autograd as ag
 
 from .. import functional as F
 from ..module import Module, Parameter
-from ._rnn_ops import gru_cell_step, lstm_cell_step, rnn_cell_step
+from ._rnn_ops import gru_cell_step, lstm_layer, rnn_cell_step
 from .linear import _non_negative_int
 from .rnn_cells import activation_of, as_float_input, check_state, uniform_init
 
@@ -177,6 +178,11 @@ class _RNNBase(Module):
             zeros = ag.zeros((batch, self.hidden_size), dtype=x.dtype)
         h = zeros if h is None else h
         c = (zeros if c is None else c) if self.mode == "LSTM" else None
+        if self.mode == "LSTM":  # the whole layer is one node: BPTT runs as one loop in its backward
+            gx = F.linear(x, w_ih, None if b_ih is None else b_ih + b_hh)
+            mask = None if masks is None else np.stack(masks)
+            out, h, c = lstm_layer(gx, h, c, w_hh, mask, reverse)
+            return out, h, c
         if self.mode == "GRU":
             gx, step_bias = F.linear(x, w_ih, b_ih), b_hh
         else:
@@ -185,9 +191,7 @@ class _RNNBase(Module):
         w = w_hh.T if self.mode == "RNN" else w_hh
         outs = [None] * len(steps)
         for t in (range(len(steps) - 1, -1, -1) if reverse else range(len(steps))):
-            if self.mode == "LSTM":
-                h_new, c_new = lstm_cell_step(steps[t], h, c, w)
-            elif self.mode == "GRU":
+            if self.mode == "GRU":
                 h_new, c_new = gru_cell_step(steps[t], h, w, step_bias), None
             else:
                 h_new, c_new = rnn_cell_step(steps[t], h, w, self._activation), None

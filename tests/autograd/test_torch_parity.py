@@ -236,19 +236,37 @@ for _e in registry.entries("einsum"):
 
 # Fused recurrent steps (registered by nn): PyTorch's own cells, with an identity input projection so that
 # the cell's input is the step's precomputed projection gx.
-def _torch_lstm_step(a, b, c, d):
-    gx, h, cc, w = a.reshape(2, 8), b[:4].reshape(2, 2), c[:4].reshape(2, 2), d.reshape(8, 2)
-    return torch.lstm_cell(gx, (h, cc), torch.eye(8, dtype=a.dtype), w)
+def _torch_lstm_step(a, b):
+    gx, h, cc, w = a.reshape(2, 4), b[:2].reshape(2, 1), b[2:4].reshape(2, 1), b[4:].reshape(4, 1)
+    return torch.lstm_cell(gx, (h, cc), torch.eye(4, dtype=a.dtype), w)
 
 
-def _torch_gru_step(a, b, c, d=None):
-    gx, h, w = a.reshape(2, 6), b[:4].reshape(2, 2), c.reshape(6, 2)
-    return torch.gru_cell(gx, h, torch.eye(6, dtype=a.dtype), w, None, None if d is None else d[:6])
+def _torch_gru_step(a, b, bias=True):
+    gx, h, w = a[:6].reshape(2, 3), b[:2].reshape(2, 1), b[2:5].reshape(3, 1)
+    return torch.gru_cell(gx, h, torch.eye(3, dtype=a.dtype), w, None, b[5:8] if bias else None)
 
 
-TORCH["lstm_cell_step[batch 2, hidden 2]"] = _torch_lstm_step
-TORCH["gru_cell_step[batch 2, hidden 2]"] = _torch_gru_step
-TORCH["gru_cell_step[no bias]"] = _torch_gru_step
+def _torch_lstm_layer(a, mask=None, reverse=False):
+    gx, h, cc, w = a[:16].reshape(2, 2, 4), a[16:18].reshape(2, 1), a[18:20].reshape(2, 1), a[20:24].reshape(4, 1)
+    outs = [None] * 2
+    for t in (range(1, -1, -1) if reverse else range(2)):
+        h_new, c_new = torch.lstm_cell(gx[t], (h, cc), torch.eye(4, dtype=a.dtype), w)
+        m = torch.ones((2, 1), dtype=torch.bool) if mask is None else torch.from_numpy(mask[t])
+        outs[t] = torch.where(m, h_new, 0)
+        h, cc = torch.where(m, h_new, h), torch.where(m, c_new, cc)
+    return torch.stack(outs), h, cc
+
+
+def _layer_mask():
+    from nn.layers._rnn_ops import LAYER_MASK
+    return LAYER_MASK
+
+
+TORCH["lstm_layer[forward]"] = _torch_lstm_layer
+TORCH["lstm_layer[lengths 2, 1, reverse]"] = lambda *xs: _torch_lstm_layer(*xs, mask=_layer_mask(), reverse=True)
+TORCH["lstm_cell_step[batch 2, hidden 1]"] = _torch_lstm_step
+TORCH["gru_cell_step[batch 2, hidden 1]"] = _torch_gru_step
+TORCH["gru_cell_step[no bias]"] = lambda *xs: _torch_gru_step(*xs, bias=False)
 
 ENTRIES = registry.entries()
 DTYPES = {np.float64: (torch.float64, 1e-9, 1e-10), np.float32: (torch.float32, 2e-4, 2e-5)}

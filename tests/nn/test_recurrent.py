@@ -408,3 +408,21 @@ def test_cell_errors():
         cell(np.zeros((2, 3), np.float32), (np.zeros((2, 4), np.float32), np.zeros((2, 3), np.float32)))
     with pytest.raises(ValueError, match=r"GRUCell: hx of shape \(1, 4\).*\(2, 4\)"):
         nn.GRUCell(3, 4)(np.zeros((2, 3), np.float32), np.zeros((1, 4), np.float32))
+
+
+def test_bench_numpy_floor_computes_the_same_training_step():
+    """bench/lstm.py's hand-written NumPy BPTT (the speed floor) gives the parameters nn's training step gives."""
+    from bench import lstm as bench_lstm
+
+    rng = np.random.default_rng(1)
+    params = bench_lstm._params(rng)
+    x = rng.standard_normal((bench_lstm.SEQ, bench_lstm.BATCH, bench_lstm.INPUT)).astype(np.float32)
+    y = rng.integers(0, bench_lstm.CLASSES, bench_lstm.BATCH)
+    by_hand = {n: v.copy() for n, v in params.items()}
+    bench_lstm.numpy_train_step(by_hand, x, y)
+    model, step = bench_lstm.graphgrad_model(params)
+    step(ag.tensor(x), ag.tensor(y))
+    ours = model.state_dict()
+    for name, value in by_hand.items():
+        np.testing.assert_allclose(ours["lstm." + name if "_l0" in name else name], value, rtol=1e-5, atol=1e-7)
+        assert not np.allclose(value, params[name])  # the step did move every parameter
