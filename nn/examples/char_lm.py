@@ -132,7 +132,8 @@ def run(out: Path, minutes: float = 4.0, seed: int = 0, progress: bool = True) -
         val_after = evaluate(model, val_data)
         rng = np.random.default_rng(seed)
         samples = {str(t): sample(model, chars, "The ", 300, t, rng) for t in (0.5, 0.8, 1.0)}
-    metrics = {"characters": len(text), "vocab": len(chars), "minutes": minutes, "steps": steps, "val_loss_nats_before": val_before, "val_loss_nats": val_after,
+    metrics = {"characters": len(text), "vocab": len(chars), "minutes": minutes, "steps": steps,
+               "val_loss_nats_before": val_before, "val_loss_nats": val_after,
                "val_bits_per_char": val_after / np.log(2), "curve": curve, "samples": samples}
     write_json(out / "metrics.json", metrics)
     (out / "samples.txt").write_text("\n\n".join(f"--- temperature {t} ---\n{s}" for t, s in samples.items()) + "\n")

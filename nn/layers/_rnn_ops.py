@@ -157,6 +157,7 @@ class LSTMLayerOp(Op):
     and the output is zero (a sequence that ended, or in reverse has not yet started)."""
 
     name = "lstm_layer"
+    recurrent_state = "h, c"  # drawings show the loop over time steps as an edge from this node to itself
     rule = ("per step as lstm_cell: ∂c_t/∂c_{t−1} = f_t (the additive path), ∂h_t/∂c_t = o_t(1 − tanh²c_t); "
             "∂L/∂W_hh = Σ_t ∂L/∂a_tᵀ h_{t−1}")
 
