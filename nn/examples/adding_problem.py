@@ -1,6 +1,6 @@
 """The adding problem (Hochreiter & Schmidhuber 1997) at T = 50: a long-dependency test of tanh RNN, GRU and LSTM.
 
-    python -m nn.examples.adding_problem --out runs/adding [--steps 1500 --seq-len 50]
+    python -m nn.examples.adding_problem --out runs/adding [--steps 3000 --seq-len 50]
 
 Each input step is (u_t, m_t): u_t ~ U(0, 1) and a marker m_t that is 1 at exactly two steps, one in each half
 of the sequence; the target is the sum of the two marked u's. Predicting the mean (1.0) gives MSE 1/6 ≈ 0.167;
@@ -13,13 +13,21 @@ Also writes ‖∂L/∂h_t‖ against t at initialisation for each model (the lo
 each h_t's gradient through ``nn.layers.unroll``), which is where the vanishing gradient shows (SEEDS R3, R4,
 T7): gradients_at_init.png, curves.png, metrics.json.
 
-Recorded on 2026-12-02 (2-core machine, heavily loaded by other jobs; seed 0, T = 50, 1500 steps):
+Recorded on 2026-12-02 (``--steps 3000``, seed 0, T = 50; a 2-core machine heavily loaded by other jobs, so the
+times are long). Test MSE and accuracy on 1,000 fresh sequences; "< 0.01" is the first logged step (every 50)
+whose mean training MSE fell below 0.01:
 
-| model | test MSE | accuracy (|err| < 0.04) | ‖∂L/∂h_1‖ / ‖∂L/∂h_50‖ at init | train time |
+| model | test MSE | accuracy (error < 0.04) | train MSE < 0.01 at step | ‖∂L/∂h_1‖ / ‖∂L/∂h_50‖ at init |
 |---|---|---|---|---|
-| tanh RNN | see metrics.json | | | |
+| tanh RNN | 0.167 (= predicting the mean) | 9.6% | never | 4.6e-13 |
+| GRU | 7.0e-5 | 100.0% | 500 | 6.6e-11 |
+| LSTM, forget bias 1 | 2.8e-4 | 98.1% | 1050 | 5.6e-5 |
+| LSTM, default init (not trained) | | | | 9.9e-11 |
 
-(The table is filled from the run below; see the report.)
+At initialisation every model's gradient shrinks geometrically going back in time; the forget-gate bias
+of 1 makes the LSTM's shrink about a million times less over 50 steps. The GRU starts as badly as the
+RNN and still learns the task first: its gates learn to open (the ratio at init is not the whole story).
+The tanh RNN's error stays at the predict-the-mean level for all 3,000 steps.
 """
 from __future__ import annotations
 
@@ -94,7 +102,7 @@ def train(model: Model, steps: int, seq_len: int, seed: int, log_every: int = 50
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         running.append(loss.item())
-        if step % log_every == 0:
+        if step % log_every == 0 or step == steps:
             curve.append((step, float(np.mean(running))))
             running = []
     return curve
@@ -107,7 +115,7 @@ def evaluate(model: Model, seq_len: int, seed: int, n: int = 1000) -> dict:
     return {"test_mse": float(np.mean((pred - y) ** 2)), "accuracy": float(np.mean(np.abs(pred - y) < 0.04))}
 
 
-def run(out: Path, steps: int = 1500, seq_len: int = 50, seed: int = 0, progress: bool = True) -> dict:
+def run(out: Path, steps: int = 3000, seq_len: int = 50, seed: int = 0, progress: bool = True) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     specs = {"tanh RNN": ("RNN", None), "GRU": ("GRU", None), "LSTM (forget bias 1)": ("LSTM", 1.0)}
     probe_x, probe_y = make_batch(np.random.default_rng(seed + 3), 64, seq_len)
@@ -161,7 +169,7 @@ def _plots(out: Path, curves, grads) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/adding"))
-    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--seq-len", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """A character-level LSTM language model on the Python documentation that ships with Python (no download).
 
-    python -m nn.examples.char_lm --out runs/char_lm [--minutes 4]
+    python -m nn.examples.char_lm --out runs/char_lm [--minutes 5]
 
 Text: the ~465,000 characters of ``pydoc_data.topics`` (the help() topics), last 5% held out. Model:
 Embedding(vocab, 32) → LSTM(32, 256) → Linear(256, vocab), cross-entropy per character. Trained with
@@ -10,8 +10,19 @@ over 64 steps only), and ``nn.utils.clip_grad_norm_(…, 1.0)`` bounds each upda
 wall-clock budget. Then samples with temperature (logits / T before the softmax: T < 1 sharper, T > 1 more
 random). Writes metrics.json and samples.txt.
 
-Recorded on 2026-12-02 (2-core machine shared with other jobs, 4 minutes, seed 0): see the report; held-out
-loss and samples are in metrics.json.
+Recorded on 2026-12-02 (``--minutes 5``, seed 0, on a 2-core machine heavily loaded by other jobs: only 627
+training steps fit in the 5 minutes): held-out loss 4.51 → 1.21 nats per character (1.74 bits). Samples
+after the prime "The ":
+
+- temperature 0.5: ``The mapping or "encept" clauses. Changed to implementation of a class statement with
+  operations attributes. Note the same is the new instance is an implementation of the the string and
+  suite is namespace or in the compound to a new objects ...``
+- temperature 0.8: ``The space, to a special metaclass the "str". Note thrue namespace in the following
+  "__dir__()" module inteads they with the built-in function of the globals ...``
+- temperature 1.0: ``The class uncarator of Instances convescting classes: synk nelation of to where of the
+  class of the version an none ...``
+
+Lower temperatures give more real words and more repetition; 1.0 gives invented words in the right shape.
 """
 from __future__ import annotations
 
@@ -88,11 +99,13 @@ def sample(model: CharLM, chars: str, prime: str, n: int, temperature: float, rn
     return "".join(out)
 
 
-def train(model, data, minutes: float, chunk: int = 64, lr: float = 3e-3, progress: bool = True):
-    """Truncated BPTT over ``data`` (length, batch) for ``minutes`` of wall clock; returns (loss curve, steps)."""
+def train(model, data, minutes: float, chunk: int = 64, lr: float = 3e-3, progress: bool = True,
+          max_steps: int | None = None):
+    """Truncated BPTT over ``data`` (length, batch) for ``minutes`` of wall clock (or ``max_steps`` steps);
+    returns (loss curve, steps)."""
     opt = nn.optim.Adam(model.parameters(), lr=lr)
     start, state, pos, step, curve, running = time.perf_counter(), None, 0, 0, [], []
-    while time.perf_counter() - start < 60 * minutes:
+    while time.perf_counter() - start < 60 * minutes and (max_steps is None or step < max_steps):
         if pos + chunk + 1 > data.shape[0]:
             pos, state = 0, None  # next epoch: start the streams again
         x, y = data[pos:pos + chunk], data[pos + 1:pos + chunk + 1]
@@ -116,7 +129,8 @@ def train(model, data, minutes: float, chunk: int = 64, lr: float = 3e-3, progre
     return curve, step
 
 
-def run(out: Path, minutes: float = 4.0, seed: int = 0, progress: bool = True) -> dict:
+def run(out: Path, minutes: float = 5.0, seed: int = 0, progress: bool = True, max_steps: int | None = None,
+        hidden: int = 256, sample_length: int = 300) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     text = load_text()
     chars = "".join(sorted(set(text)))
@@ -125,13 +139,13 @@ def run(out: Path, minutes: float = 4.0, seed: int = 0, progress: bool = True) -
     split = int(0.95 * len(ids))
     train_data, val_data = streams(ids[:split], 32), streams(ids[split:], 8)
     ag.manual_seed(seed)
-    model = CharLM(len(chars))
+    model = CharLM(len(chars), hidden=hidden)
     with single_thread_blas():
         val_before = evaluate(model, val_data)
-        curve, steps = train(model, train_data, minutes, progress=progress)
+        curve, steps = train(model, train_data, minutes, progress=progress, max_steps=max_steps)
         val_after = evaluate(model, val_data)
         rng = np.random.default_rng(seed)
-        samples = {str(t): sample(model, chars, "The ", 300, t, rng) for t in (0.5, 0.8, 1.0)}
+        samples = {str(t): sample(model, chars, "The ", sample_length, t, rng) for t in (0.5, 0.8, 1.0)}
     metrics = {"characters": len(text), "vocab": len(chars), "minutes": minutes, "steps": steps,
                "val_loss_nats_before": val_before, "val_loss_nats": val_after,
                "val_bits_per_char": val_after / np.log(2), "curve": curve, "samples": samples}
@@ -143,7 +157,7 @@ def run(out: Path, minutes: float = 4.0, seed: int = 0, progress: bool = True) -
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/char_lm"))
-    parser.add_argument("--minutes", type=float, default=4.0)
+    parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     m = run(args.out, args.minutes, args.seed)
