@@ -317,8 +317,12 @@ def _gru_reference(a, b, bias=True):
 
 
 def _layer_args(a):
-    """gx (2, 2, 4), h₀ and c₀ (2, 1), Wₕₕ (4, 1) cut from one flat ``a``: two steps, batch 2, hidden 1."""
-    return a[:16].reshape(2, 2, 4), a[16:18].reshape(2, 1), a[18:20].reshape(2, 1), a[20:24].reshape(4, 1)
+    """gx (2, B, 4), h₀ and c₀ (B, 1), Wₕₕ (4, 1) cut from one flat ``a``: two steps, hidden 1,
+    batch B = 2 for 24 elements, 1 for 14."""
+    b = 2 if a.shape[0] == 24 else 1
+    k = 8 * b
+    return a[:k].reshape(2, b, 4), a[k:k + b].reshape(b, 1), a[k + b:k + 2 * b].reshape(b, 1), \
+        a[k + 2 * b:k + 2 * b + 4].reshape(4, 1)
 
 
 LAYER_MASK = np.arange(2)[:, None, None] < np.array([2, 1])[None, :, None]  # lengths 2 and 1
@@ -331,7 +335,7 @@ def _layer_reference(a, mask=None, reverse=False):
         z = gx[t] + h @ w.T
         c_new = _np_sigmoid(z[:, 1:2]) * c + _np_sigmoid(z[:, :1]) * np.tanh(z[:, 2:3])
         h_new = _np_sigmoid(z[:, 3:]) * np.tanh(c_new)
-        m = np.ones((2, 1), bool) if mask is None else mask[t]
+        m = np.ones(h.shape, bool) if mask is None else mask[t]
         out[t] = np.where(m, h_new, 0)
         h, c = np.where(m, h_new, h), np.where(m, c_new, c)
     return out, h, c
@@ -348,10 +352,10 @@ def _register():
         register(OpEntry("gru_cell_step", variant, lambda *t, bias=bias: gru_cell_step(*_gru_args(*t, bias)),
                          (REAL,) * 2, "same", (GRUCellOp,), shape_opts={**flat, "min_side": 8, "max_side": 8},
                          reference=lambda *t, bias=bias: _gru_reference(*t, bias)))
-    for variant, kw in (("forward", {}), ("lengths 2, 1, reverse", {"mask": LAYER_MASK, "reverse": True})):
+    masked = {"mask": LAYER_MASK, "reverse": True}
+    for variant, kw, size in (("forward", {}, 14), ("lengths 2, 1, reverse", masked, 24)):
         register(OpEntry("lstm_layer", variant, lambda a, kw=kw: lstm_layer(*_layer_args(a), **kw), (REAL,),
-                         "same", (LSTMLayerOp,), shape_opts={**flat, "min_side": 24, "max_side": 24},
+                         "same", (LSTMLayerOp,), shape_opts={**flat, "min_side": size, "max_side": size},
                          reference=lambda a, kw=kw: _layer_reference(a, **kw)))
-
 
 _register()

@@ -247,11 +247,14 @@ def _torch_gru_step(a, b, bias=True):
 
 
 def _torch_lstm_layer(a, mask=None, reverse=False):
-    gx, h, cc, w = a[:16].reshape(2, 2, 4), a[16:18].reshape(2, 1), a[18:20].reshape(2, 1), a[20:24].reshape(4, 1)
+    b = 2 if a.shape[0] == 24 else 1
+    k = 8 * b
+    gx, h, cc, w = a[:k].reshape(2, b, 4), a[k:k + b].reshape(b, 1), a[k + b:k + 2 * b].reshape(b, 1), \
+        a[k + 2 * b:k + 2 * b + 4].reshape(4, 1)
     outs = [None] * 2
     for t in (range(1, -1, -1) if reverse else range(2)):
         h_new, c_new = torch.lstm_cell(gx[t], (h, cc), torch.eye(4, dtype=a.dtype), w)
-        m = torch.ones((2, 1), dtype=torch.bool) if mask is None else torch.from_numpy(mask[t])
+        m = torch.ones(h.shape, dtype=torch.bool) if mask is None else torch.from_numpy(mask[t])
         outs[t] = torch.where(m, h_new, 0)
         h, cc = torch.where(m, h_new, h), torch.where(m, c_new, cc)
     return torch.stack(outs), h, cc
