@@ -4,9 +4,9 @@ back-propagation through time: the floor for a per-step implementation) and PyTo
 """
 from __future__ import annotations
 
-import numpy as np
-
 import time
+
+import numpy as np
 
 INPUT, HIDDEN, SEQ, BATCH, CLASSES, LR = 32, 128, 50, 32, 10, 0.01
 
