@@ -6,6 +6,8 @@ input_size) with ``batch_first=True``. Returns ``(output, h_n)`` (LSTM: ``(outpu
 ``lengths`` (one int per batch element, 1 ≤ length ≤ seq_len) runs each sequence only over its first
 ``length`` steps, as PyTorch's packed sequences do: ``h_n`` is each sequence's true final state (the reverse
 direction starts at the sequence's own last step) and ``output`` is zero past each sequence's end.
+A 2-D input is refused with a hint to add the batch axis (PyTorch would read it as one unbatched sequence):
+an input of the wrong rank is more often a mistake than a request.
 
 Parameter names and layouts are PyTorch's (``weight_ih_l0``, ``weight_hh_l0_reverse``, ``bias_ih_l1``...), so
 a PyTorch state_dict loads key for key. Per layer and direction the input projection for all time steps is
@@ -141,6 +143,8 @@ class _RNNBase(Module):
 
     # ------------------------------------------------------------------ forward
     def forward(self, input, hx=None, lengths=None):
+        """``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``); ``hx`` the initial state(s), zeros when None;
+        ``lengths`` one true length per batch element (see the module docstring)."""
         x = self._check_input(input)
         if self.mode == "LSTM":
             if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
@@ -235,8 +239,18 @@ class LSTM(_RNNBase):
 
     mode = "LSTM"
 
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 dtype=None) -> None:
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size,
+                         dtype)
+
 
 class GRU(_RNNBase):
     """Gated recurrent unit, gates r, z, n with PyTorch's n = tanh(Wᵢₙx + bᵢₙ + r⊙(Wₕₙh + bₕₙ)) (SEEDS R5)."""
 
     mode = "GRU"
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=None) -> None:
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0, dtype)
