@@ -268,6 +268,121 @@ def lstm_layer(gx, h0, c0, w_hh, mask=None, reverse=False):
     return LSTMLayerOp.apply(gx, h0, c0, w_hh, mask, reverse=reverse)
 
 
+class GRULayerOp(Op):
+    """A whole GRU layer in one direction: outputs (T, B, H) and h_T from gx = x Wᵢₕᵀ + bᵢₕ (T, B, 3H), h₀, Wₕₕ
+    and bₕₕ (or None). BPTT is one NumPy loop; ∂L/∂Wₕₕ and ∂L/∂bₕₕ one product and one sum after it. ``mask`` as
+    in ``LSTMLayerOp``."""
+
+    name = "gru_layer"
+    rule = "per step as gru_cell; ∂L/∂W_hh = Σ_t ∂L/∂(h_{t−1}W_hhᵀ)ᵀ h_{t−1}"
+    recurrent_state = "h"  # drawings show the loop over time steps as an edge from this node to itself
+
+    def forward(self, gx, h, w, b=None, mask=None, reverse=False):
+        T, n = gx.shape[0], h.shape[-1]
+        dt = np.result_type(gx, h, w)
+        out = np.empty(gx.shape[:2] + (n,), dt)
+        rz, cand, hn, h_prev = (np.empty(gx.shape[:2] + (2 * n,), dt), np.empty_like(out), np.empty_like(out),
+                                np.empty_like(out))
+        wt = np.ascontiguousarray(w.T)
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            h_prev[t] = h
+            hh = h @ wt
+            if b is not None:
+                hh += b
+            hn[t] = hh[:, 2 * n:]
+            a = rz[t]
+            np.add(gx[t, :, :2 * n], hh[:, :2 * n], out=a)
+            a *= 0.5  # σ(x) = (1 + tanh(x/2))/2
+            np.tanh(a, out=a)
+            a *= 0.5
+            a += 0.5
+            k = cand[t]
+            np.multiply(a[:, :n], hn[t], out=k)
+            k += gx[t, :, 2 * n:]
+            np.tanh(k, out=k)
+            h_new = h - k
+            h_new *= a[:, n:]
+            h_new += k
+            if mask is None:
+                out[t], h = h_new, h_new
+            else:
+                out[t] = h_new * mask[t]
+                h = np.where(mask[t], h_new, h)
+        self.saved = (INPUT[0], INPUT[1], INPUT[2], INPUT[3], mask, reverse, rz, cand, hn, h_prev)
+        return out, np.array(h, copy=True)
+
+    def backward(self, g_out, g_h):
+        gx, h0, w, b, mask, reverse, rz, cand, hn, h_prev = self.saved
+        if isinstance(w, Tensor):
+            return _gru_layer_recorded(gx, h0, w, b, mask, reverse, g_out, g_h)
+        g_out, g_h = _array(g_out), _array(g_h)
+        T, n = gx.shape[0], h0.shape[-1]
+        dh = np.zeros(h0.shape, rz.dtype) if g_h is None else g_h
+        dgx = np.empty(gx.shape, rz.dtype)
+        dhh = np.empty_like(dgx)
+        for t in (range(T) if reverse else range(T - 1, -1, -1)):
+            r, z, k = rz[t, :, :n], rz[t, :, n:], cand[t]
+            dhn = dh if g_out is None else dh + g_out[t]
+            if mask is not None:
+                dh_pass = np.where(mask[t], 0, dh)
+                dhn = dhn * mask[t]
+            dan = dhn * (1 - z) * (1 - k * k)
+            d = dgx[t]
+            d[:, :n] = dan * hn[t] * r * (1 - r)
+            d[:, n:2 * n] = dhn * (h_prev[t] - k) * z * (1 - z)
+            d[:, 2 * n:] = dan
+            e = dhh[t]
+            e[:, :2 * n] = d[:, :2 * n]
+            np.multiply(dan, r, out=e[:, 2 * n:])
+            dh = dhn * z + e @ w
+            if mask is not None:
+                dh += dh_pass
+        flat = dhh.reshape(-1, 3 * n)
+        dw = flat.T @ h_prev.reshape(-1, n) if self.needs_grad(2) else None
+        db = flat.sum(axis=0) if b is not None and self.needs_grad(3) else None
+        return dgx if self.needs_grad(0) else None, dh if self.needs_grad(1) else None, dw, db, None
+
+
+def _gru_layer_recorded(gx, h, w, b, mask, reverse, g_out, g_h):
+    """GRULayerOp's backward in graph ops: the forward recomputed step by step, then the same BPTT loop."""
+    T, n = gx.shape[0], h.shape[-1]
+    order = range(T - 1, -1, -1) if reverse else range(T)
+    steps = {}
+    for t in order:
+        hh = h @ w.T
+        if b is not None:
+            hh = hh + b
+        r, z = ag.sigmoid(gx[t][:, :n] + hh[:, :n]), ag.sigmoid(gx[t][:, n:2 * n] + hh[:, n:2 * n])
+        hn = hh[:, 2 * n:]
+        k = ag.tanh(gx[t][:, 2 * n:] + r * hn)
+        steps[t] = (h, r, z, k, hn)
+        h_new = k + z * (h - k)
+        h = h_new if mask is None else ag.where(mask[t], h_new, h)
+    dh = ag.zeros_like(h) if g_h is None else g_h
+    dgxs, dw, db = {}, 0, 0
+    for t in reversed(order):
+        h_p, r, z, k, hn = steps[t]
+        dhn = dh if g_out is None else dh + g_out[t]
+        if mask is not None:
+            m = mask[t].astype(gx.dtype)
+            dh_pass, dhn = dh * (1 - m), dhn * m
+        dan = dhn * (1 - z) * (1 - k * k)
+        dar, daz = dan * hn * r * (1 - r), dhn * (h_p - k) * z * (1 - z)
+        dgxs[t] = ag.concatenate([dar, daz, dan], axis=1)
+        e = ag.concatenate([dar, daz, dan * r], axis=1)
+        dw = dw + e.T @ h_p
+        db = db + e.sum(axis=0)
+        dh = dhn * z + e @ w
+        if mask is not None:
+            dh = dh + dh_pass
+    return ag.stack([dgxs[t] for t in range(T)], 0), dh, dw, None if b is None else db, None
+
+
+def gru_layer(gx, h0, w_hh, b_hh=None, mask=None, reverse=False):
+    """(outputs (T, B, H), h_T) of one GRU layer and direction over the projections ``gx``; one graph node."""
+    return GRULayerOp.apply(gx, h0, w_hh, b_hh, mask, reverse=reverse)
+
+
 def lstm_cell_step(gx, h, c, w_hh):
     """(h', c') of one LSTM step from the input projection ``gx`` (B, 4H) and the state; one graph node."""
     return LSTMCellOp.apply(gx, h, c, w_hh)
@@ -341,6 +456,27 @@ def _layer_reference(a, mask=None, reverse=False):
     return out, h, c
 
 
+def _gru_layer_args(a):
+    """gx (2, B, 3), h₀ (B, 1), Wₕₕ (3, 1), bₕₕ (3,) cut from one flat ``a``: two steps, hidden 1, batch B = 2 for
+    22 elements, 1 for 13."""
+    b = 2 if a.shape[0] == 22 else 1
+    k = 6 * b
+    return a[:k].reshape(2, b, 3), a[k:k + b].reshape(b, 1), a[k + b:k + b + 3].reshape(3, 1), a[k + b + 3:k + b + 6]
+
+
+def _gru_layer_reference(a, mask=None, reverse=False):
+    gx, h, w, bias = _gru_layer_args(a)
+    out = np.zeros(gx.shape[:2] + (1,))
+    for t in (range(1, -1, -1) if reverse else range(2)):
+        hh = h @ w.T + bias
+        r, z = _np_sigmoid(gx[t][:, :1] + hh[:, :1]), _np_sigmoid(gx[t][:, 1:2] + hh[:, 1:2])
+        h_new = (1 - z) * np.tanh(gx[t][:, 2:] + r * hh[:, 2:]) + z * h
+        m = np.ones(h.shape, bool) if mask is None else mask[t]
+        out[t] = np.where(m, h_new, 0)
+        h = np.where(m, h_new, h)
+    return out, h
+
+
 def _register():
     from autograd.registry import REAL, OpEntry, register
 
@@ -352,6 +488,11 @@ def _register():
         register(OpEntry("gru_cell_step", variant, lambda *t, bias=bias: gru_cell_step(*_gru_args(*t, bias)),
                          (REAL,) * 2, "same", (GRUCellOp,), shape_opts={**flat, "min_side": 8, "max_side": 8},
                          reference=lambda *t, bias=bias: _gru_reference(*t, bias)))
+    for variant, kw, size in (("forward", {}, 13), ("lengths 2, 1, reverse", {"mask": LAYER_MASK, "reverse": True},
+                                                        22)):
+        register(OpEntry("gru_layer", variant, lambda a, kw=kw: gru_layer(*_gru_layer_args(a), **kw), (REAL,),
+                         "same", (GRULayerOp,), shape_opts={**flat, "min_side": size, "max_side": size},
+                         reference=lambda a, kw=kw: _gru_layer_reference(a, **kw)))
     masked = {"mask": LAYER_MASK, "reverse": True}
     for variant, kw, size in (("forward", {}, 14), ("lengths 2, 1, reverse", masked, 24)):
         register(OpEntry("lstm_layer", variant, lambda a, kw=kw: lstm_layer(*_layer_args(a), **kw), (REAL,),

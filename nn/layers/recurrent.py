@@ -11,8 +11,8 @@ an input of the wrong rank is more often a mistake than a request.
 
 Parameter names and layouts are PyTorch's (``weight_ih_l0``, ``weight_hh_l0_reverse``, ``bias_ih_l1``...), so
 a PyTorch state_dict loads key for key. Per layer and direction the input projection for all time steps is
-one matrix product; an LSTM layer is then one fused node (its backward one BPTT loop), a GRU step one fused
-node, an RNN step three ops.
+one matrix product; an LSTM or GRU layer is then one fused node (its backward one BPTT loop), an RNN step
+three ops.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import autograd as ag
 
 from .. import functional as F
 from ..module import Module, Parameter
-from ._rnn_ops import gru_cell_step, lstm_layer, rnn_cell_step
+from ._rnn_ops import gru_layer, lstm_layer, rnn_cell_step
 from .linear import _non_negative_int
 from .rnn_cells import activation_of, as_float_input, check_state, uniform_init
 
@@ -189,25 +189,24 @@ class _RNNBase(Module):
         else:
             gx, step_bias = F.linear(flat, w_ih, None if b_ih is None else b_ih + b_hh), None
         gx = gx.reshape(seq, batch, gx.shape[1])
+        mask = None if masks is None else np.stack(masks)
         if self.mode == "LSTM":  # the whole layer is one node: BPTT runs as one loop in its backward
-            mask = None if masks is None else np.stack(masks)
             return lstm_layer(gx, h, c, w_hh, mask, reverse)
-        steps = ag.unbind(gx, 0)
-        w = w_hh.T if self.mode == "RNN" else w_hh
+        if self.mode == "GRU":
+            out, h = gru_layer(gx, h, w_hh, step_bias, mask, reverse)
+            return out, h, None
+        steps = ag.unbind(gx, 0)  # a plain RNN: three graph ops per step
+        w = w_hh.T
         outs = [None] * len(steps)
         for t in (range(len(steps) - 1, -1, -1) if reverse else range(len(steps))):
-            if self.mode == "GRU":
-                h_new, c_new = gru_cell_step(steps[t], h, w, step_bias), None
-            else:
-                h_new, c_new = rnn_cell_step(steps[t], h, w, self._activation), None
+            h_new = rnn_cell_step(steps[t], h, w, self._activation)
             m = None if masks is None or masks[t].all() else masks[t]
             if m is None:
-                outs[t], h, c = h_new, h_new, c_new
+                outs[t], h = h_new, h_new
             else:  # finished (or, in reverse, not yet started) sequences keep their state and output zero
                 outs[t] = h_new * m.astype(x.dtype)
                 h = ag.where(m, h_new, h)
-                c = None if c is None else ag.where(m, c_new, c)
-        return ag.stack(outs, 0), h, c
+        return ag.stack(outs, 0), h, None
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"

@@ -265,6 +265,22 @@ def _layer_mask():
     return LAYER_MASK
 
 
+def _torch_gru_layer(a, mask=None, reverse=False):
+    b = 2 if a.shape[0] == 22 else 1
+    k = 6 * b
+    gx, h, w, bias = a[:k].reshape(2, b, 3), a[k:k + b].reshape(b, 1), a[k + b:k + b + 3].reshape(3, 1), \
+        a[k + b + 3:k + b + 6]
+    outs = [None] * 2
+    for t in (range(1, -1, -1) if reverse else range(2)):
+        h_new = torch.gru_cell(gx[t], h, torch.eye(3, dtype=a.dtype), w, None, bias)
+        m = torch.ones(h.shape, dtype=torch.bool) if mask is None else torch.from_numpy(mask[t])
+        outs[t] = torch.where(m, h_new, 0)
+        h = torch.where(m, h_new, h)
+    return torch.stack(outs), h
+
+
+TORCH["gru_layer[forward]"] = _torch_gru_layer
+TORCH["gru_layer[lengths 2, 1, reverse]"] = lambda *xs: _torch_gru_layer(*xs, mask=_layer_mask(), reverse=True)
 TORCH["lstm_layer[forward]"] = _torch_lstm_layer
 TORCH["lstm_layer[lengths 2, 1, reverse]"] = lambda *xs: _torch_lstm_layer(*xs, mask=_layer_mask(), reverse=True)
 TORCH["lstm_cell_step[batch 2, hidden 1]"] = _torch_lstm_step

@@ -346,7 +346,7 @@ def test_float32_stays_float32():
 
 @pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
 def test_2000_steps_backpropagate_within_the_saved_activations(mode):
-    """LSTM: one fused node per layer; RNN and GRU: a chain of 2,000+ step nodes (no recursion in the engine)."""
+    """LSTM, GRU: one fused node per layer; RNN: a chain of 6,000 step nodes (no recursion in the engine)."""
     T, B, H = 2000, 2, 8
     m = getattr(nn, mode)(4, H, dtype=np.float64)
     x = ag.tensor(RNG.standard_normal((T, B, 4)), requires_grad=True)

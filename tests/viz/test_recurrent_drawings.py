@@ -32,6 +32,8 @@ def test_fifty_steps_stay_small_with_the_recurrent_edge_drawn(kind):
     assert len(loops) == 1
     if kind == "LSTM":  # one fused node for the whole layer; its loop over time is a self-edge
         assert "lstm_layer" in d.source and "h, c: step t−1 → t, ×50" in loops[0]
+    elif kind == "GRU":
+        assert "gru_layer" in d.source and "h: step t−1 → t, ×50" in loops[0]
     else:  # the steps fold into one cluster and the edge from one step to the next is drawn dashed
         assert "repeated ×50" in d.source and "(2, 16) next" in loops[0]
     assert viz.to_svg(d).lstrip().startswith("<")
