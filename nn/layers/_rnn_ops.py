@@ -1,10 +1,11 @@
-"""Fused recurrent steps: one graph node per LSTM or GRU time step, forward and backward side by side.
+"""Fused recurrent ops, forward and backward side by side: a whole LSTM or GRU layer (one direction) as one graph
+node (``lstm_layer``, ``gru_layer``), and one LSTM or GRU step (``lstm_cell``, ``gru_cell``, used by the cells).
 
-The step's input projection ``gx = x Wᵢₕᵀ + b`` is computed outside (for all time steps at once); the op
-does the recurrent product ``h Wₕₕᵀ``, the gates and the state update. The backward uses the gate values
-kept by the forward; under ``create_graph=True`` it recomputes them from the inputs with graph ops, so the
-same formulas are recorded and give second derivatives. A plain tanh/relu/sigmoid RNN step needs no fused
-op (three graph ops: matmul, add, activation).
+The input projection ``gx = x Wᵢₕᵀ + b`` is computed outside, for all time steps at once; the ops do the
+recurrent product ``h Wₕₕᵀ``, the gates and the state update. A layer's backward is one NumPy BPTT loop over
+the gate values its forward kept. Under ``create_graph=True`` the backward recomputes them from the inputs with
+graph ops instead, so the same formulas are recorded and give second derivatives. A plain tanh/relu/sigmoid
+RNN step needs no fused op (three graph ops: matmul, add, activation).
 """
 from __future__ import annotations
 

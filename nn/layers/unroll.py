@@ -1,6 +1,6 @@
 """``unroll``: run a recurrent module as an explicit loop of its cells, so every hidden state h_t is a Tensor.
 
-The fused LSTM layer hides h_1 … h_T inside one node; to measure ∂L/∂h_t per time step (vanishing gradients,
+The fused LSTM and GRU layers hide h_1 … h_T inside one node; to measure ∂L/∂h_t per time step (vanishing gradients,
 SEEDS R3) or draw the unrolled graph, step the same parameters one cell at a time instead. The cells share
 the module's Parameters, so gradients land in the module as usual.
 """
