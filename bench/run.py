@@ -8,7 +8,8 @@ import platform
 
 import numpy as np
 
-SUITES = ("bench.overhead", "bench.mlp", "bench.bench_viz", "bench.attention")
+SUITES = ("bench.overhead", "bench.mlp", "bench.bench_viz", "bench.attention",
+          "bench.lstm")
 
 
 def _one_blas_thread() -> str:

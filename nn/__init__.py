@@ -88,3 +88,8 @@ __all__ += [
     "MultiheadAttention", "PositionalEncoding", "SelfAttentionUnit", "TransformerEncoder", "TransformerEncoderLayer",
 ]
 # ---- end of the attention block ----
+
+# ---- recurrent layers ----
+from .layers import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+
+__all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]

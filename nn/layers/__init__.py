@@ -17,6 +17,8 @@ from .linear import Identity, Linear
 from .mlp import MLP
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
+from .recurrent import GRU, LSTM, RNN
+from .rnn_cells import GRUCell, LSTMCell, RNNCell
 
 __all__ = [
            "ELU",
@@ -52,4 +54,6 @@ __all__ = [
            "Softmax",
            "Swish",
            "Tanh",
+           # recurrent
+           "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
 ]

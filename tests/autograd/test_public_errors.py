@@ -71,7 +71,8 @@ CALLABLE_FIRST = {"grad", "value_and_grad", "jacobian", "hessian", "vjp", "jvp",
 NOT_CHECKED = {"Function", "FunctionCtx", "GradcheckError", "no_grad", "enable_grad", "is_grad_enabled",
                "is_anomaly_enabled", "get_default_dtype", "get_rng_state", "set_rng_state"}
 
-PUBLIC = sorted(registry.names() | registry.NON_DIFFERENTIABLE | registry.NOT_OPS)
+# Registry names of ops that other packages register (nn's fused recurrent steps) are not autograd functions.
+PUBLIC = sorted({n for n in registry.names() if hasattr(autograd, n)} | registry.NON_DIFFERENTIABLE | registry.NOT_OPS)
 CHECKED = [n for n in PUBLIC if n not in NOT_CHECKED]
 
 
