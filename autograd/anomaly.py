@@ -1,9 +1,11 @@
 """Anomaly detection: find the op whose forward or backward first produced NaN or inf.
 
-Inside ``detect_anomaly()`` every op records where it was created (the first stack frame
-outside the autograd package, as "file:line in function"), its forward output is checked,
-and during backward every gradient it returns is checked. The first non-finite value raises
-RuntimeError naming the op and that location. The mode is thread-local and costs nothing
+Inside ``detect_anomaly()`` every op records where it was created (the innermost stack frame
+outside the library, i.e. the user's line, as "file:line in function", followed by the ``nn``/``viz``
+function it ran in, if any), its forward output is checked, and during backward every gradient it
+returns is checked. The first non-finite value raises RuntimeError naming the op and that location,
+and for a forward, whether the NaN/inf was already in one of its inputs (a parameter, a leaf, a
+constant) or the op produced it from finite inputs. The mode is thread-local and costs nothing
 when off (the hot path only tests one flag).
 """
 from __future__ import annotations
@@ -18,6 +20,9 @@ import numpy as np
 from .mode import PerThreadRestore, generator_in_mode, state
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The library's packages: frames in them are skipped to find the user's line.
+_LIBRARY_DIRS = tuple(os.path.join(_ROOT, p) + os.sep for p in ("autograd", "nn", "viz"))
 
 
 class detect_anomaly(PerThreadRestore):
@@ -63,16 +68,62 @@ def is_anomaly_enabled() -> bool:
 
 
 def creation_site() -> str:
-    """The first stack frame outside the autograd package, as "file:line in function"."""
+    """The innermost stack frame outside the library (the user's line), as "file:line in function", followed by
+    "(in nn/functional.py:57 in linear)" when the op ran inside an nn or viz function."""
     frame = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+    inner = None  # the innermost library frame outside autograd: the nn layer or function that ran the op
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if not path.startswith(_LIBRARY_DIRS):
+            break
+        if inner is None and not path.startswith(_PACKAGE_DIR):
+            inner = frame
         frame = frame.f_back
     if frame is None:
-        return "<unknown location>"
-    return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+        frame, inner = inner, None
+        if frame is None:
+            return "<unknown location>"
+    site = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+    if inner is not None:
+        rel = os.path.relpath(inner.f_code.co_filename, _ROOT)
+        site += f" (in {rel}:{inner.f_lineno} in {inner.f_code.co_name})"
+    return site
 
 
-def check_forward(op, outputs) -> str:
+def _input_note(op, arrays) -> str:
+    """Whether the non-finite value was already in an input of ``op`` (naming which), or appeared in it."""
+    if arrays is None:
+        return ""
+    edges = getattr(op, "_inputs", None)
+    for i, a in enumerate(arrays):
+        problem = _non_finite(a) if isinstance(a, (np.ndarray, np.generic, float)) else ""
+        if problem:
+            e = edges[i] if edges is not None and i < len(edges) else None
+            if type(e) is tuple:
+                what = f"the output of op '{e[0].name}'"
+            elif e is not None and hasattr(e, "requires_grad"):
+                kind = ("a parameter" if type(e).__name__ == "Parameter" else "a leaf tensor" if e.requires_grad
+                        else "an input tensor")
+                name = getattr(e, "name", None) or _parameter_name(op, e)
+                what = kind + (f" {name!r}" if name else "") + f" of shape {np.shape(a)}"
+            else:
+                what = f"a value of shape {np.shape(a)}"
+            return f"; the {problem} was already in input {i} of the op ({what}), not produced by it"
+    return "; its inputs were all finite, so this op produced it"
+
+
+def _parameter_name(op, tensor) -> str:
+    """The name of ``tensor`` among the parameters of the innermost module the op ran in ('fc.weight'), or ''."""
+    for module in reversed(getattr(op, "_scope", None) or ()):
+        named = getattr(module, "named_parameters", None)
+        if named is not None:
+            for name, p in named():
+                if p is tensor:
+                    return f"{type(module).__name__}.{name}"
+    return ""
+
+
+def check_forward(op, outputs, arrays=None) -> str:
     """Where ``op`` was created (returned); RuntimeError naming it if one of its outputs has NaN or inf."""
     site = creation_site()
     mode = state.anomaly
@@ -82,8 +133,10 @@ def check_forward(op, outputs) -> str:
         problem = _non_finite(out)
         if problem:
             which = "its forward output" if len(outputs) == 1 else f"forward output {k}"
+            if arrays is None:
+                arrays = getattr(op, "_arrays", None)
             raise RuntimeError(f"detect_anomaly: op '{op.name}' produced {problem} in {which} "
-                               f"(shape {np.shape(out)}); the op was created at {site}")
+                               f"(shape {np.shape(out)}); the op was created at {site}{_input_note(op, arrays)}")
     return site
 
 

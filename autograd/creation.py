@@ -8,38 +8,44 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dtypes import get_default_dtype, to_array
-from .random import shape_arg
+from .dtypes import get_default_dtype, real_dtype, to_array
+from .random import _leaf, shape_arg
 from .tensor import Tensor
 
 
 def _dtype(dtype, name="tensor"):
     if dtype is None:
         return get_default_dtype()
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{name}: {dtype!r} is not a NumPy dtype") from None
+    return real_dtype(dtype, name)
 
 
 def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros; ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return Tensor(np.zeros(shape_arg("zeros", shape), _dtype(dtype)), requires_grad=requires_grad)
+    return _leaf("zeros", np.zeros(shape_arg("zeros", shape), _dtype(dtype, "zeros")), requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones; ``ones(2, 3)`` or ``ones((2, 3))``."""
-    return Tensor(np.ones(shape_arg("ones", shape), _dtype(dtype)), requires_grad=requires_grad)
+    return _leaf("ones", np.ones(shape_arg("ones", shape), _dtype(dtype, "ones")), requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``shape`` filled with ``fill_value`` (default float dtype unless ``dtype`` is given)."""
     shape = shape_arg("full", (shape,))
+    d = _dtype(dtype, "full")
+    return _leaf("full", _filled("full", shape, fill_value, d), requires_grad)
+
+
+def _filled(name, shape, fill_value, dtype):
+    """``np.full``, refusing fill values that are not real numbers (a complex one would lose its imaginary part)."""
     fill = fill_value.data if isinstance(fill_value, Tensor) else fill_value
+    kind = np.asarray(fill).dtype.kind if isinstance(fill, (int, float, complex, np.generic, np.ndarray)) else "O"
+    if kind not in "biuf":
+        raise TypeError(f"{name}: fill_value must be a real number, got {fill_value!r}")
     try:
-        return Tensor(np.full(shape, fill, _dtype(dtype)), requires_grad=requires_grad)
+        return np.full(shape, fill, dtype)
     except (TypeError, ValueError):
-        raise ValueError(f"full: cannot fill shape {shape} with {fill_value!r}") from None
+        raise ValueError(f"{name}: cannot fill shape {shape} with {fill_value!r}") from None
 
 
 def _like(name, x, dtype):
@@ -50,19 +56,19 @@ def _like(name, x, dtype):
 def zeros_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
     """Zeros with the shape and (unless given) dtype of ``x``."""
     shape, d = _like("zeros_like", x, dtype)
-    return Tensor(np.zeros(shape, d), requires_grad=requires_grad)
+    return _leaf("zeros_like", np.zeros(shape, d), requires_grad)
 
 
 def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
     """Ones with the shape and (unless given) dtype of ``x``."""
     shape, d = _like("ones_like", x, dtype)
-    return Tensor(np.ones(shape, d), requires_grad=requires_grad)
+    return _leaf("ones_like", np.ones(shape, d), requires_grad)
 
 
 def full_like(x, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` with the shape and (unless given) dtype of ``x``."""
     shape, d = _like("full_like", x, dtype)
-    return Tensor(np.full(shape, fill_value, d), requires_grad=requires_grad)
+    return _leaf("full_like", _filled("full_like", shape, fill_value, d), requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -77,7 +83,7 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) ->
     if dtype is None:
         all_int = all(isinstance(v, (int, np.integer)) for v in (start, stop, step))
         dtype = np.int64 if all_int else get_default_dtype()
-    return Tensor(np.arange(start, stop, step, dtype=np.dtype(dtype)), requires_grad=requires_grad)
+    return _leaf("arange", np.arange(start, stop, step, dtype=_dtype(dtype, "arange")), requires_grad)
 
 
 def linspace(start, stop, num: int = 50, endpoint: bool = True, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -87,8 +93,8 @@ def linspace(start, stop, num: int = 50, endpoint: bool = True, dtype=None, requ
     for v in (start, stop):
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
             raise TypeError(f"linspace: start and stop must be numbers, got {v!r}")
-    return Tensor(np.linspace(start, stop, int(num), endpoint=endpoint).astype(_dtype(dtype, "linspace")),
-                  requires_grad=requires_grad)
+    return _leaf("linspace", np.linspace(start, stop, int(num), endpoint=bool(endpoint)).astype(
+        _dtype(dtype, "linspace")), requires_grad)
 
 
 def eye(N: int, M: int | None = None, k: int = 0, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -98,4 +104,4 @@ def eye(N: int, M: int | None = None, k: int = 0, dtype=None, requires_grad: boo
             raise TypeError(f"eye: {name} must be an int, got {v!r}")
     if N < 0 or (M is not None and M < 0):
         raise ValueError(f"eye: N and M must be non-negative, got N={N}, M={M}")
-    return Tensor(np.eye(N, M, k, dtype=_dtype(dtype)), requires_grad=requires_grad)
+    return _leaf("eye", np.eye(N, M, k, dtype=_dtype(dtype, "eye")), requires_grad)

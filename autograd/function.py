@@ -72,6 +72,10 @@ class Function:
         """Run ``forward`` on the arrays behind ``args``; record a node when an input requires grad."""
         if cls._node_cls is None:
             raise TypeError("Function.apply: subclass Function and call apply on the subclass")
+        for a in args:  # the same dtype check as every op's operands (object, str, complex... refused)
+            if isinstance(a, np.ndarray) and a.dtype.kind not in "biuf":
+                raise TypeError(f"{cls.__name__}.apply: an array of dtype {a.dtype} is not supported (tensors hold "
+                                "bool, integer or floating values)")
         ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
         out = cls._node_cls.apply(*args, ctx=ctx)
         outs = out if isinstance(out, tuple) else (out,)

@@ -35,7 +35,7 @@ class _Alias(Op):
 def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     """``grad(f)(*args)`` is d f(*args) / d args[argnums] for a scalar-valued ``f``; a tuple when argnums is."""
     _check_callable("grad", f)
-    value_and_grad_f = value_and_grad(f, argnums)
+    value_and_grad_f = value_and_grad(f, argnums, _name="grad")
 
     def grad_f(*args, **kwargs):
         return value_and_grad_f(*args, **kwargs)[1]
@@ -44,15 +44,15 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     return grad_f
 
 
-def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, *, _name: str = "value_and_grad") -> Callable:
     """Like ``grad`` but returns ``(f(*args), gradient)`` from one forward pass."""
-    _check_callable("value_and_grad", f)
-    argnums = _check_argnums("value_and_grad", argnums)
+    _check_callable(_name, f)
+    argnums = _check_argnums(_name, argnums)
 
     def value_and_grad_f(*args, **kwargs):
-        nums = _normalize_argnums("grad", argnums, len(args))
+        nums = _normalize_argnums(_name, argnums, len(args))
         create = is_grad_enabled()
-        args, wrt = _prepare("grad", args, nums, create)
+        args, wrt = _prepare(_name, args, nums, create)
         with enable_grad():
             out = f(*args, **kwargs)
         if not isinstance(out, Tensor):
@@ -173,7 +173,12 @@ def hessian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
             raise ValueError(f"hessian: f must return a scalar (one-element) Tensor, got {shape}")
         return out.reshape(())
 
-    hessian_f = jacobian(jacobian(scalar_f, argnums), argnums)
+    inner = jacobian(jacobian(scalar_f, argnums), argnums)
+
+    def hessian_f(*args, **kwargs):
+        _prepare("hessian", args, _normalize_argnums("hessian", argnums, len(args)), False)  # errors name hessian
+        return inner(*args, **kwargs)
+
     _name_like(hessian_f, f, "hessian")
     return hessian_f
 
@@ -232,12 +237,13 @@ def _prepare(name, args, nums, create):
                 data = a.data
         else:
             try:
-                data = to_array(a)
+                data = to_array(a, who=name)
             except TypeError:
                 data = None
             if data is None or data.dtype.kind not in "fiub":
+                dtype = f" with dtype {a.dtype}" if isinstance(a, np.ndarray) else ""
                 raise TypeError(f"{name}: cannot differentiate with respect to argument {n} of type "
-                                f"{type(a).__name__}; pass a Tensor, an ndarray or a number")
+                                f"{type(a).__name__}{dtype}; pass a Tensor, or an ndarray or number of a real dtype")
             if not is_floating(data.dtype):
                 data = data.astype(get_default_dtype())
         x = Tensor._wrap(data)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .checks import number
 from .engine import enable_grad, run_backward
 from .tensor import Tensor
 
@@ -98,10 +99,9 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs=None, eps: float = 1e-6, at
 
 
 def _check_tolerances(name, eps, atol, rtol):
-    if not eps > 0:
-        raise ValueError(f"{name}: eps must be positive, got {eps}")
-    if atol < 0 or rtol < 0:
-        raise ValueError(f"{name}: atol and rtol must be non-negative, got atol={atol}, rtol={rtol}")
+    number(eps, "eps", name, low=0, low_open=True)
+    number(atol, "atol", name, low=0)
+    number(rtol, "rtol", name, low=0)
 
 
 def _as_input_tuple(inputs):

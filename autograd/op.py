@@ -153,7 +153,7 @@ class Op:
         st = state
         if not (record and st.grad_enabled):
             if st.watched and st.anomaly:
-                check_forward(op, (out,))
+                check_forward(op, (out,), arrays)
             return Tensor._wrap(out)
         # What backward and the node interface need (as in _record, written out on this hot path).
         op._inputs = edges
@@ -184,7 +184,7 @@ class Op:
         st = state
         if not (record and st.grad_enabled):
             if st.anomaly:
-                check_forward(self, outs)
+                check_forward(self, outs, arrays)
             return tuple([Tensor._wrap(o) for o in outs])
         self._record(edges, arrays, outs, params, st)
         tensors = tuple([Tensor._wrap(o, self, k, _shared_version(o, args, arrays) if o.base is not None else None)

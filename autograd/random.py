@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dtypes import get_default_dtype
+from .dtypes import get_default_dtype, real_dtype
 from .tensor import Tensor
 
 _generator = np.random.default_rng()
@@ -47,7 +47,7 @@ def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     shape = shape_arg("rand", shape)
     d = _float_dtype("rand", dtype)
     draw_dtype = d if d in (np.float32, np.float64) else np.float64
-    return Tensor(_generator.random(shape, dtype=draw_dtype).astype(d, copy=False), requires_grad=requires_grad)
+    return _leaf("rand", _generator.random(shape, dtype=draw_dtype).astype(d, copy=False), requires_grad)
 
 
 def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -55,8 +55,7 @@ def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     shape = shape_arg("randn", shape)
     d = _float_dtype("randn", dtype)
     draw_dtype = d if d in (np.float32, np.float64) else np.float64
-    return Tensor(_generator.standard_normal(shape, dtype=draw_dtype).astype(d, copy=False),
-                  requires_grad=requires_grad)
+    return _leaf("randn", _generator.standard_normal(shape, dtype=draw_dtype).astype(d, copy=False), requires_grad)
 
 
 def randint(low: int, high: int | None = None, size=(), dtype=np.int64) -> Tensor:
@@ -69,11 +68,24 @@ def randint(low: int, high: int | None = None, size=(), dtype=np.int64) -> Tenso
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     shape = shape_arg("randint", (size,))
-    return Tensor(_generator.integers(low, high, size=shape, dtype=dtype))
+    d = real_dtype(dtype, "randint")
+    if d.kind not in "iu":
+        raise TypeError(f"randint: dtype must be an integer dtype, got {d}")
+    return Tensor(_generator.integers(low, high, size=shape, dtype=d))
+
+
+def _leaf(name: str, arr: np.ndarray, requires_grad) -> Tensor:
+    """A new leaf Tensor of ``arr``; ``requires_grad`` must be a bool and needs a floating dtype."""
+    if not isinstance(requires_grad, (bool, np.bool_)):
+        raise TypeError(f"{name}: requires_grad must be a bool, got {requires_grad!r}")
+    if requires_grad and arr.dtype.kind != "f":
+        raise TypeError(f"{name}: only floating-point tensors can require gradients, got dtype {arr.dtype}; "
+                        "pass a floating dtype=")
+    return Tensor(arr, requires_grad=bool(requires_grad))
 
 
 def _float_dtype(name, dtype):
-    d = get_default_dtype() if dtype is None else np.dtype(dtype)
+    d = get_default_dtype() if dtype is None else real_dtype(dtype, name)
     if d.kind != "f":
         raise TypeError(f"{name}: dtype must be a floating dtype, got {d}")
     return d

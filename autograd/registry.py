@@ -24,6 +24,7 @@ from .function import Function, _FunctionNode
 from .functional import _Alias, grad
 from .op import Op, _OnceDifferentiable
 from .ops import affine as _lin
+from .ops import attention as _at
 from .ops import elementwise as _ew
 from .ops import index as _ix
 from .ops import linalg as _la
@@ -218,7 +219,7 @@ _add("cos", "", ops.cos, (_R,), "elementwise", [_ew.Cos], ref=np.cos)
 _add("tan", "", ops.tan, (NO_POLES,), "elementwise", [_ew.Tan], ref=np.tan)
 _add("tanh", "", ops.tanh, (_R,), "elementwise", [_ew.Tanh], ref=np.tanh)
 _add("sigmoid", "", ops.sigmoid, (_R,), "elementwise", [_ew.Sigmoid], ref=lambda x: 1 / (1 + np.exp(-x)))
-_add("relu", "", ops.relu, (_N,), "elementwise", [_ew.Relu], ref=lambda x: np.where(x > 0, x, 0.0))
+_add("relu", "", ops.relu, (_N,), "elementwise", [_ew.Relu], ref=lambda x: np.maximum(x, 0.0))
 _add("erf", "", ops.erf, (_R,), "elementwise", [_sp.Erf], ref=np.vectorize(math.erf, otypes=[np.float64]))
 _add("clip", "lo and hi", lambda x: ops.clip(x, CLIP_LO, CLIP_HI), (AWAY_FROM_BOUNDS,), "elementwise", [_ew.Clip],
      ref=lambda x: np.clip(x, CLIP_LO, CLIP_HI))
@@ -231,7 +232,10 @@ _add("astype", "float64", lambda x: ops.astype(x, np.float64), (_R,), "elementwi
 
 
 def _np_logsumexp(x, axis=None, keepdims=False):
-    return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
+    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    m = np.where(np.isfinite(m), m, 0)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis)
 
 
 # Reductions: axis None / int / negative int / tuple, keepdims.
@@ -272,6 +276,21 @@ _add("log_softmax", "axis=-1", ops.log_softmax, (_R,), "reduction", [_rd.LogSoft
      ref=lambda x: np.log(_np_softmax(x, -1)), min_ndim=1)
 _add("log_softmax", "axis=0", lambda x: ops.log_softmax(x, axis=0), (_R,), "reduction", [_rd.LogSoftmax],
      ref=lambda x: np.log(_np_softmax(x, 0)), min_ndim=1)
+
+
+def _np_masked_softmax(x, keep=None):
+    x = np.where(keep, x, -np.inf) if keep is not None else x
+    m = np.max(x, axis=-1, keepdims=True)
+    e = np.exp(x - np.where(np.isfinite(m), m, 0))
+    t = e.sum(-1, keepdims=True)
+    return e / np.where(t > 0, t, 1)
+
+
+_KEEP = np.array([True, False, True, True, False, True])  # a mask along the last axis (length <= 6)
+_add("masked_softmax", "last axis", ops.masked_softmax, (_R,), "reduction", [_at.MaskedSoftmax], ref=_np_masked_softmax,
+     min_ndim=1)
+_add("masked_softmax", "keep", lambda x: ops.masked_softmax(x, _KEEP[: x.shape[-1]]), (_R,), "reduction",
+     [_at.MaskedSoftmax], ref=lambda x: _np_masked_softmax(x, _KEEP[: x.shape[-1]]), min_ndim=1, max_side=6)
 
 # Shape ops.
 _add("reshape", "flat -1", lambda x: ops.reshape(x, -1), (_R,), "shape", [_sh.Reshape],
@@ -346,7 +365,7 @@ _add("getitem", "repeated index array", _repeated_rows, (_R,), "index", [_ix.Get
      ref=lambda x: x[np.array([0, -1, 0])], min_ndim=1)
 _add("getitem", "boolean mask", _mask_rows, (_R,), "index", [_ix.Getitem], ref=lambda x: x[_pattern(x.shape)])
 _add("getitem", "mixed advanced", _mixed_index, (_R,), "index", [_ix.Getitem],
-     ref=lambda x: x[..., np.array([0, 0]), None], min_ndim=1)
+     ref=lambda x: x[..., np.array([0, 0]), None] if x.ndim >= 1 else x[None], min_ndim=1)
 _add("take", "axis=0", lambda x, i: ops.take(x, i, axis=0), (_R, INDEX), "take", [_ix.Getitem],
      ref=lambda x, i: np.take(x, i, axis=0))
 _add("take", "flat", lambda x, i: ops.take(x, i), (_R, INDEX), "take", [_ix.Getitem], ref=np.take)
@@ -439,6 +458,7 @@ NOT_OPS = frozenset({
     "get_default_dtype", "set_default_dtype", "manual_seed", "get_rng_state", "set_rng_state",
     "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian",
     "Function", "FunctionCtx", "gradcheck", "gradgradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled",
+    "from_dlpack",  # DLPack exchange (autograd/dlpack.py)
 })
 
 

@@ -169,6 +169,8 @@ class Tensor:
 
         Returns a handle with ``.remove()``.
         """
+        if not callable(fn):
+            raise TypeError(f"register_hook: the hook must be callable (fn(grad) -> grad or None), got {fn!r}")
         if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
         if self.grad_fn is None:
@@ -267,6 +269,14 @@ class Tensor:
         a = self.data if dtype is None else self._data.astype(dtype)
         return a.copy() if copy and dtype is None else a
 
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """DLPack export of the array, detached (see ``autograd.dlpack``: read-only values need ``copy=True``)."""
+        return dlpack.to_dlpack(self, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self):
+        """(kDLCPU, 0): the array lives in host memory."""
+        return self._data.__dlpack_device__()
+
     def __len__(self):
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -276,6 +286,9 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self):
+        if self._data.size != 1:
+            raise ValueError(f"bool: the truth value of a tensor of shape {self.shape} is ambiguous (only one-element "
+                             "tensors are true or false); use t.data.any() or t.data.all()")
         return bool(self._data)
 
     def __float__(self):
@@ -371,4 +384,4 @@ def tensor(data, requires_grad=False, dtype=None, name=None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
-from . import engine, ops  # noqa: E402  (both import Tensor; the methods above look them up at call time)
+from . import dlpack, engine, ops  # noqa: E402  (both import Tensor; the methods above look them up at call time)

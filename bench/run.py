@@ -8,7 +8,8 @@ import platform
 
 import numpy as np
 
-SUITES = ("bench.overhead", "bench.mlp", "bench.bench_viz", "bench.targets")
+SUITES = ("bench.overhead", "bench.mlp", "bench.bench_viz", "bench.attention",
+          "bench.lstm", "bench.targets")
 
 
 def _one_blas_thread() -> str:

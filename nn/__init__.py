@@ -65,3 +65,31 @@ __all__ += [
     "metrics", "optim", "save", "utils",
 ]
 # ---- end of the training-stack block ----
+
+# ---- PyTorch state_dicts both ways (nn/interop.py) ----
+from .interop import from_torch_state_dict, to_torch_state_dict
+
+__all__ += ["from_torch_state_dict", "to_torch_state_dict"]
+
+# ---- attention and Transformer encoder (nn/layers/attention.py, transformer.py, coattention.py) ----
+from .layers.attention import MultiheadAttention
+from .layers.coattention import (
+    SGA,
+    AttentionalReduction,
+    CoAttentionClassifier,
+    GuidedAttentionUnit,
+    MCAEncoderDecoder,
+    SelfAttentionUnit,
+)
+from .layers.transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
+
+__all__ += [
+    "SGA", "AttentionalReduction", "CoAttentionClassifier", "GuidedAttentionUnit", "MCAEncoderDecoder",
+    "MultiheadAttention", "PositionalEncoding", "SelfAttentionUnit", "TransformerEncoder", "TransformerEncoderLayer",
+]
+# ---- end of the attention block ----
+
+# ---- recurrent layers ----
+from .layers import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+
+__all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]

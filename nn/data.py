@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, from_numpy
+from autograd.dtypes import real_dtype
 
 __all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate", "random_split"]
 
@@ -40,15 +41,24 @@ class Dataset:
 
 
 class TensorDataset(Dataset):
-    """Rows of several tensors with the same first dimension: item ``i`` is ``(t[i] for t in tensors)``."""
+    """Rows of several tensors with the same first dimension: item ``i`` is ``(t[i] for t in tensors)``.
 
-    def __init__(self, *tensors):
+    ``dtype`` (e.g. ``np.float32``) casts the floating-point tensors once, explicitly (sklearn data is float64,
+    and a float32 model refuses float64 input); integer labels are left as they are."""
+
+    def __init__(self, *tensors, dtype=None):
         if not tensors:
             raise ValueError("TensorDataset: needs at least one tensor")
+        if dtype is not None:
+            dtype = np.dtype(real_dtype(dtype, "TensorDataset"))
+            if dtype.kind != "f":
+                raise TypeError(f"TensorDataset: dtype must be a floating dtype, got {dtype}")
         converted = []
         for i, t in enumerate(tensors):
             if not isinstance(t, Tensor):
                 t = Tensor(t)
+            if dtype is not None and t.dtype.kind == "f" and t.dtype != dtype:
+                t = Tensor(t.data.astype(dtype))
             if t.ndim == 0:
                 raise ValueError(f"TensorDataset: tensor {i} is 0-d; every tensor needs a first (sample) dimension")
             converted.append(t)

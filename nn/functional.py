@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 import autograd as ag
+from autograd.checks import array, number
 from autograd.ops.affine import linear as _linear
 from autograd.tensor import Tensor
 
@@ -37,6 +38,8 @@ def _tensor(x, fn: str) -> Tensor:
         return ag.tensor(x)
     except TypeError:
         raise TypeError(f"{fn}: expected a Tensor, ndarray or number, got {type(x).__name__}") from None
+    except ValueError as e:
+        raise ValueError(f"{fn}: {str(e).partition(': ')[2] or e}") from None
 
 
 def _check_float(x: Tensor, fn: str) -> None:
@@ -98,7 +101,7 @@ def embedding(input, weight, padding_idx: int | None = None) -> Tensor:
     w = _tensor(weight, "embedding")
     if w.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {w.shape}")
-    idx = np.asarray(input.data if isinstance(input, Tensor) else input)
+    idx = array(input, "embedding", "indices")
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
     n = w.shape[0]
@@ -116,6 +119,8 @@ def embedding(input, weight, padding_idx: int | None = None) -> Tensor:
 
 
 def _padding_index(padding_idx: int, n: int, fn: str) -> int:
+    if isinstance(padding_idx, (bool, np.bool_)) or not isinstance(padding_idx, (int, np.integer)):
+        raise TypeError(f"{fn}: padding_idx must be an int or None, got {padding_idx!r}")
     if not -n <= padding_idx < n:
         raise ValueError(f"{fn}: padding_idx {padding_idx} must be within num_embeddings ({n})")
     return padding_idx % n
@@ -153,6 +158,7 @@ def relu(input) -> Tensor:
 
 def leaky_relu(input, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope * x."""
+    negative_slope = number(negative_slope, "negative_slope", "leaky_relu")
     x = _tensor(input, "leaky_relu")
     return ag.where(x.data > 0, x, x * negative_slope)
 
@@ -173,6 +179,7 @@ def prelu(input, weight) -> Tensor:
 
 def elu(input, alpha: float = 1.0) -> Tensor:
     """x where x > 0, else alpha * (exp(x) - 1); exp sees min(x, 0), so large x never overflows."""
+    alpha = number(alpha, "alpha", "elu")
     x = _tensor(input, "elu")
     neg = alpha * (ag.exp(ag.clip(x, hi=0.0)) - 1.0)
     return ag.where(x.data > 0, x, neg)
@@ -209,6 +216,8 @@ def silu(input) -> Tensor:
 def swish(input, beta=1.0) -> Tensor:
     """x * sigmoid(beta * x); ``beta`` may be a number or a (learnable) Tensor."""
     x = _tensor(input, "swish")
+    if not isinstance(beta, Tensor):
+        beta = number(beta, "beta", "swish")
     if isinstance(beta, (int, float)) and not isinstance(beta, bool) and beta == 1.0:
         return x * ag.sigmoid(x)
     return x * ag.sigmoid(beta * x)
@@ -228,6 +237,15 @@ def gelu(input, approximate: str = "none") -> Tensor:
 
 
 # ----------------------------------------------------------------------------- normalisation
+
+
+def _shifted(x: Tensor, axes: tuple[int, ...]) -> tuple[Tensor, np.ndarray]:
+    """``x - ref`` with ``ref`` the first value of each group along ``axes``, and ref's values. The shifted values
+    have the same variance and a mean smaller by ref, but a constant feature becomes exactly 0 (so it normalises
+    to exactly 0) and a large common offset no longer rounds away the small differences. ref is taken in the
+    graph (a slice of x), so the result stays a function of x alone (an exported graph computes it too)."""
+    ref = x[tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))]
+    return x - ref, ref.data
 
 
 def _stat_array(t):
@@ -254,6 +272,7 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
     """
     x = _tensor(input, "batch_norm")
     _check_float(x, "batch_norm")
+    eps = number(eps, "eps", "batch_norm", low=0)
     if x.ndim < 2:
         raise ValueError(f"batch_norm: input must be (N, C) or (N, C, ...), got shape {x.shape}")
     c = x.shape[1]
@@ -269,23 +288,27 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
         if training and n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input shape "
                              f"{x.shape} (a last batch of one sample? pass drop_last=True to the DataLoader)")
-        mean = x.mean(axis=axes, keepdims=True)
-        var = x.var(axis=axes, keepdims=True)
+        xs, ref = _shifted(x, axes)
+        mean = xs.mean(axis=axes, keepdims=True)
+        var = xs.var(axis=axes, keepdims=True)
         if training and rm is not None and rv is not None:
             nbt = _stat_array(num_batches_tracked)
             if nbt is not None:
                 _write_stat(num_batches_tracked, nbt + 1)
             factor = momentum if momentum is not None else 1.0 / float(nbt if nbt is not None else 1)
-            _write_stat(running_mean, rm * (1.0 - factor) + factor * mean.data.reshape(c))
+            _write_stat(running_mean, rm * (1.0 - factor) + factor * (mean.data + ref).reshape(c))
             _write_stat(running_var, rv * (1.0 - factor) + factor * var.data.reshape(c) * (n / (n - 1)))
-        out = (x - mean) * (var + eps) ** -0.5
+        out = (xs - mean) * (var + eps) ** -0.5
     else:
         inv = (1.0 / np.sqrt(rv + eps)).astype(rv.dtype, copy=False)
         out = (x - rm.reshape(shape)) * inv.reshape(shape)
-    if weight is not None:
-        out = out * _tensor(weight, "batch_norm").reshape(shape)
-    if bias is not None:
-        out = out + _tensor(bias, "batch_norm").reshape(shape)
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None:
+            p = _tensor(p, "batch_norm")
+            if p.shape != (c,):
+                raise ValueError(f"batch_norm: {name} shape {p.shape} does not match the {c} channels of input "
+                                 f"shape {x.shape}")
+            out = out * p.reshape(shape) if name == "weight" else out + p.reshape(shape)
     return out
 
 
@@ -293,16 +316,26 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     """Normalise over the trailing ``normalized_shape`` dimensions (biased variance), then scale and shift."""
     x = _tensor(input, "layer_norm")
     _check_float(x, "layer_norm")
-    ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
+    if isinstance(ns, (str, bytes)) or not isinstance(ns, (tuple, list)):
+        raise TypeError(f"layer_norm: normalized_shape must be an int or a tuple of ints, got {normalized_shape!r}")
+    ns = tuple(ns)
     k = len(ns)
     if k == 0 or x.ndim < k or tuple(x.shape[-k:]) != ns:
         raise ValueError(f"layer_norm: input shape {x.shape} does not end with normalized_shape {ns}")
     axes = tuple(range(x.ndim - k, x.ndim))
-    mean = x.mean(axis=axes, keepdims=True)
-    var = x.var(axis=axes, keepdims=True)
-    out = (x - mean) * (var + eps) ** -0.5
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
+    xs, _ = _shifted(x, axes)
+    mean = xs.mean(axis=axes, keepdims=True)
+    var = xs.var(axis=axes, keepdims=True)
+    eps = number(eps, "eps", "layer_norm", low=0)
+    out = (xs - mean) * (var + eps) ** -0.5
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None:
+            p = _tensor(p, "layer_norm")
+            if p.shape != ns:
+                raise ValueError(f"layer_norm: {name} shape {p.shape} does not match normalized_shape {ns}")
+            out = out * p if name == "weight" else out + p
     return out
+
+# ----------------------------------------------------------------------------- attention (nn/functional_attention.py)
+from .functional_attention import scaled_dot_product_attention  # noqa: E402,F401

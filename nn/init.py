@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from autograd.checks import number
 from autograd.mode import no_grad
 from autograd.tensor import Tensor
 
@@ -64,7 +65,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "leaky_relu":
         if param is None:
             slope = 0.01
-        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+        elif isinstance(param, (int, float)) and not isinstance(param, bool) and math.isfinite(param):
             slope = float(param)
         else:
             raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
@@ -74,11 +75,11 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def _calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
+def _calculate_fan_in_and_fan_out(tensor, fn: str = "fan computation") -> tuple[int, int]:
     """fan_in = shape[1] * receptive field, fan_out = shape[0] * receptive field (receptive = prod(shape[2:]))."""
-    shape = _array(tensor, "fan computation").shape
+    shape = _array(tensor, fn).shape
     if len(shape) < 2:
-        raise ValueError(f"fan in and fan out can not be computed for a tensor with fewer than 2 dimensions "
+        raise ValueError(f"{fn}: fan in and fan out can not be computed for a tensor with fewer than 2 dimensions "
                          f"(shape {shape})")
     receptive = int(np.prod(shape[2:], dtype=np.int64)) if len(shape) > 2 else 1
     return shape[1] * receptive, shape[0] * receptive
@@ -87,7 +88,7 @@ def _calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
 def _fan(tensor, mode: str, fn: str) -> int:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"{fn}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, fn)
     return fan_in if mode == "fan_in" else fan_out
 
 
@@ -96,6 +97,10 @@ def _fan(tensor, mode: str, fn: str) -> int:
 
 def constant_(tensor, val: float):
     """Fill with the value ``val``."""
+    if isinstance(val, Tensor):
+        val = val.data
+    if val is None or isinstance(val, str) or np.asarray(val).dtype.kind not in "biuf":
+        raise TypeError(f"constant_: val must be a number, got {val!r}")
     return _fill(tensor, val, "constant_")
 
 
@@ -119,6 +124,7 @@ def eye_(tensor):
 
 def uniform_(tensor, a: float = 0.0, b: float = 1.0):
     """Fill with draws from U(a, b)."""
+    a, b = number(a, "a", "uniform_"), number(b, "b", "uniform_")
     if not a <= b:
         raise ValueError(f"uniform_: expects a <= b, got a={a}, b={b}")
     arr = _array(tensor, "uniform_")
@@ -127,8 +133,7 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0):
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0):
     """Fill with draws from N(mean, std²)."""
-    if std < 0:
-        raise ValueError(f"normal_: std must be non-negative, got {std}")
+    mean, std = number(mean, "mean", "normal_"), number(std, "std", "normal_", low=0)
     arr = _array(tensor, "normal_")
     return _fill(tensor, _rng().normal(mean, std, arr.shape), "normal_")
 
@@ -174,8 +179,9 @@ def _truncated_standard_normal(n: int, lo: float, hi: float, rng: np.random.Gene
 
 def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0):
     """Fill with draws from N(mean, std²) truncated to [a, b] (absolute bounds, as PyTorch); exact."""
-    if std <= 0:
-        raise ValueError(f"trunc_normal_: std must be positive, got {std}")
+    mean = number(mean, "mean", "trunc_normal_")
+    std = number(std, "std", "trunc_normal_", low=0, low_open=True)
+    a, b = number(a, "a", "trunc_normal_", finite=False), number(b, "b", "trunc_normal_", finite=False)
     if not a < b:
         raise ValueError(f"trunc_normal_: expects a < b, got a={a}, b={b}")
     arr = _array(tensor, "trunc_normal_")
@@ -189,29 +195,32 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, 
 
 def xavier_uniform_(tensor, gain: float = 1.0):
     """Glorot uniform: U(-bound, bound) with bound = gain √(6 / (fan_in + fan_out))."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
+    gain = number(gain, "gain", "xavier_uniform_")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, "xavier_uniform_")
+    bound = abs(gain) * math.sqrt(6.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0
+    return _fill(tensor, _rng().uniform(-bound, bound, _array(tensor, "xavier_uniform_").shape), "xavier_uniform_")
 
 
 def xavier_normal_(tensor, gain: float = 1.0):
     """Glorot normal: N(0, std²) with std = gain √(2 / (fan_in + fan_out))."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    gain = number(gain, "gain", "xavier_normal_")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, "xavier_normal_")
+    std = abs(gain) * math.sqrt(2.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0
+    return _fill(tensor, _rng().normal(0.0, std, _array(tensor, "xavier_normal_").shape), "xavier_normal_")
 
 
 def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"):
     """He uniform: U(-bound, bound) with bound = gain √(3 / fan), gain = calculate_gain(nonlinearity, a)."""
     fan = _fan(tensor, mode, "kaiming_uniform_")
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan) if fan else 0.0
-    return uniform_(tensor, -bound, bound)
+    return _fill(tensor, _rng().uniform(-bound, bound, _array(tensor, "kaiming_uniform_").shape), "kaiming_uniform_")
 
 
 def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"):
     """He normal: N(0, std²) with std = gain / √fan, gain = calculate_gain(nonlinearity, a)."""
     fan = _fan(tensor, mode, "kaiming_normal_")
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan) if fan else 0.0
-    return normal_(tensor, 0.0, std)
+    return _fill(tensor, _rng().normal(0.0, std, _array(tensor, "kaiming_normal_").shape), "kaiming_normal_")
 
 
 def sparse_(tensor, sparsity: float, std: float = 0.01):
@@ -219,8 +228,8 @@ def sparse_(tensor, sparsity: float, std: float = 0.01):
     arr = _array(tensor, "sparse_")
     if arr.ndim != 2:
         raise ValueError(f"sparse_: only 2-D tensors are supported, got shape {arr.shape}")
-    if not 0.0 <= sparsity <= 1.0:
-        raise ValueError(f"sparse_: sparsity must be in [0, 1], got {sparsity}")
+    sparsity = number(sparsity, "sparsity", "sparse_", low=0, high=1)
+    std = number(std, "std", "sparse_", low=0)
     rows, cols = arr.shape
     num_zeros = math.ceil(sparsity * rows)
     rng = _rng()
@@ -237,6 +246,7 @@ def orthogonal_(tensor, gain: float = 1.0):
 
     Tensors with more than 2 dimensions are treated as (shape[0], rest flattened).
     """
+    gain = number(gain, "gain", "orthogonal_")
     arr = _array(tensor, "orthogonal_")
     if arr.ndim < 2:
         raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, got shape {arr.shape}")

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 import autograd as ag
+from autograd.checks import array, integer, number
 from autograd.tensor import Tensor
 
 from .module import Module
@@ -40,7 +41,12 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 def _input(x, fn: str) -> Tensor:
     """The prediction as a floating-point Tensor."""
     if not isinstance(x, Tensor):
-        x = ag.tensor(x)
+        if x is None or isinstance(x, (str, bytes)):
+            raise TypeError(f"{fn}: input must be a Tensor, ndarray or number, got {type(x).__name__}")
+        try:
+            x = ag.tensor(x)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{fn}: input {str(e).partition(': ')[2] or e}") from None
     if x.dtype.kind != "f":
         raise TypeError(f"{fn}: input must be floating point, got dtype {x.dtype}")
     return x
@@ -51,7 +57,9 @@ def _float_target(target, x: Tensor, fn: str, what: str = "target"):
     if isinstance(target, Tensor):
         t = target if target.dtype == x.dtype else target.astype(x.dtype)
     else:
-        t = np.asarray(target)
+        if target is None:
+            raise TypeError(f"{fn}: {what} must be a Tensor, ndarray or number, got None")
+        t = array(target, fn, what)
         if t.dtype.kind not in "biuf":
             raise TypeError(f"{fn}: {what} must be numeric, got dtype {t.dtype}")
         t = t.astype(x.dtype, copy=False)
@@ -63,7 +71,7 @@ def _float_target(target, x: Tensor, fn: str, what: str = "target"):
 
 def _constant(w, x: Tensor, fn: str, what: str) -> np.ndarray:
     """A weight-like constant in the input's dtype, required to broadcast to the input's shape."""
-    arr = np.asarray(w.data if isinstance(w, Tensor) else w)
+    arr = array(w, fn, what)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{fn}: {what} must be numeric, got dtype {arr.dtype}")
     try:
@@ -164,6 +172,7 @@ def hinge_loss(input, target, margin: float = 1.0, reduction: str = "mean") -> T
     fn = "hinge_loss"
     _check_reduction(reduction, fn)
     x = _input(input, fn)
+    margin = number(margin, "margin", fn)
     y = _float_target(target, x, fn)
     yd = _data(y)
     if yd.size and not np.all((yd == 1) | (yd == -1)):
@@ -178,7 +187,11 @@ def hinge_loss(input, target, margin: float = 1.0, reduction: str = "mean") -> T
 
 def _class_target(target, x: Tensor, fn: str, ignore_index: int | None) -> np.ndarray:
     """Integer class indices shaped (N, d1, ...) for an input (N, C, d1, ...), each in [0, C)."""
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if target is None:
+        raise TypeError(f"{fn}: target must hold integer class indices, got None")
+    if ignore_index is not None:
+        integer(ignore_index, "ignore_index", fn)
+    t = array(target, fn, "target")
     if t.dtype.kind not in "iu":
         raise TypeError(f"{fn}: target must hold integer class indices, got dtype {t.dtype} "
                         "(class-probability targets are not supported; convert labels with .astype(int))")
@@ -197,7 +210,9 @@ def _class_target(target, x: Tensor, fn: str, ignore_index: int | None) -> np.nd
 def _class_weight(weight, c: int, x: Tensor, fn: str):
     if weight is None:
         return None
-    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+    w = array(weight, fn, "weight")
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"{fn}: weight must be numeric, got dtype {w.dtype}")
     if w.shape != (c,):
         raise ValueError(f"{fn}: weight must have shape ({c},), one value per class, got {w.shape}")
     return w.astype(x.dtype, copy=False)
@@ -294,6 +309,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
     """Multi-class hinge: Σ_{i≠y} w[y] max(0, margin - x[y] + x[i])^p / C per sample (p is 1 or 2)."""
     fn = "multi_margin_loss"
     _check_reduction(reduction, fn)
+    margin = number(margin, "margin", fn)
     if p not in (1, 2) or isinstance(p, bool):
         raise ValueError(f"{fn}: p must be 1 or 2, got {p!r}")
     x = _check_class_input(input, fn)
@@ -339,11 +355,14 @@ class _WeightedLoss(_Loss):
 
     def __init__(self, weight=None, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.register_buffer("weight", None if weight is None else _as_buffer(weight))
+        self.register_buffer("weight", None if weight is None else _as_buffer(weight, type(self).__name__))
 
 
-def _as_buffer(x) -> Tensor:
-    return ag.from_numpy(np.array(x.data if isinstance(x, Tensor) else np.asarray(x)))
+def _as_buffer(x, who: str) -> Tensor:
+    arr = np.array(x.data if isinstance(x, Tensor) else x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: weight must be numeric (one value per class or element), got {x!r:.60}")
+    return ag.from_numpy(arr)
 
 
 class MSELoss(_Loss):
@@ -372,7 +391,7 @@ class BCEWithLogitsLoss(_WeightedLoss):
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None) -> None:
         super().__init__(weight, reduction)
-        self.register_buffer("pos_weight", None if pos_weight is None else _as_buffer(pos_weight))
+        self.register_buffer("pos_weight", None if pos_weight is None else _as_buffer(pos_weight, "BCEWithLogitsLoss"))
 
     def forward(self, input, target):
         return binary_cross_entropy_with_logits(input, target, weight=self.weight, reduction=self.reduction,
@@ -385,8 +404,8 @@ class CrossEntropyLoss(_WeightedLoss):
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:
         super().__init__(weight, reduction)
-        self.ignore_index = ignore_index
-        self.label_smoothing = label_smoothing
+        self.ignore_index = integer(ignore_index, "ignore_index", "CrossEntropyLoss")
+        self.label_smoothing = number(label_smoothing, "label_smoothing", "CrossEntropyLoss", low=0, high=1)
 
     def forward(self, input, target):
         return cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,

@@ -17,6 +17,7 @@ import autograd as ag
 from autograd.engine import module_scope
 from autograd.tensor import Tensor
 
+from .interop import as_numpy, is_torch_tensor
 from .utils import _write_grad
 
 
@@ -93,6 +94,8 @@ class Module:
         """Run ``forward`` with this module on the scope stack (so drawings can group its ops)."""
         if self._forward_pre_hooks or self._forward_hooks:
             return self._call_with_hooks(args, kwargs)
+        if self._parameters:
+            _check_input_dtype(self, args)
         with module_scope(self):
             try:
                 return self.forward(*args, **kwargs)
@@ -105,6 +108,8 @@ class Module:
             r = hook(self, args)
             if r is not None:
                 args = r if isinstance(r, tuple) else (r,)
+        if self._parameters:
+            _check_input_dtype(self, args)
         with module_scope(self):
             try:
                 out = self.forward(*args, **kwargs)
@@ -424,7 +429,8 @@ class Module:
             if key not in state_dict:
                 continue
             raw = state_dict[key]
-            raw = raw.data if isinstance(raw, Tensor) else raw
+            raw = raw.data if isinstance(raw, Tensor) else as_numpy(raw, key, "load_state_dict") \
+                if is_torch_tensor(raw) else raw
             try:
                 arr = np.asarray(raw)
             except Exception:  # noqa: BLE001 - anything NumPy cannot convert is reported below
@@ -486,6 +492,25 @@ class Module:
             closing += "  # " + _count_text(self) + (" in total" if top else "")
         lines.append(closing)
         return "\n".join(lines)
+
+
+def _check_input_dtype(module: Module, args: tuple) -> None:
+    """The dtype rule: a module with floating-point parameters called on a floating input of another dtype
+    raises (as PyTorch does) instead of silently computing in the wider one. Every layer gets it from ``__call__``."""
+    own = None
+    for p in module._parameters.values():
+        if p is not None and p._data.dtype.kind == "f":
+            own = p._data.dtype
+            break
+    if own is None:
+        return
+    for i, a in enumerate(args):
+        d = a._data.dtype if isinstance(a, Tensor) else a.dtype if isinstance(a, np.ndarray) else None
+        if d is not None and d.kind == "f" and d != own:
+            which = "input" if len(args) == 1 else f"input {i}"
+            raise TypeError(f"{type(module).__name__}: {which} has dtype {d} but the module's parameters are {own}; "
+                            f"nothing is cast silently: convert the input (x.astype(np.{own})) or the model "
+                            f"(model.to(np.{d}))")
 
 
 def _note_module_path(exc: BaseException, module: Module) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from autograd import Tensor, from_numpy, no_grad
+from autograd.checks import number
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
@@ -19,6 +20,8 @@ def _with_grads(parameters: Tensor | Iterable[Tensor], fn: str) -> list[Tensor]:
     """The parameters that have a gradient (a single Tensor is accepted too)."""
     if isinstance(parameters, Tensor):
         parameters = [parameters]
+    if isinstance(parameters, (str, bytes)) or not hasattr(parameters, "__iter__"):
+        raise TypeError(f"{fn}: expected a Tensor or an iterable of Tensors, got {type(parameters).__name__}")
     out = []
     for i, p in enumerate(parameters):
         if not isinstance(p, Tensor):
@@ -45,22 +48,21 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     The joint norm is the norm of the vector of per-parameter norms (``inf`` = largest absolute entry);
     gradients are multiplied by ``max_norm / (norm + 1e-6)`` when that is below 1, as in PyTorch.
     """
-    p = float(norm_type)
-    if math.isnan(p) or p <= 0:
-        raise ValueError(f"clip_grad_norm_: norm_type must be a positive number or inf, got {norm_type!r}")
-    max_norm = float(max_norm)
-    if math.isnan(max_norm) or max_norm < 0:
-        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
+    if isinstance(norm_type, str) and norm_type.lower() in ("inf", "+inf", "infinity"):
+        norm_type = math.inf
+    p = number(norm_type, "norm_type", "clip_grad_norm_", low=0, low_open=True, finite=False)
+    max_norm = number(max_norm, "max_norm", "clip_grad_norm_", low=0, finite=False)
     params = _with_grads(parameters, "clip_grad_norm_")
     grads = [p.grad.data for p in params]
     if not grads:
         return from_numpy(np.array(0.0, dtype=np.float32))
     dtype = np.result_type(*grads)
-    if math.isinf(p):
-        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
-    else:
-        norms = np.array([np.linalg.norm(g.ravel().astype(np.float64), ord=p) for g in grads])
-        total = float(np.linalg.norm(norms, ord=p))
+    largest = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+    if math.isinf(p) or largest == 0 or not math.isfinite(largest):
+        total = largest
+    else:  # scaled by the largest magnitude first, so squaring 1e200 does not overflow to inf
+        norms = np.array([np.linalg.norm(g.ravel().astype(np.float64) / largest, ord=p) for g in grads])
+        total = float(np.linalg.norm(norms, ord=p)) * largest
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total {p}-norm of the gradients is {total}, so they cannot be "
                            "clipped; set error_if_nonfinite=False to proceed anyway")
@@ -73,8 +75,6 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clamp every gradient entry into ``[-clip_value, clip_value]`` in place."""
-    c = float(clip_value)
-    if math.isnan(c) or c < 0:
-        raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}")
+    c = number(clip_value, "clip_value", "clip_grad_value_", low=0, finite=False)
     for p in _with_grads(parameters, "clip_grad_value_"):
         _write_grad(p, np.clip(p.grad.data, -c, c))

@@ -98,6 +98,10 @@ class _Layout:
         loop_sources = set()
         for op in an.ops:
             dst = self.unit_of[op]
+            state = getattr(type(op), "recurrent_state", None)  # a fused recurrent layer: its loop is inside
+            if state and self.units[dst][0] == "op":
+                steps = op.outputs[0].shape[0] if op.outputs and op.outputs[0].shape else "T"
+                self.edges[(dst, dst, True)] = {"shape": None, "label": f"{state}: step t−1 → t, ×{steps}"}
             for v in _param_arrays(op.params):  # integer inputs arrive as indices (an Embedding lookup)
                 if id(v) in index_inputs:
                     nid, t = index_inputs[id(v)]
@@ -107,8 +111,11 @@ class _Layout:
                     continue
                 if x.grad_fn is not None and x.grad_fn in self.unit_of:
                     src = self.unit_of[x.grad_fn]
-                    if src == dst:
-                        continue  # inside one box (or one op folded onto itself)
+                    if src == dst:  # inside one box, or one op folded onto itself: a time step feeding the next
+                        if x.grad_fn is not op and self.units[dst][0] == "op" and src not in loop_sources:
+                            loop_sources.add(src)
+                            self._edge(src, dst, x.shape, True)
+                        continue
                     loop = self._is_loop(x.grad_fn, op)
                     if loop:
                         if src in loop_sources:
@@ -211,7 +218,7 @@ class _Layout:
                 attrs["label"] = shape_text(info["shape"])
             if loop:
                 attrs.update(style="dashed", constraint="false", color="#6a55a0")
-                attrs["label"] = (attrs.get("label", "") + " next").strip()
+                attrs["label"] = info.get("label") or (attrs.get("label", "") + " next").strip()
             dot.edge(src, dst, **attrs)
         dot.depth = self.depth
         dot.node_count = self.node_count()

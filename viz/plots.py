@@ -13,6 +13,7 @@ import numpy as np
 from autograd import Tensor
 
 __all__ = ["activation_functions", "plot_activations", "plot_attention", "plot_grad_norms", "plot_history"]
+__all__ += ["plot_gradient_norms"]
 
 
 def _figure(ax, figsize):
@@ -172,6 +173,39 @@ def plot_grad_norms(source, ax=None, figsize=(7, 3.6), logy: bool = True, title:
     if logy and np.all(norms > 0):
         ax.set_yscale("log")
     ax.set_title(title or ("gradient norm per parameter" if kind == "bar" else "gradient norm per time step"))
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_gradient_norms(series, ax=None, figsize=(7, 3.6), logy: bool = True, title: str | None = None):
+    """‖∂L/∂h_t‖ against the time step t for several models on one axes (vanishing gradients, SEEDS R3).
+
+    ``series`` maps a label to a sequence over time steps of gradients (Tensors, arrays, e.g. ``h.grad`` of
+    each step's hidden state) or of numbers; a single such sequence is drawn unlabelled.
+    """
+    if not isinstance(series, Mapping):
+        series = {"": series}
+    if not series:
+        raise ValueError("plot_gradient_norms: nothing to plot")
+    fig, ax = _figure(ax, figsize)
+    positive = True
+    for label, steps in series.items():
+        if not isinstance(steps, (Sequence, np.ndarray)) or len(steps) == 0:
+            raise TypeError(f"plot_gradient_norms: {label!r} must be a non-empty sequence of gradients or numbers, "
+                            f"got {type(steps).__name__}")
+        if any(g is None for g in steps):
+            raise ValueError(f"plot_gradient_norms: {label!r} has a step without a gradient (None); call "
+                             "retain_grad() on each hidden state before backward")
+        norms = np.array([float(g) if np.isscalar(g) else _norm(g) for g in steps])
+        positive &= bool(np.all(norms > 0))
+        ax.plot(np.arange(1, len(norms) + 1), norms, label=label or None)
+    ax.set_xlabel("time step t")
+    ax.set_ylabel("‖∂L/∂h_t‖")
+    if logy and positive:
+        ax.set_yscale("log")
+    if any(series):
+        ax.legend(fontsize=8)
+    ax.set_title(title or "gradient norm per time step")
     ax.grid(alpha=0.3)
     return fig
 

@@ -251,6 +251,8 @@ class Stepper:
 
     def goto(self, i: int) -> Frame:
         """Jump to frame ``i`` (negative counts from the end)."""
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"Stepper.goto: the frame must be an int, got {i!r}")
         if not -len(self.frames) <= i < len(self.frames):
             raise IndexError(f"Stepper.goto: frame {i} out of range for {len(self.frames)} frames")
         self.position = i % len(self.frames)

@@ -1,6 +1,7 @@
 """Every op's public function, by family; ``Tensor`` methods are bound here too."""
 from ..tensor import Tensor
 from .affine import linear
+from .attention import masked_softmax
 from .elementwise import (
     abs,
     add,
@@ -79,6 +80,7 @@ __all__ = [
     "log",
     "log1p",
     "log_softmax",
+    "masked_softmax",
     "logsumexp",
     "linear",
     "matmul",

@@ -17,7 +17,10 @@ class Linear(Op):
 
     def forward(self, x, w, b=None):
         self.saved = (INPUT[0], INPUT[1])
-        out = np.matmul(x, w.T)
+        if x.ndim > 2:  # one (batch·…, in) @ (in, out) product: a single BLAS call
+            out = np.matmul(x.reshape(-1, w.shape[1]), w.T).reshape(x.shape[:-1] + (w.shape[0],))
+        else:
+            out = np.matmul(x, w.T)
         if b is None:
             return out
         if np.result_type(out, b) == out.dtype:
@@ -28,7 +31,7 @@ class Linear(Op):
         x, w = self.saved
         n_out, n_in = w.shape
         g2 = g.reshape(-1, n_out)  # every leading axis of x is a row of the batch
-        gx = g @ w if self.needs_grad(0) else None
+        gx = (g2 @ w).reshape(x.shape) if self.needs_grad(0) else None  # (a single BLAS call too)
         gw = g2.T @ x.reshape(-1, n_in) if self.needs_grad(1) else None
         if len(self._inputs) == 2:
             return gx, gw

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dtypes import to_array
+from ..dtypes import refuse_dtype, to_array
 from ..op import INPUT, OUTPUT, Input, Op, Output  # noqa: F401  (re-exported for the op families)
 from ..tensor import Tensor
 
@@ -17,16 +17,39 @@ Axis = int | tuple[int, ...] | None
 def as_operand(x, who: str = "tensor"):
     """A Tensor or ndarray unchanged; a Python number kept as-is (NumPy's weak scalar typing);
     anything else (lists, NumPy scalars) converted with the dtype policy. Errors name ``who``."""
-    if isinstance(x, (Tensor, np.ndarray)) or type(x) in _SCALARS:
+    if isinstance(x, Tensor) or type(x) in _SCALARS:
+        return x
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "biuf":  # object, str, bytes, datetime, complex
+            refuse_dtype(who, x.dtype)
         return x
     return to_array(x, who=who)
 
 
 def as_tensor_arg(x, who: str = "tensor"):
     """Like ``as_operand`` but a lone Python number becomes a 0-d array of the default dtype."""
-    if isinstance(x, (Tensor, np.ndarray)):
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "biuf":
+            refuse_dtype(who, x.dtype)
         return x
     return to_array(x, who=who)
+
+
+def as_index_array(x, who: str, what: str) -> np.ndarray:
+    """``np.asarray(x)`` for an argument that is not an operand (indices, repeats, bounds, a condition);
+    a ragged list is a ValueError naming ``who`` and ``what``."""
+    try:
+        return np.asarray(x._data if isinstance(x, Tensor) else x)
+    except ValueError as e:
+        raise ValueError(f"{who}: {what} cannot be a ragged nested list ({e})") from None
+
+
+def as_float(a: np.ndarray) -> np.ndarray:
+    """Integer and bool arrays as the float dtype NumPy's ufuncs give them, for functions defined on reals
+    (sigmoid, softmax, logsumexp): negating a uint8 wraps and an int cannot hold -inf."""
+    return a.astype(np.result_type(a.dtype, np.float16)) if a.dtype.kind in "biu" else a
 
 
 def shape_of(x):

@@ -9,8 +9,9 @@ import math
 
 import numpy as np
 
+from ..dtypes import real_dtype
 from ..tensor import Tensor
-from .base import INPUT, OUTPUT, Op, TensorLike, as_operand, as_tensor_arg, dual
+from .base import INPUT, OUTPUT, Op, TensorLike, as_float, as_index_array, as_operand, as_tensor_arg, dual
 
 
 def _check_broadcast(name, a, b):
@@ -195,7 +196,11 @@ class Negative(Op):
     name = "negative"
 
     def forward(self, a):
-        return np.negative(a)
+        try:
+            return np.negative(a)
+        except TypeError:  # bool (kept off the common path: no dtype test per call)
+            raise TypeError(f"negative: not defined for a tensor of dtype {np.asarray(a).dtype} (NumPy refuses "
+                            "it too); use ~x.data for logical not, or cast first, e.g. x.astype(np.float32)") from None
 
     def backward(self, g):
         return -g
@@ -259,7 +264,7 @@ class Abs(Op):
     name = "abs"
 
     def forward(self, a):
-        self.saved = (np.sign(a),)
+        self.saved = (np.sign(a) if a.dtype.kind != "b" else a,)  # bool: no gradient, |a| is a
         return np.abs(a)
 
     def backward(self, g):
@@ -272,7 +277,11 @@ class Sign(Op):
     name = "sign"
 
     def forward(self, a):
-        return np.sign(a)
+        try:
+            return np.sign(a)
+        except TypeError:  # bool
+            raise TypeError(f"sign: not defined for a tensor of dtype {np.asarray(a).dtype}; cast it first, e.g. "
+                            "x.astype(np.float32)") from None
 
     def backward(self, g):
         return g * 0
@@ -350,7 +359,7 @@ class Sigmoid(Op):
 
     def forward(self, a):
         self.saved = (OUTPUT[0],)
-        return stable_sigmoid(a)
+        return stable_sigmoid(as_float(a))
 
     def backward(self, g):
         s = self.saved[0]
@@ -427,9 +436,9 @@ def _binary(op_cls):
                 a = as_tensor_arg(a, op_cls.name)  # two Python numbers: the result follows the default dtype
         try:
             return apply(a, b)
-        except ValueError:
+        except ValueError as e:
             _check_broadcast(op_cls.name, a, b)
-            raise
+            raise ValueError(f"{op_cls.name}: {e}") from None
 
     fn.__name__ = fn.__qualname__ = op_cls.name
     fn.__doc__ = f"Elementwise {op_cls.name} with NumPy broadcasting; differentiable in both arguments."
@@ -479,7 +488,8 @@ def clip(x: TensorLike, lo=None, hi=None) -> Tensor:
     lo = lo._data if isinstance(lo, Tensor) else lo  # bounds are constants: no gradient flows to them
     hi = hi._data if isinstance(hi, Tensor) else hi
     for bound in (lo, hi):
-        if bound is not None and (isinstance(bound, bool) or np.asarray(bound).dtype.kind not in "iuf"):
+        if bound is not None and (isinstance(bound, bool) or as_index_array(bound, "clip", "a bound").dtype.kind
+                                  not in "iuf"):
             raise TypeError(f"clip: lo and hi must be numbers (or arrays of numbers), got {bound!r}")
     if lo is not None and hi is not None and np.any(np.asarray(lo) > np.asarray(hi)):
         raise ValueError(f"clip: lo ({lo}) must not exceed hi ({hi})")
@@ -488,7 +498,7 @@ def clip(x: TensorLike, lo=None, hi=None) -> Tensor:
 
 def where(cond, a: TensorLike, b: TensorLike) -> Tensor:
     """Choose from ``a`` where ``cond`` is true, else from ``b`` (broadcast); cond is not differentiated."""
-    cond = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
+    cond = as_index_array(cond, "where", "the condition")
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be boolean, got {cond.dtype}")
     a, b = as_operand(a, "where"), as_operand(b, "where")
@@ -500,10 +510,7 @@ def where(cond, a: TensorLike, b: TensorLike) -> Tensor:
 def astype(x: TensorLike, dtype) -> Tensor:
     """Cast to ``dtype``; differentiable when both dtypes are floating point."""
     x = as_tensor_arg(x, "astype")
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"astype: {dtype!r} is not a NumPy dtype") from None
+    dtype = real_dtype(dtype, "astype")
     if isinstance(x, Tensor) and x.requires_grad and dtype.kind != "f":
         return Tensor._wrap(x._data.astype(dtype))  # integer/bool results carry no gradient
     return AsType.apply(x, dtype=dtype)

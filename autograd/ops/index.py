@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from .base import Op, TensorLike, as_tensor_arg, dual, normalize_axis
+from .base import Op, TensorLike, as_index_array, as_tensor_arg, dual, normalize_axis
 
 _BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
 
@@ -17,7 +17,7 @@ def _plain_index(index):
     if isinstance(index, tuple):
         return tuple(_plain_index(i) for i in index)
     if isinstance(index, list):
-        return np.asarray([i._data if isinstance(i, Tensor) else i for i in index])
+        return as_index_array([i._data if isinstance(i, Tensor) else i for i in index], "getitem", "an index")
     return index
 
 
@@ -45,6 +45,8 @@ class Getitem(Op):
             out = a[index]
         except IndexError as e:
             raise IndexError(f"getitem: {e} (tensor of shape {a.shape})") from None
+        except ValueError as e:  # a zero slice step
+            raise ValueError(f"getitem: {e} (tensor of shape {a.shape})") from None
         self.saved = (a.shape, index, basic)
         return out
 
@@ -107,7 +109,7 @@ def _broadcastable(a, b):
 def take(x: TensorLike, indices, axis: int | None = None) -> Tensor:
     """``np.take``: elements at integer ``indices`` along ``axis`` (flattened when None)."""
     x = as_tensor_arg(x, "take")
-    idx = np.asarray(indices._data if isinstance(indices, Tensor) else indices)
+    idx = as_index_array(indices, "take", "indices")
     if idx.dtype.kind not in "iu":
         raise TypeError(f"take: indices must be integers, got {idx.dtype}")
     if axis is None:

@@ -193,6 +193,11 @@ def _parse_einsum(subscripts, shapes):
     # Label sizes: equal, or 1 (broadcast like NumPy).
     sizes = {}
     for k, (term, shape) in enumerate(zip(explicit, shapes)):
+        own = {}
+        for c, n in zip(term, shape):  # a label repeated within one operand (a diagonal) has one size there
+            if own.setdefault(c, n) != n:
+                raise ValueError(f"einsum: label {c!r} is repeated in operand {k} with sizes {own[c]} and {n} "
+                                 f"(shape {shape}); a diagonal needs equal sizes")
         for c, n in zip(term, shape):
             m = sizes.get(c)
             if m is None or m == 1:

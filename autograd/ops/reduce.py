@@ -15,6 +15,7 @@ from .base import (
     Axis,
     Op,
     TensorLike,
+    as_float,
     as_tensor_arg,
     dual,
     keepdims_shape,
@@ -192,12 +193,13 @@ class Std(Op):
         return expand(g, a.shape, axes, keepdims) * centred / (std * (n - ddof))
 
 
-def _stable_lse(a, axes):
-    """log(sum(exp(a))) over ``axes`` with keepdims, shifted by the max so exp never overflows."""
+def _shifted_lse(a, axes):
+    """``(m, log(sum(exp(a - m))))`` over ``axes`` with keepdims, m the (finite) max, so exp never overflows
+    and ``(a - m) - log_sum`` keeps every digit where ``a - (m + log_sum)`` would round at large |a|."""
     m = np.max(a, axis=axes, keepdims=True, initial=-np.inf)  # initial: empty groups give -inf, not an error
-    m = np.where(np.isfinite(m), m, 0)
+    m = np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False)
     with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for all -inf (or empty) input
-        return np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
+        return m, np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True))
 
 
 class LogSumExp(Op):
@@ -206,16 +208,19 @@ class LogSumExp(Op):
     name = "logsumexp"
 
     def forward(self, a, axis=(), keepdims=False):
-        out = _stable_lse(a, axis).astype(a.dtype, copy=False)
+        a = as_float(a)
+        m, log_sum = _shifted_lse(a, axis)
+        out = (log_sum + m).astype(a.dtype, copy=False)
         if not keepdims:
             out = out.reshape(tuple(s for i, s in enumerate(a.shape) if i not in axis))
-        self.saved = (INPUT[0], OUTPUT[0], axis, keepdims)
+        self.saved = (INPUT[0], m, axis, keepdims)
         return out
 
     def backward(self, g):
-        a, out, axes, keepdims = self.saved
-        lse = out.reshape(keepdims_shape(a.shape, axes))
-        return expand(g, a.shape, axes, keepdims) * _exp(a - lse)
+        # softmax(a) as exp(a - m) / sum(exp(a - m)) with the constant shift m: exact at any |a| and any order
+        a, m, axes, keepdims = self.saved
+        e = _exp(a - m)
+        return expand(g, a.shape, axes, keepdims) * (e / e.sum(axis=axes, keepdims=True))
 
 
 class Softmax(Op):
@@ -224,7 +229,9 @@ class Softmax(Op):
     name = "softmax"
 
     def forward(self, a, axis=-1):
-        e = np.exp(a - np.max(a, axis=axis, keepdims=True))
+        a = as_float(a)
+        m = np.max(a, axis=axis, keepdims=True, initial=-np.inf)
+        e = np.exp(a - np.where(np.isfinite(m), m, 0))  # an inf or all -inf group: NumPy's NaN/0, not all NaN
         self.saved = (OUTPUT[0], axis)
         return e / np.sum(e, axis=axis, keepdims=True)
 
@@ -240,8 +247,10 @@ class LogSoftmax(Op):
     name = "log_softmax"
 
     def forward(self, a, axis=-1):
+        a = as_float(a)
         self.saved = (OUTPUT[0], axis)
-        return (a - _stable_lse(a, (axis,))).astype(a.dtype, copy=False)
+        m, log_sum = _shifted_lse(a, (axis,))
+        return ((a - m) - log_sum).astype(a.dtype, copy=False)
 
     def backward(self, g):
         out, axis = self.saved
@@ -311,7 +320,13 @@ def log_softmax(x: TensorLike, axis: int = -1) -> Tensor:
 
 def broadcast_to(x: TensorLike, shape: int | tuple[int, ...]) -> Tensor:
     """Broadcast ``x`` to ``shape`` (NumPy rules); the gradient is summed back."""
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    items = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    if isinstance(items, (str, bytes)) or not isinstance(items, (tuple, list)) or any(
+            isinstance(s, (bool, np.bool_, np.timedelta64)) or not isinstance(s, (int, np.integer)) for s in items):
+        raise TypeError(f"broadcast_to: shape must be an int or a tuple of ints, got {shape!r}")
+    shape = tuple(int(s) for s in items)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"broadcast_to: negative dimension in shape {shape}")
     return BroadcastTo.apply(as_tensor_arg(x, "broadcast_to"), shape=shape)
 
 

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 
 from ..tensor import Tensor
-from .base import Axis, Op, TensorLike, as_tensor_arg, normalize_axes, normalize_axis
+from .base import Axis, Op, TensorLike, as_index_array, as_tensor_arg, normalize_axes, normalize_axis
 from .index import take
 from .reduce import broadcast_to
 
@@ -193,8 +193,11 @@ def flatten(x: TensorLike) -> Tensor:
 
 def _tensor_sequence(name, tensors):
     """A list of tensors from a sequence argument, with a clear TypeError for anything else."""
-    if isinstance(tensors, (str, bytes)) or not hasattr(tensors, "__iter__"):
-        raise TypeError(f"{name}: expected a sequence of tensors, got {type(tensors).__name__}")
+    if isinstance(tensors, (str, bytes, set, frozenset, dict)) or not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{name}: expected a sequence of tensors (a list or tuple), got {type(tensors).__name__}")
+    if isinstance(tensors, np.ndarray) and tensors.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: an array of dtype {tensors.dtype} is not supported (tensors hold bool, integer or "
+                        "floating values)")
     return [as_tensor_arg(t, name) for t in tensors]
 
 
@@ -250,7 +253,7 @@ def split(x: TensorLike, indices_or_sections, axis: int = 0) -> list[Tensor]:
                             f"got {indices_or_sections!r}")
         points = []
         for p in indices_or_sections:
-            if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+            if isinstance(p, (bool, np.timedelta64)) or not isinstance(p, (int, np.integer)):
                 raise TypeError(f"split: split points must be ints, got {indices_or_sections!r}")
             points.append(int(p))
     # As slice bounds, like np.split: negatives count from the end, points past the ends are clipped.
@@ -276,7 +279,7 @@ def unbind(x: TensorLike, axis: int = 0) -> tuple[Tensor, ...]:
 def repeat(x: TensorLike, repeats, axis: int | None = None) -> Tensor:
     """``np.repeat``: repeat each element (of the flattened tensor when axis is None)."""
     x = as_tensor_arg(x, "repeat")
-    reps = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
+    reps = as_index_array(repeats, "repeat", "repeats")
     if reps.dtype.kind not in "iu" or np.any(reps < 0) or reps.ndim > 1:
         raise ValueError(f"repeat: repeats must be non-negative integers, got {repeats!r}")
     if axis is None:
@@ -289,10 +292,21 @@ def repeat(x: TensorLike, repeats, axis: int | None = None) -> Tensor:
     return take(x, index, axis=axis)
 
 
+def _int_tuple(name, what, value):
+    """An int or a sequence of ints as a tuple of ints; TypeError naming ``name`` otherwise (1.5 or '2')."""
+    items = (value,) if isinstance(value, (int, np.integer)) else value
+    if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
+        raise TypeError(f"{name}: {what} must be an int or a sequence of ints, got {value!r}")
+    items = tuple(items)
+    if any(isinstance(r, (bool, np.timedelta64)) or not isinstance(r, (int, np.integer)) for r in items):
+        raise TypeError(f"{name}: {what} must be an int or a sequence of ints, got {value!r}")
+    return tuple(int(r) for r in items)
+
+
 def tile(x: TensorLike, reps: int | tuple[int, ...]) -> Tensor:
     """``np.tile``: the whole tensor repeated ``reps`` times along each axis."""
     x = as_tensor_arg(x, "tile")
-    reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
+    reps = _int_tuple("tile", "reps", reps)
     if any(r < 0 for r in reps):
         raise ValueError(f"tile: reps must be non-negative, got {reps}")
     nd = max(x.ndim, len(reps))
@@ -312,14 +326,30 @@ def pad(x: TensorLike, pad_width, mode: str = "constant", constant_values=0) -> 
     x = as_tensor_arg(x, "pad")
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: mode must be one of {_PAD_MODES}, got {mode!r}")
+    pad_width = pad_width._data if isinstance(pad_width, Tensor) else pad_width
     try:
-        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+        widths = np.asarray(pad_width)
+    except ValueError:  # ragged
+        widths = np.asarray(0.5)
+    if widths.dtype.kind not in "iu" or isinstance(pad_width, bool):
+        raise TypeError(f"pad: pad_width must be ints (an int, (before, after), or one pair per axis), "
+                        f"got {pad_width!r}")
+    try:
+        widths = np.broadcast_to(widths.astype(np.int64), (x.ndim, 2))
     except ValueError:
         raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor of shape {x.shape}") from None
     if np.any(widths < 0):
         raise ValueError(f"pad: pad_width must be non-negative, got {pad_width!r}")
     widths = tuple((int(lo), int(hi)) for lo, hi in widths)
     if mode == "constant":
+        cv = as_index_array(constant_values, "pad", "constant_values")
+        if cv.dtype.kind not in "biuf":
+            raise TypeError(f"pad: constant_values must be real numbers, got {constant_values!r}")
+        try:
+            np.broadcast_to(cv, (x.ndim, 2))
+        except ValueError:
+            raise ValueError(f"pad: constant_values {constant_values!r} do not fit a tensor of shape {x.shape} "
+                             "(a number, (before, after), or one pair per axis)") from None
         return Pad.apply(x, pad_width=widths, constant_values=constant_values)
     out = x
     for axis, (lo, hi) in enumerate(widths):

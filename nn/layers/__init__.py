@@ -1,5 +1,14 @@
 """Layers: every ``nn`` Module class except the losses (in ``nn.losses``)."""
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, PReLU, ReLU, Sigmoid, SiLU, Softmax, Swish, Tanh
+from .attention import MultiheadAttention
+from .coattention import (
+    SGA,
+    AttentionalReduction,
+    CoAttentionClassifier,
+    GuidedAttentionUnit,
+    MCAEncoderDecoder,
+    SelfAttentionUnit,
+)
 from .containers import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout
 from .embedding import Embedding
@@ -7,11 +16,24 @@ from .flatten import Flatten
 from .linear import Identity, Linear
 from .mlp import MLP
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from .transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
+from .recurrent import GRU, LSTM, RNN
+from .rnn_cells import GRUCell, LSTMCell, RNNCell
 
 __all__ = [
            "ELU",
            "GELU",
            "MLP",
+           "MultiheadAttention",
+           "SGA",
+           "AttentionalReduction",
+           "CoAttentionClassifier",
+           "GuidedAttentionUnit",
+           "MCAEncoderDecoder",
+           "SelfAttentionUnit",
+           "PositionalEncoding",
+           "TransformerEncoder",
+           "TransformerEncoderLayer",
            "BatchNorm1d",
            "BatchNorm2d",
            "Dropout",
@@ -32,4 +54,6 @@ __all__ = [
            "Softmax",
            "Swish",
            "Tanh",
+           # recurrent
+           "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
 ]

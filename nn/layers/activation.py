@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-import autograd as ag
+from autograd.checks import float_dtype, number
 
 from .. import functional as F
 from ..init import constant_
@@ -22,7 +22,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope = number(negative_slope, "negative_slope", "LeakyReLU")
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
@@ -40,8 +40,8 @@ class PReLU(Module):
                 or num_parameters < 1:
             raise ValueError(f"PReLU: num_parameters must be a positive integer, got {num_parameters!r}")
         self.num_parameters = int(num_parameters)
-        self.init = init
-        self.weight = Parameter(np.full(self.num_parameters, init, dtype=np.dtype(dtype or ag.get_default_dtype())))
+        self.init = number(init, "init", "PReLU")
+        self.weight = Parameter(np.full(self.num_parameters, self.init, dtype=float_dtype(dtype, "PReLU")))
 
     def reset_parameters(self) -> None:
         """Set every slope back to ``init``."""
@@ -59,7 +59,7 @@ class ELU(Module):
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
-        self.alpha = alpha
+        self.alpha = number(alpha, "alpha", "ELU")
 
     def forward(self, x):
         return F.elu(x, self.alpha)
@@ -124,9 +124,9 @@ class Swish(Module):
         super().__init__()
         self.learnable = bool(learnable)
         if self.learnable:
-            self.beta = Parameter(np.full(1, beta, dtype=np.dtype(dtype or ag.get_default_dtype())))
+            self.beta = Parameter(np.full(1, number(beta, "beta", "Swish"), dtype=float_dtype(dtype, "Swish")))
         else:
-            self.beta = float(beta)
+            self.beta = number(beta, "beta", "Swish")
 
     def forward(self, x):
         return F.swish(x, self.beta)
@@ -158,24 +158,24 @@ _BY_NAME = {
 }
 
 
-def make_activation(spec) -> Module | None:
+def make_activation(spec, who: str = "make_activation") -> Module | None:
     """A fresh activation module from a name ('relu', 'tanh', ...; None or 'identity' for none),
     a Module class or factory, or a Module instance (copied, so layers never share a learned slope)."""
     import copy
 
-    if spec is None or spec in ("identity", "linear", "none"):
+    if spec is None or (isinstance(spec, str) and spec in ("identity", "linear", "none")):
         return None
     if isinstance(spec, str):
         try:
             return _BY_NAME[spec.lower()]()
         except KeyError:
-            raise ValueError(f"unknown activation {spec!r}; choose one of {sorted(_BY_NAME)} or pass a Module "
+            raise ValueError(f"{who}: unknown activation {spec!r}; choose one of {sorted(_BY_NAME)} or pass a Module "
                              "class") from None
     if isinstance(spec, Module):
         return copy.deepcopy(spec)
     if callable(spec):
         m = spec()
         if not isinstance(m, Module):
-            raise TypeError(f"activation factory {spec!r} returned {type(m).__name__}, not a Module")
+            raise TypeError(f"{who}: activation factory {spec!r} returned {type(m).__name__}, not a Module")
         return m
-    raise TypeError(f"activation must be a name, a Module class or a Module, got {type(spec).__name__}")
+    raise TypeError(f"{who}: activation must be a name, a Module class or a Module, got {type(spec).__name__}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import autograd as ag
+from autograd.checks import float_dtype
 
 from .. import functional as F
 from .. import init
@@ -26,7 +27,7 @@ class Embedding(Module):
                                                                               "Embedding")
         shape = (self.num_embeddings, self.embedding_dim)
         if _weight is None:
-            self.weight = Parameter(np.empty(shape, dtype=np.dtype(dtype or ag.get_default_dtype())))
+            self.weight = Parameter(np.empty(shape, dtype=float_dtype(dtype, "Embedding")))
             self.reset_parameters()
         else:
             w = np.asarray(getattr(_weight, "data", _weight))

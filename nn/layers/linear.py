@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 import autograd as ag
+from autograd.checks import float_dtype
 
 from .. import functional as F
 from .. import init
@@ -39,7 +40,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = _non_negative_int(in_features, "in_features", "Linear")
         self.out_features = _non_negative_int(out_features, "out_features", "Linear")
-        dtype = np.dtype(dtype or ag.get_default_dtype())
+        dtype = float_dtype(dtype, "Linear")
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
         if bias:
             self.bias = Parameter(np.empty(self.out_features, dtype=dtype))

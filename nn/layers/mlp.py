@@ -5,6 +5,8 @@ import itertools
 
 import numpy as np
 
+from autograd.checks import number
+
 from ..module import Module
 from .activation import make_activation
 from .containers import Sequential
@@ -25,7 +27,11 @@ class MLP(Sequential):
 
     def __init__(self, sizes, activation="relu", output_activation=None, bias: bool = True,
                  dropout: float = 0.0, dtype=None) -> None:
+        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+            raise TypeError(f"MLP: sizes must be a sequence of at least two positive ints (input, ..., output), "
+                            f"got {sizes!r}")
         sizes = list(sizes)
+        dropout = number(dropout, "dropout", "MLP", low=0, high=1)
         if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1
                                  for s in sizes):
             raise ValueError(f"MLP: sizes must be at least two positive integers (input, ..., output), got {sizes!r}")
@@ -33,7 +39,7 @@ class MLP(Sequential):
         for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             layers.append(Linear(int(n_in), int(n_out), bias=bias, dtype=dtype))
             last = i == len(sizes) - 2
-            act = make_activation(output_activation if last else activation)
+            act = make_activation(output_activation if last else activation, "MLP")
             if act is not None:
                 layers.append(act)
             if not last and dropout > 0:

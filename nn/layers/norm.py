@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-import autograd as ag
+from autograd.checks import float_dtype, number
 
 from .. import functional as F
 from .. import init
@@ -27,15 +27,14 @@ class _BatchNorm(Module):
         super().__init__()
         name = type(self).__name__
         self.num_features = _non_negative_int(num_features, "num_features", name)
-        if not eps > 0:
-            raise ValueError(f"{name}: eps must be positive, got {eps!r}")
-        if momentum is not None and not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum!r}")
+        eps = number(eps, "eps", name, low=0, low_open=True)
+        if momentum is not None:
+            momentum = number(momentum, "momentum", name, low=0, high=1)
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        dtype = np.dtype(dtype or ag.get_default_dtype())
+        dtype = float_dtype(dtype, name)
         c = self.num_features
         if affine:
             self.weight = Parameter(np.ones(c, dtype=dtype))
@@ -103,13 +102,16 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
                  dtype=None) -> None:
         super().__init__()
-        ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        ns = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else normalized_shape
+        if isinstance(ns, (str, bytes)) or not isinstance(ns, (tuple, list)):
+            raise TypeError(f"LayerNorm: normalized_shape must be an int or a tuple of ints, got {normalized_shape!r}")
+        ns = tuple(ns)
         if not ns or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in ns):
             raise ValueError(f"LayerNorm: normalized_shape must be positive integers, got {normalized_shape!r}")
         self.normalized_shape = tuple(int(s) for s in ns)
-        self.eps = eps
+        self.eps = number(eps, "eps", "LayerNorm", low=0, low_open=True)
         self.elementwise_affine = elementwise_affine
-        dtype = np.dtype(dtype or ag.get_default_dtype())
+        dtype = float_dtype(dtype, "LayerNorm")
         if elementwise_affine:
             self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
             if bias:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from autograd.checks import integer
+
 from .optimizer import Optimizer
 
 
@@ -18,6 +20,7 @@ class LRScheduler:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(self).__name__}: expected an nn.optim optimiser, got {type(optimizer).__name__}")
         self.optimizer = optimizer
+        last_epoch = integer(last_epoch, "last_epoch", type(self).__name__, low=-1)
         if last_epoch == -1:
             for group in optimizer.param_groups:
                 group.setdefault("initial_lr", group["lr"])

@@ -36,6 +36,9 @@ class Optimizer:
                             "pass [tensor] or model.parameters()")
         if isinstance(params, dict):
             params = [params]
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(f"{name}: params must be an ordered sequence, not a set (their order defines "
+                            "state_dict indices); use a list or model.parameters()")
         try:
             groups = list(params)
         except TypeError:
@@ -120,6 +123,9 @@ class Optimizer:
         for group in self.param_groups:
             live = [p for p in group["params"] if p.grad is not None]
             for p in live:  # check every gradient and parameter before changing anything
+                if not isinstance(p.grad, Tensor):
+                    raise TypeError(f"{type(self).__name__}.step: the gradient of the parameter of shape {p.shape} "
+                                    f"is a {type(p.grad).__name__}; .grad must be a Tensor (or None)")
                 if p.grad.shape != p.shape:
                     raise ValueError(f"{type(self).__name__}.step: gradient of shape {p.grad.shape} does not match "
                                      f"its parameter of shape {p.shape}")

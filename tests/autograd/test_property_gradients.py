@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import nn  # noqa: F401  (importing registers nn's fused ops)
 from autograd import Tensor, engine, registry
 from autograd.testing import check_gradients, op_inputs
 

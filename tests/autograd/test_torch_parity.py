@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import nn  # noqa: F401  (importing registers nn's fused ops)
 from autograd import Tensor, registry
 from autograd.engine import run_backward
 from autograd.testing import op_inputs
@@ -171,6 +172,9 @@ TORCH = {
     "softmax[axis=0]": lambda x: torch.softmax(x, 0),
     "log_softmax[axis=-1]": lambda x: torch.log_softmax(x, -1),
     "log_softmax[axis=0]": lambda x: torch.log_softmax(x, 0),
+    "masked_softmax[last axis]": lambda x: torch.softmax(x, -1),
+    "masked_softmax[keep]": lambda x: torch.softmax(
+        x.masked_fill(~torch.tensor([True, False, True, True, False, True])[: x.shape[-1]], float("-inf")), -1),
     "reshape[flat -1]": lambda x: x.reshape(-1),
     "reshape[reversed shape]": lambda x: x.reshape(tuple(x.shape)[::-1]),
     # transpose follows np.transpose (a permutation), not torch.transpose (a swap): permute.
@@ -233,6 +237,60 @@ TORCH = {
 }
 for _e in registry.entries("einsum"):
     TORCH[_e.id] = lambda *xs, _s=_e.variant: torch.einsum(_s, *xs)
+
+
+# Fused recurrent steps (registered by nn): PyTorch's own cells, with an identity input projection so that
+# the cell's input is the step's precomputed projection gx.
+def _torch_lstm_step(a, b):
+    gx, h, cc, w = a.reshape(2, 4), b[:2].reshape(2, 1), b[2:4].reshape(2, 1), b[4:].reshape(4, 1)
+    return torch.lstm_cell(gx, (h, cc), torch.eye(4, dtype=a.dtype), w)
+
+
+def _torch_gru_step(a, b, bias=True):
+    gx, h, w = a[:6].reshape(2, 3), b[:2].reshape(2, 1), b[2:5].reshape(3, 1)
+    return torch.gru_cell(gx, h, torch.eye(3, dtype=a.dtype), w, None, b[5:8] if bias else None)
+
+
+def _torch_lstm_layer(a, mask=None, reverse=False):
+    b = 2 if a.shape[0] == 24 else 1
+    k = 8 * b
+    gx, h, cc, w = a[:k].reshape(2, b, 4), a[k:k + b].reshape(b, 1), a[k + b:k + 2 * b].reshape(b, 1), \
+        a[k + 2 * b:k + 2 * b + 4].reshape(4, 1)
+    outs = [None] * 2
+    for t in (range(1, -1, -1) if reverse else range(2)):
+        h_new, c_new = torch.lstm_cell(gx[t], (h, cc), torch.eye(4, dtype=a.dtype), w)
+        m = torch.ones(h.shape, dtype=torch.bool) if mask is None else torch.from_numpy(mask[t])
+        outs[t] = torch.where(m, h_new, 0)
+        h, cc = torch.where(m, h_new, h), torch.where(m, c_new, cc)
+    return torch.stack(outs), h, cc
+
+
+def _layer_mask():
+    from nn.layers._rnn_ops import LAYER_MASK
+    return LAYER_MASK
+
+
+def _torch_gru_layer(a, mask=None, reverse=False):
+    b = 2 if a.shape[0] == 22 else 1
+    k = 6 * b
+    gx, h, w, bias = a[:k].reshape(2, b, 3), a[k:k + b].reshape(b, 1), a[k + b:k + b + 3].reshape(3, 1), \
+        a[k + b + 3:k + b + 6]
+    outs = [None] * 2
+    for t in (range(1, -1, -1) if reverse else range(2)):
+        h_new = torch.gru_cell(gx[t], h, torch.eye(3, dtype=a.dtype), w, None, bias)
+        m = torch.ones(h.shape, dtype=torch.bool) if mask is None else torch.from_numpy(mask[t])
+        outs[t] = torch.where(m, h_new, 0)
+        h = torch.where(m, h_new, h)
+    return torch.stack(outs), h
+
+
+TORCH["gru_layer[forward]"] = _torch_gru_layer
+TORCH["gru_layer[lengths 2, 1, reverse]"] = lambda *xs: _torch_gru_layer(*xs, mask=_layer_mask(), reverse=True)
+TORCH["lstm_layer[forward]"] = _torch_lstm_layer
+TORCH["lstm_layer[lengths 2, 1, reverse]"] = lambda *xs: _torch_lstm_layer(*xs, mask=_layer_mask(), reverse=True)
+TORCH["lstm_cell_step[batch 2, hidden 1]"] = _torch_lstm_step
+TORCH["gru_cell_step[batch 2, hidden 1]"] = _torch_gru_step
+TORCH["gru_cell_step[no bias]"] = lambda *xs: _torch_gru_step(*xs, bias=False)
 
 ENTRIES = registry.entries()
 DTYPES = {np.float64: (torch.float64, 1e-9, 1e-10), np.float32: (torch.float32, 2e-4, 2e-5)}

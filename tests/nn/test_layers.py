@@ -239,7 +239,7 @@ def test_batchnorm_eval_uses_running_statistics():
 
 
 def test_batchnorm_cumulative_average_when_momentum_is_none():
-    bn = nn.BatchNorm1d(2, momentum=None)
+    bn = nn.BatchNorm1d(2, momentum=None, dtype=np.float64)
     xs = [rng.normal(size=(6, 2)) for _ in range(3)]
     for x in xs:
         bn(x)
@@ -249,7 +249,7 @@ def test_batchnorm_cumulative_average_when_momentum_is_none():
 
 
 def test_batchnorm_without_running_stats_always_uses_the_batch():
-    bn = nn.BatchNorm1d(3, track_running_stats=False).eval()
+    bn = nn.BatchNorm1d(3, track_running_stats=False, dtype=np.float64).eval()
     x = rng.normal(size=(6, 3))
     np.testing.assert_allclose(bn(x).data, _bn_reference(x, (0,)), rtol=1e-6)
 
@@ -269,11 +269,11 @@ def test_batchnorm2d_values_and_gradcheck():
 def test_batchnorm_input_errors():
     with pytest.raises(ValueError, match=r"BatchNorm1d: expected input of shape \(N, C\) or \(N, C, L\) with C=3, "
                                          r"got \(4, 2\)"):
-        nn.BatchNorm1d(3)(np.ones((4, 2)))
+        nn.BatchNorm1d(3)(np.ones((4, 2), np.float32))
     with pytest.raises(ValueError, match=r"BatchNorm2d: expected input of shape \(N, C, H, W\)"):
-        nn.BatchNorm2d(3)(np.ones((4, 3)))
+        nn.BatchNorm2d(3)(np.ones((4, 3), np.float32))
     with pytest.raises(ValueError, match="more than 1 value per channel when training"):
-        nn.BatchNorm1d(3)(np.ones((1, 3)))
+        nn.BatchNorm1d(3)(np.ones((1, 3), np.float32))
     with pytest.raises(ValueError, match="momentum"):
         nn.BatchNorm1d(3, momentum=2.0)
 
@@ -297,7 +297,7 @@ def test_layernorm_values_parameters_and_gradcheck():
     assert ag.gradcheck(lambda t, w: F.layer_norm(t, 5, w), [xt, w])
     assert repr(nn.LayerNorm(4)) == "LayerNorm((4,), eps=1e-05, elementwise_affine=True)"
     with pytest.raises(ValueError, match=r"layer_norm: input shape \(2, 3, 4\) does not end with normalized_shape"):
-        nn.LayerNorm(3)(x)
+        nn.LayerNorm(3)(x.astype(np.float32))
 
 
 # ----------------------------------------------------------------------------- Embedding

@@ -21,8 +21,10 @@ NOTEBOOKS = ROOT / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["01_autograd_basics", "02_worked_network", "03_activations", "04_losses_and_optimisers",
             "05_training_real_data"]
+EXPECTED += ["07_recurrent", "08_attention"]
 # Notebooks that take more than about 5 s on 2 cores (they train networks).
 SLOW = {"05_training_real_data"}
+SLOW |= {"07_recurrent", "08_attention"}
 
 # The concept ids of the course material (SEEDS.md): L1-L4 layers, A1-A8 activations, E1-E5 losses,
 # T1-T12 training, C1-C6 convolution, R1-R5 recurrent nets, N1-N5 attention.
@@ -36,6 +38,8 @@ REQUIRED = {
     "04_losses_and_optimisers": {"E1", "E2", "E3", "E4", "T2", "T4", "T5", "T6", "T11"},
     "05_training_real_data": {"L3", "T3", "T8", "T9", "T10", "T12"},
 }
+REQUIRED["07_recurrent"] = {"R1", "R2", "R3", "R4", "R5"}
+REQUIRED["08_attention"] = {"N1", "N2", "N3", "N4", "N5"}
 
 
 def _load(path: Path) -> dict:
