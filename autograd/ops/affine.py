@@ -2,6 +2,8 @@
 a matmul and a broadcast add; its gradients are made directly in their final shapes, so none needs a copy or a sum."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -18,7 +20,7 @@ class Linear(Op):
     def forward(self, x, w, b=None):
         self.saved = (INPUT[0], INPUT[1])
         if x.ndim > 2:  # one (batch·…, in) @ (in, out) product: a single BLAS call
-            out = np.matmul(x.reshape(-1, w.shape[1]), w.T).reshape(x.shape[:-1] + (w.shape[0],))
+            out = np.matmul(x.reshape(math.prod(x.shape[:-1]), w.shape[1]), w.T).reshape(x.shape[:-1] + (w.shape[0],))
         else:
             out = np.matmul(x, w.T)
         if b is None:
@@ -30,9 +32,10 @@ class Linear(Op):
     def backward(self, g):
         x, w = self.saved
         n_out, n_in = w.shape
-        g2 = g.reshape(-1, n_out)  # every leading axis of x is a row of the batch
+        rows = math.prod(x.shape[:-1])  # every leading axis of x is a row of the batch (explicit: sizes may be 0)
+        g2 = g.reshape(rows, n_out)
         gx = (g2 @ w).reshape(x.shape) if self.needs_grad(0) else None  # (a single BLAS call too)
-        gw = g2.T @ x.reshape(-1, n_in) if self.needs_grad(1) else None
+        gw = g2.T @ x.reshape(rows, n_in) if self.needs_grad(1) else None
         if len(self._inputs) == 2:
             return gx, gw
         return gx, gw, (g2.sum(axis=0) if self.needs_grad(2) else None)

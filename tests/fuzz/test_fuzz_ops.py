@@ -212,7 +212,7 @@ VALID_ARGS = {
     "add": (X, X), "subtract": (X, X), "multiply": (X, X), "divide": (X, X + 2), "power": (X + 1, X),
     "maximum": (X, X.T[:1].T), "minimum": (X, 0.0), "floor_divide": (X, 0.5), "less": (X, 0.0),
     "less_equal": (X, X), "greater": (X, 0.1), "greater_equal": (X, X), "equal": (X, X), "not_equal": (X, 0.0),
-    "where": (X > 0, X, -X), "clip": (X, -0.1, 0.1), "astype": (X, np.float64), "matmul": (X, X.T),
+    "where": (X > 0, X, -X), "clip": (X, -0.1, 0.1), "astype": (X, np.float64), "matmul": (X, X.T), "linear": (X, X, X[:, 0]),
     "einsum": ("ij,kj->ik", X, X), "concatenate": ([X, X],), "stack": ([X, X],), "split": (X, 3, 1),
     "reshape": (X, (3, 2)), "broadcast_to": (X, (4, 2, 3)), "repeat": (X, 2), "tile": (X, (2, 1)),
     "pad": (X, 1), "getitem": (X, (0, slice(None, 2))), "take": (X, [0, 2], 1),

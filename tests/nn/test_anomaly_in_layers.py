@@ -25,7 +25,7 @@ def test_a_nan_parameter_in_a_layer_is_reported_at_the_users_line_and_named():
     msg = str(e.value)
     assert f"created at {HERE}:{line} in test_a_nan_parameter" in msg
     assert "(in nn/functional.py:" in msg and "in linear)" in msg
-    assert "was already in input 0 of the op (a parameter 'Linear.weight' of shape (2, 3)), not produced by it" in msg
+    assert "was already in input 1 of the op (a parameter 'Linear.weight' of shape (2, 3)), not produced by it" in msg
 
 
 def test_a_nan_in_the_input_batch_is_reported_as_already_there():
