@@ -1,0 +1,253 @@
+"""Sliding windows, the primitive pair convolution and pooling are built from.
+
+``sliding_windows(x, kernel, stride, dilation)`` views an (N, C, H, W) array as (N, C, Ho, Wo, kH, kW)
+windows without copying; its adjoint ``fold_windows`` adds window gradients back into (N, C, H, W),
+one strided slice per kernel offset. Each is the other's backward, so every order of derivative is
+recorded through the same two ops. ``window_max`` is max pooling (the first maximum of a window wins,
+as in PyTorch); its backward routes the gradient to that element.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from .base import Op, TensorLike, as_tensor_arg, dual
+from .linalg import matmul
+from .reduce import sum as _sum
+from .shape import pad, reshape, transpose
+
+
+def _pair(v, what: str, fn: str) -> tuple[int, int]:
+    """An int or a pair of ints as a pair of positive ints."""
+    pair = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(pair) != 2 or any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 1 for p in pair):
+        raise ValueError(f"{fn}: {what} must be a positive int or a pair of positive ints, got {v!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def window_count(size: int, kernel: int, stride: int, dilation: int) -> int:
+    """How many windows of ``kernel`` (dilated) fit along an axis of ``size`` at ``stride``."""
+    return (size - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _offset_slice(i, k_out, stride, dilation):
+    """The input positions kernel offset ``i`` reads for ``k_out`` windows."""
+    start = i * dilation
+    return slice(start, start + stride * (k_out - 1) + 1, stride)
+
+
+def _windows_np(x, kernel=(1, 1), stride=(1, 1), dilation=(1, 1)):
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    ho, wo = window_count(h, kh, sh, dh), window_count(w, kw, sw, dw)
+    s = x.strides
+    return np.lib.stride_tricks.as_strided(x, (n, c, ho, wo, kh, kw),
+                                           (s[0], s[1], s[2] * sh, s[3] * sw, s[2] * dh, s[3] * dw), writeable=False)
+
+
+def _fold_np(g, shape=(), stride=(1, 1), dilation=(1, 1)):
+    out = np.zeros(shape, dtype=g.dtype)
+    _, _, ho, wo, kh, kw = g.shape
+    for i in range(kh):
+        rows = _offset_slice(i, ho, stride[0], dilation[0])
+        for j in range(kw):
+            out[:, :, rows, _offset_slice(j, wo, stride[1], dilation[1])] += g[:, :, :, :, i, j]
+    return out
+
+
+class Windows(Op):
+    """x (N, C, H, W) as windows (N, C, Ho, Wo, kH, kW), a zero-copy strided view; the backward folds
+    the windows' gradient back (``fold_windows``)."""
+
+    name = "sliding_windows"
+    rule = "∂windows(x)[n,c,p,q,i,j]/∂x[n,c,sp+di,sq+dj] = 1"
+
+    def forward(self, x, kernel=(1, 1), stride=(1, 1), dilation=(1, 1)):
+        self.saved = (x.shape, stride, dilation)
+        return _windows_np(x, kernel, stride, dilation)
+
+    def backward(self, g):
+        shape, stride, dilation = self.saved
+        return _fold(g, shape=shape, stride=stride, dilation=dilation)
+
+
+class Fold(Op):
+    """The adjoint of ``Windows``: every window's values added back at the positions it covers; the
+    backward takes the windows of the gradient."""
+
+    name = "fold_windows"
+    rule = "∂fold(g)[n,c,h,w]/∂g[n,c,p,q,i,j] = 1 where h = sp+di, w = sq+dj"
+
+    def forward(self, g, shape=(), stride=(1, 1), dilation=(1, 1)):
+        self.saved = (g.shape[4:], stride, dilation)
+        return _fold_np(g, shape=shape, stride=stride, dilation=dilation)
+
+    def backward(self, gg):
+        kernel, stride, dilation = self.saved
+        return _windows(gg, kernel=kernel, stride=stride, dilation=dilation)
+
+
+_windows = dual(_windows_np, Windows, "sliding_windows")
+_fold = dual(_fold_np, Fold, "fold_windows")
+
+
+class WindowMax(Op):
+    """Max pooling of x (N, C, H, W) over its windows; the gradient goes to each window's first maximum."""
+
+    name = "window_max"
+    rule = "∂max_window(x)/∂x = 1 at the window's first maximum, 0 elsewhere"
+
+    def forward(self, x, kernel=(1, 1), stride=(1, 1), dilation=(1, 1)):
+        (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+        ho, wo = window_count(x.shape[2], kh, sh, dh), window_count(x.shape[3], kw, sw, dw)
+        out = idx = None
+        for i in range(kh):
+            rows = _offset_slice(i, ho, sh, dh)
+            for j in range(kw):
+                v = x[:, :, rows, _offset_slice(j, wo, sw, dw)]
+                if out is None:
+                    out, idx = v.copy(), np.zeros(v.shape, np.int16)
+                else:
+                    better = v > out  # strict: the first maximum keeps the gradient, as in PyTorch
+                    np.copyto(out, v, where=better)
+                    np.copyto(idx, i * kw + j, where=better)
+        self.saved = (x.shape, kernel, stride, dilation, idx)
+        return out
+
+    def backward(self, g):
+        shape, (kh, kw), stride, dilation, idx = self.saved
+        if isinstance(g, Tensor):  # recorded: a constant one-hot mask times g, folded (linear in g)
+            hot = (idx[..., None] == np.arange(kh * kw, dtype=idx.dtype)).reshape(idx.shape + (kh, kw))
+            return _fold(g.reshape(g.shape + (1, 1)) * hot.astype(g.dtype), shape=shape, stride=stride,
+                         dilation=dilation)
+        out = np.zeros(shape, dtype=g.dtype)
+        ho, wo = idx.shape[2:]
+        for i in range(kh):
+            rows = _offset_slice(i, ho, stride[0], dilation[0])
+            for j in range(kw):
+                out[:, :, rows, _offset_slice(j, wo, stride[1], dilation[1])] += np.where(idx == i * kw + j, g, 0)
+        return out
+
+
+# ----------------------------------------------------------------------------- public functions
+
+
+def _check_4d(x, fn):
+    if x.ndim != 4:
+        raise ValueError(f"{fn}: input of shape {x.shape} must be 4-D (N, C, H, W)")
+
+
+def _check_fits(x, kernel, stride, dilation, fn):
+    for axis, k, s, d in zip((2, 3), kernel, stride, dilation):
+        if window_count(x.shape[axis], k, s, d) < 1:
+            raise ValueError(f"{fn}: kernel {kernel} with dilation {dilation} (effective size "
+                             f"{d * (k - 1) + 1}) is larger than the input of shape {x.shape}")
+
+
+def sliding_windows(x: TensorLike, kernel_size, stride=1, dilation=1) -> Tensor:
+    """Windows of an (N, C, H, W) tensor as a zero-copy (N, C, Ho, Wo, kH, kW) view; differentiable."""
+    x = as_tensor_arg(x, "sliding_windows")
+    _check_4d(x, "sliding_windows")
+    kernel, stride, dilation = (_pair(v, w, "sliding_windows") for v, w in
+                                ((kernel_size, "kernel_size"), (stride, "stride"), (dilation, "dilation")))
+    _check_fits(x, kernel, stride, dilation, "sliding_windows")
+    return Windows.apply(x, kernel=kernel, stride=stride, dilation=dilation)
+
+
+def fold_windows(g: TensorLike, input_shape, stride=1, dilation=1) -> Tensor:
+    """The adjoint of ``sliding_windows``: (N, C, Ho, Wo, kH, kW) window values summed into ``input_shape``."""
+    g = as_tensor_arg(g, "fold_windows")
+    stride, dilation = _pair(stride, "stride", "fold_windows"), _pair(dilation, "dilation", "fold_windows")
+    shape = tuple(int(s) for s in input_shape)
+    if g.ndim != 6 or len(shape) != 4 or g.shape[:2] != shape[:2] or g.shape[2:4] != tuple(
+            window_count(shape[2 + a], g.shape[4 + a], stride[a], dilation[a]) for a in (0, 1)):
+        raise ValueError(f"fold_windows: windows of shape {g.shape} do not come from an input of shape {shape} "
+                         f"with stride {stride} and dilation {dilation}")
+    return Fold.apply(g, shape=shape, stride=stride, dilation=dilation)
+
+
+def window_max(x: TensorLike, kernel_size, stride=None, dilation=1) -> Tensor:
+    """The maximum of each window of an (N, C, H, W) tensor (stride defaults to the kernel size)."""
+    x = as_tensor_arg(x, "window_max")
+    _check_4d(x, "window_max")
+    kernel = _pair(kernel_size, "kernel_size", "window_max")
+    stride = kernel if stride is None else _pair(stride, "stride", "window_max")
+    dilation = _pair(dilation, "dilation", "window_max")
+    _check_fits(x, kernel, stride, dilation, "window_max")
+    return WindowMax.apply(x, kernel=kernel, stride=stride, dilation=dilation)
+
+
+# ----------------------------------------------------------------------------- convolution and pooling
+
+
+def _padded(x, padding, value, fn):
+    """x with (top, bottom, left, right) constant padding on its last two axes (x itself when all are 0)."""
+    top, bottom, left, right = padding
+    if any(p < 0 for p in padding):
+        raise ValueError(f"{fn}: padding must be non-negative, got {padding}")
+    if not any(padding):
+        return x
+    return pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
+
+
+def conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None, stride=(1, 1),
+           padding=(0, 0, 0, 0), dilation=(1, 1), groups: int = 1, fn: str = "conv2d") -> Tensor:
+    """Cross-correlation of x (N, C, H, W) with weight (O, C/groups, kH, kW), PyTorch's layout.
+
+    The windows of the padded input, laid out as columns (groups, C/groups·kH·kW, N·Ho·Wo), meet the
+    weight in one (batched) matrix product; padding is (top, bottom, left, right).
+    """
+    x, w = as_tensor_arg(x, fn), as_tensor_arg(weight, fn)
+    _check_4d(x, fn)
+    if w.ndim != 4:
+        raise ValueError(f"{fn}: weight of shape {w.shape} must be 4-D (out_channels, in_channels/groups, kH, kW)")
+    n, c = x.shape[:2]
+    o, cg, kh, kw = w.shape
+    if groups < 1 or c % groups or o % groups or cg * groups != c:
+        raise ValueError(f"{fn}: input of shape {x.shape} (C={c}) does not match weight of shape {w.shape} with "
+                         f"groups={groups} (need C = weight.shape[1] * groups and out_channels divisible by groups)")
+    xp = _padded(x, padding, 0, fn)
+    _check_fits(xp, (kh, kw), stride, dilation, fn)
+    win = Windows.apply(xp, kernel=(kh, kw), stride=stride, dilation=dilation)  # (N, C, Ho, Wo, kH, kW)
+    ho, wo = win.shape[2:4]
+    cols = reshape(transpose(win, (1, 4, 5, 0, 2, 3)), (groups, cg * kh * kw, n * ho * wo) if groups > 1
+                   else (c * kh * kw, n * ho * wo))
+    wm = reshape(w, (groups, o // groups, cg * kh * kw) if groups > 1 else (o, cg * kh * kw))
+    out = transpose(reshape(matmul(wm, cols), (o, n, ho, wo)), (1, 0, 2, 3))
+    if bias is not None:
+        b = as_tensor_arg(bias, fn)
+        if b.shape != (o,):
+            raise ValueError(f"{fn}: bias of shape {b.shape} must be ({o},) for weight of shape {w.shape}")
+        out = out + reshape(b, (1, o, 1, 1))
+    return out
+
+
+def max_pool2d(x: TensorLike, kernel=(1, 1), stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
+               fn: str = "max_pool2d") -> Tensor:
+    """Max over the windows of x (N, C, H, W) padded with -inf at (top, bottom, left, right)."""
+    x = as_tensor_arg(x, fn)
+    _check_4d(x, fn)
+    xp = _padded(x, padding, -np.inf, fn)
+    _check_fits(xp, kernel, stride, dilation, fn)
+    return WindowMax.apply(xp, kernel=kernel, stride=stride, dilation=dilation)
+
+
+def avg_pool2d(x: TensorLike, kernel=(1, 1), stride=(1, 1), padding=(0, 0, 0, 0), overhang=(0, 0),
+               count_include_pad: bool = True, divisor_override: int | None = None,
+               fn: str = "avg_pool2d") -> Tensor:
+    """Mean over the windows of x (N, C, H, W) zero-padded at (top, bottom, left, right), plus ``overhang``
+    rows and columns at the bottom and right (ceil mode) that never count in the divisor."""
+    x = as_tensor_arg(x, fn)
+    _check_4d(x, fn)
+    top, bottom, left, right = padding
+    full = (top, bottom + overhang[0], left, right + overhang[1])
+    xp = _padded(x, full, 0, fn)
+    _check_fits(xp, kernel, stride, dilation := (1, 1), fn)
+    sums = _sum(Windows.apply(xp, kernel=kernel, stride=stride, dilation=dilation), axis=(4, 5))
+    if divisor_override is not None:
+        return sums / float(divisor_override)
+    counted = np.pad(np.ones(x.shape[2:], x.dtype), ((top, bottom), (left, right)),
+                     constant_values=1 if count_include_pad else 0)
+    counted = np.pad(counted, ((0, overhang[0]), (0, overhang[1])))
+    divisor = _windows_np(counted[None, None], kernel, stride, dilation).sum(axis=(4, 5))[0, 0]
+    return sums / divisor
