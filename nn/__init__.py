@@ -65,3 +65,19 @@ __all__ += [
     "metrics", "optim", "save", "utils",
 ]
 # ---- end of the training-stack block ----
+
+# ---- convolution, pooling, residual blocks ----
+from .layers import (  # noqa: E402
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    MaxPool1d,
+    MaxPool2d,
+    ResidualBlock,
+)
+
+__all__ += ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "MaxPool1d",
+            "MaxPool2d", "ResidualBlock"]

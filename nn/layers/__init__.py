@@ -33,3 +33,11 @@ __all__ = [
            "Swish",
            "Tanh",
 ]
+
+# ---- convolution, pooling, residual blocks ----
+from .conv import Conv1d, Conv2d  # noqa: E402
+from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d  # noqa: E402
+from .residual import ResidualBlock  # noqa: E402
+
+__all__ += ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "MaxPool1d",
+            "MaxPool2d", "ResidualBlock"]
