@@ -8,7 +8,7 @@ import platform
 
 import numpy as np
 
-SUITES = ("bench.overhead", "bench.mlp", "bench.bench_viz")
+SUITES = ("bench.overhead", "bench.mlp", "bench.bench_viz", "bench.cnn")
 
 
 def _one_blas_thread() -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from .base import Op, TensorLike, as_tensor_arg, dual
+from .base import INPUT, Op, TensorLike, as_tensor_arg, dual
 from .linalg import matmul
 from .reduce import sum as _sum
 from .shape import pad, reshape, transpose
@@ -91,8 +91,34 @@ _windows = dual(_windows_np, Windows, "sliding_windows")
 _fold = dual(_fold_np, Fold, "fold_windows")
 
 
+def _first_max(x, axis, k, count, stride, dilation):
+    """Max over ``k`` dilated offsets along ``axis`` (``count`` windows), and which offset held it (first wins)."""
+    lead = (slice(None),) * axis
+    out = x[lead + (_offset_slice(0, count, stride, dilation),)].copy()
+    arg = np.zeros(out.shape, np.int8)
+    for j in range(1, k):
+        v = x[lead + (_offset_slice(j, count, stride, dilation),)]
+        better = v > out  # strict: the first maximum keeps the gradient, as in PyTorch
+        if j == 1:
+            arg = better.view(np.int8)
+        else:
+            np.copyto(arg, j, where=better)
+        np.maximum(out, v, out=out)
+    return out, arg
+
+
+def _route(g, arg, into, axis, k, stride, dilation):
+    """Add ``g`` into ``into`` along ``axis`` at the offset ``arg`` names (the backward of ``_first_max``)."""
+    lead = (slice(None),) * axis
+    count = g.shape[axis]
+    for j in range(k):
+        into[lead + (_offset_slice(j, count, stride, dilation),)] += g * (arg == j) if k > 1 else g
+    return into
+
+
 class WindowMax(Op):
-    """Max pooling of x (N, C, H, W) over its windows; the gradient goes to each window's first maximum."""
+    """Max pooling of x (N, C, H, W) over its windows, separably (over each row's columns, then over rows);
+    the gradient goes to each window's first maximum in row-major order."""
 
     name = "window_max"
     rule = "∂max_window(x)/∂x = 1 at the window's first maximum, 0 elsewhere"
@@ -100,33 +126,22 @@ class WindowMax(Op):
     def forward(self, x, kernel=(1, 1), stride=(1, 1), dilation=(1, 1)):
         (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
         ho, wo = window_count(x.shape[2], kh, sh, dh), window_count(x.shape[3], kw, sw, dw)
-        out = idx = None
-        for i in range(kh):
-            rows = _offset_slice(i, ho, sh, dh)
-            for j in range(kw):
-                v = x[:, :, rows, _offset_slice(j, wo, sw, dw)]
-                if out is None:
-                    out, idx = v.copy(), np.zeros(v.shape, np.int16)
-                else:
-                    better = v > out  # strict: the first maximum keeps the gradient, as in PyTorch
-                    np.copyto(out, v, where=better)
-                    np.copyto(idx, i * kw + j, where=better)
-        self.saved = (x.shape, kernel, stride, dilation, idx)
+        rows, arg_w = _first_max(x, 3, kw, wo, sw, dw)  # (N, C, H, Wo): each row's window maxima
+        out, arg_h = _first_max(rows, 2, kh, ho, sh, dh)  # (N, C, Ho, Wo)
+        self.saved = (INPUT[0], kernel, stride, dilation, arg_h, arg_w)
         return out
 
     def backward(self, g):
-        shape, (kh, kw), stride, dilation, idx = self.saved
+        x, (kh, kw), stride, dilation, arg_h, arg_w = self.saved
         if isinstance(g, Tensor):  # recorded: a constant one-hot mask times g, folded (linear in g)
-            hot = (idx[..., None] == np.arange(kh * kw, dtype=idx.dtype)).reshape(idx.shape + (kh, kw))
-            return _fold(g.reshape(g.shape + (1, 1)) * hot.astype(g.dtype), shape=shape, stride=stride,
+            ho = arg_h.shape[2]
+            row = (np.arange(ho) * stride[0])[:, None] + arg_h.astype(np.int64) * dilation[0]
+            k = arg_h.astype(np.int64) * kw + np.take_along_axis(arg_w, row, axis=2)
+            hot = (k[..., None] == np.arange(kh * kw)).reshape(k.shape + (kh, kw))
+            return _fold(g.reshape(g.shape + (1, 1)) * hot.astype(g.dtype), shape=x.shape, stride=stride,
                          dilation=dilation)
-        out = np.zeros(shape, dtype=g.dtype)
-        ho, wo = idx.shape[2:]
-        for i in range(kh):
-            rows = _offset_slice(i, ho, stride[0], dilation[0])
-            for j in range(kw):
-                out[:, :, rows, _offset_slice(j, wo, stride[1], dilation[1])] += np.where(idx == i * kw + j, g, 0)
-        return out
+        rows = _route(g, arg_h, np.zeros(arg_w.shape, g.dtype), 2, kh, stride[0], dilation[0])
+        return _route(rows, arg_w, np.zeros_like(x, dtype=g.dtype), 3, kw, stride[1], dilation[1])
 
 
 # ----------------------------------------------------------------------------- public functions
