@@ -420,7 +420,7 @@ _CONV_VARIANTS = (  # variant, stride, padding, dilation, groups, bias
 for _v, _s, _p, _d, _g, _b in _CONV_VARIANTS:
     _add("conv2d", _v, lambda *a, _s=_s, _p=_p, _d=_d, _g=_g: _cv.conv2d(*a, stride=_s, padding=_p, dilation=_d,
                                                                          groups=_g),
-         (_R,) * (3 if _b else 2), "conv", [_cv.Windows, _la.Matmul],
+         (_R,) * (3 if _b else 2), "conv", [_cv.Conv2dOp],
          ref=lambda *a, _s=_s, _p=_p, _d=_d, _g=_g: _np_conv(*a, stride=_s, padding=_p, dilation=_d, groups=_g),
          weight=True, bias=_b, stride=_s, padding=_p, dilation=_d, groups=_g)
 _add("sliding_windows", "kernel 2x3, stride (2, 1), dilation (1, 2)",
@@ -431,7 +431,8 @@ _add("fold_windows", "of windows 2x2, stride 1", lambda x: _cv.fold_windows(_cv.
      ref=lambda x: _cv._fold_np(_cv._windows_np(x, (2, 2)), x.shape), kernel=(2, 2))
 for _v, _k, _s, _p, _d in (("2x2", (2, 2), (2, 2), (0, 0, 0, 0), (1, 1)),
                            ("3x3 stride 2 padding 1", (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),
-                           ("overlapping 2x2, dilation (1, 2), padding at the end", (2, 2), (1, 1), (0, 1, 0, 1), (1, 2))):
+                           ("overlapping 2x2, dilation (1, 2), padding at the end", (2, 2), (1, 1), (0, 1, 0, 1),
+                            (1, 2))):
     _add("max_pool2d", _v, lambda x, _k=_k, _s=_s, _p=_p, _d=_d: _cv.max_pool2d(x, _k, _s, _p, _d), (_D,), "conv",
          [_cv.WindowMax], ref=lambda x, _k=_k, _s=_s, _p=_p, _d=_d: _np_pool(x, np.max, _k, _s, _p, _d, -np.inf),
          kernel=_k, stride=_s, padding=_p, dilation=_d)

@@ -28,25 +28,26 @@ def _params(rng):
 
 
 def _im2col_pooled(xp, out_hw):
-    """Columns (C·9, N·(H/2)·(W/2)·4) of a padded (C, N, H+2, W+2) input for a 3×3 kernel, each 2×2 pooling
-    window's four positions last, so max pooling is a max over the last axis of the product."""
+    """Columns (C·9, N·4·(H/2)·(W/2)) of a padded (C, N, H+2, W+2) input for a 3×3 kernel, ordered so the four
+    positions of each 2×2 pooling window are an axis of the product: max pooling is a max over that axis."""
     c, n = xp.shape[:2]
     h = w = out_hw
-    cols = np.empty((c, 3, 3, n, h // 2, w // 2, 2, 2), xp.dtype)
+    cols = np.empty((c, 3, 3, n, 2, 2, h // 2, w // 2), xp.dtype)
     for i in range(3):
         for j in range(3):
-            cols[:, i, j] = xp[:, :, i:i + h, j:j + w].reshape(c, n, h // 2, 2, w // 2, 2).transpose(0, 1, 2, 4, 3, 5)
+            cols[:, i, j] = xp[:, :, i:i + h, j:j + w].reshape(c, n, h // 2, 2, w // 2, 2).transpose(0, 1, 3, 5, 2, 4)
     return cols.reshape(c * 9, -1)
 
 
 def _col2im_pooled(dcols, c, n, out_hw):
     """The adjoint of ``_im2col_pooled``: (C, N, H+2, W+2), one slice added per kernel offset."""
     h = w = out_hw
-    d = dcols.reshape(c, 3, 3, n, h // 2, w // 2, 2, 2)
+    d = dcols.reshape(c, 3, 3, n, 2, 2, h // 2, w // 2)
     out = np.zeros((c, n, h + 2, w + 2), dcols.dtype)
     for i in range(3):
         for j in range(3):
-            out[:, :, i:i + h, j:j + w] += d[:, i, j].transpose(0, 1, 2, 4, 3, 5).reshape(c, n, h, w)
+            view = out[:, :, i:i + h, j:j + w].reshape(c, n, h // 2, 2, w // 2, 2).transpose(0, 1, 3, 5, 2, 4)
+            view += d[:, i, j]  # a strided view of ``out``: added in place
     return out
 
 
@@ -54,17 +55,21 @@ def _conv_pool_relu(a, w, b, hw):
     """relu(maxpool(conv(a) + b)) with a in (C, N, H, W) layout: max and relu commute with the bias add."""
     cols = _im2col_pooled(np.pad(a, ((0, 0), (0, 0), (1, 1), (1, 1))), hw)
     o = w.shape[0]
-    out = (w.reshape(o, -1) @ cols).reshape(o, a.shape[1], hw // 2, hw // 2, 4)
-    arg = out.argmax(axis=-1)
-    pooled = np.take_along_axis(out, arg[..., None], axis=-1)[..., 0] + b[:, None, None, None]
-    return np.maximum(pooled, 0), cols, arg
+    out = (w.reshape(o, -1) @ cols).reshape(o, a.shape[1], 4, hw // 2, hw // 2)
+    pooled, arg = out[:, :, 0].copy(), np.zeros((o, a.shape[1], hw // 2, hw // 2), np.int8)
+    for k in range(1, 4):  # the first maximum of the four, as max pooling picks it
+        better = out[:, :, k] > pooled
+        arg += better * (k - arg)  # arithmetic, not np.where: a data-dependent branch per element is slow
+        np.maximum(pooled, out[:, :, k], out=pooled)
+    pooled += b[:, None, None, None]
+    return np.maximum(pooled, 0, out=pooled), cols, arg
 
 
 def _conv_pool_relu_backward(g, act, cols, arg, w, hw, need_input):
     """Gradients of ``_conv_pool_relu`` for weight, bias and (when asked) the input."""
     g = g * (act > 0)
     db = g.sum(axis=(1, 2, 3))
-    dout = (np.arange(4) == arg[..., None]) * g[..., None]  # the gradient at each window's maximum
+    dout = (arg[:, :, None] == np.arange(4, dtype=np.int8)[:, None, None]) * g[:, :, None]  # at each maximum
     o = w.shape[0]
     dout = dout.reshape(o, -1)
     dw = (dout @ cols.T).reshape(w.shape)

@@ -12,9 +12,8 @@ import numpy as np
 
 from ..tensor import Tensor
 from .base import INPUT, Op, TensorLike, as_tensor_arg, dual
-from .linalg import matmul
 from .reduce import sum as _sum
-from .shape import pad, reshape, transpose
+from .shape import pad
 
 
 def _pair(v, what: str, fn: str) -> tuple[int, int]:
@@ -102,17 +101,27 @@ def _first_max(x, axis, k, count, stride, dilation):
         if j == 1:
             arg = better.view(np.int8)
         else:
-            np.copyto(arg, j, where=better)
+            arg = arg + better * (j - arg)  # arithmetic: np.where or copyto(where=) is several times slower
         np.maximum(out, v, out=out)
     return out, arg
 
 
-def _route(g, arg, into, axis, k, stride, dilation):
-    """Add ``g`` into ``into`` along ``axis`` at the offset ``arg`` names (the backward of ``_first_max``)."""
+def _route(g, arg, like, axis, k, stride, dilation):
+    """The backward of ``_first_max``: ``g`` put along ``axis`` at the offset ``arg`` names, in an array
+    shaped (and laid out) like ``like``. Windows that do not overlap are written straight into place."""
     lead = (slice(None),) * axis
-    count = g.shape[axis]
+    count, size = g.shape[axis], like.shape[axis]
+    disjoint = stride >= dilation * (k - 1) + 1
+    covered = disjoint and dilation == 1 and stride == k and count * k == size
+    into = np.empty_like(like, dtype=g.dtype) if covered else np.zeros_like(like, dtype=g.dtype)
     for j in range(k):
-        into[lead + (_offset_slice(j, count, stride, dilation),)] += g * (arg == j) if k > 1 else g
+        where = into[lead + (_offset_slice(j, count, stride, dilation),)]
+        if k == 1:
+            where[...] = g
+        elif disjoint:
+            np.multiply(g, arg == j, out=where)
+        else:
+            where += g * (arg == j)
     return into
 
 
@@ -140,8 +149,64 @@ class WindowMax(Op):
             hot = (k[..., None] == np.arange(kh * kw)).reshape(k.shape + (kh, kw))
             return _fold(g.reshape(g.shape + (1, 1)) * hot.astype(g.dtype), shape=x.shape, stride=stride,
                          dilation=dilation)
-        rows = _route(g, arg_h, np.zeros(arg_w.shape, g.dtype), 2, kh, stride[0], dilation[0])
-        return _route(rows, arg_w, np.zeros_like(x, dtype=g.dtype), 3, kw, stride[1], dilation[1])
+        rows = _route(g, arg_h, arg_w, 2, kh, stride[0], dilation[0])
+        return _route(rows, arg_w, x, 3, kw, stride[1], dilation[1])
+
+
+def _columns(x, kernel, stride, dilation, groups):
+    """im2col: the windows of x as columns (C·kH·kW, N·Ho·Wo), or (groups, C/groups·kH·kW, N·Ho·Wo)."""
+    win = _windows(x, kernel=kernel, stride=stride, dilation=dilation)  # a view (N, C, Ho, Wo, kH, kW)
+    n, c, ho, wo, kh, kw = win.shape
+    rows = c // groups * kh * kw
+    return win.transpose((1, 4, 5, 0, 2, 3)).reshape((groups, rows, n * ho * wo) if groups > 1 else
+                                                      (rows, n * ho * wo))
+
+
+def _by_group(a, groups, rows):
+    """(O, ...) as (O, rows) or, with groups, (groups, O/groups, rows)."""
+    return a.reshape((groups, a.shape[0] // groups, rows) if groups > 1 else (a.shape[0], rows))
+
+
+class Conv2dOp(Op):
+    """Cross-correlation of (padded) x (N, C, H, W) with weight (O, C/groups, kH, kW), plus an optional bias.
+
+    With columns X = im2col(x) and W as (O, C·kH·kW): y = W X + b. The backward is dW = G Xᵀ,
+    dx = fold(Wᵀ G), db = Σ G; recorded (second order), X is rebuilt from the sliding-windows op.
+    """
+
+    name = "conv2d"
+    rule = "y = W·im2col(x) + b;  ∂/∂W = G·im2col(x)ᵀ,  ∂/∂x = fold(Wᵀ·G),  ∂/∂b = Σ G"
+
+    def forward(self, x, w, b=None, stride=(1, 1), dilation=(1, 1), groups=1):
+        n = x.shape[0]
+        o, kernel = w.shape[0], w.shape[2:]
+        cols = _columns(x, kernel, stride, dilation, groups)
+        ho, wo = window_count(x.shape[2], kernel[0], stride[0], dilation[0]), \
+            window_count(x.shape[3], kernel[1], stride[1], dilation[1])
+        out = np.matmul(_by_group(w, groups, cols.shape[-2]), cols).reshape(o, n, ho, wo)
+        if b is not None:
+            out += b.reshape(o, 1, 1, 1)
+        # The columns are a cache for the plain backward (held in a tuple: unused when the backward is recorded).
+        self.saved = (INPUT[0], INPUT[1], (cols,), stride, dilation, groups)
+        return out.transpose(1, 0, 2, 3)
+
+    def backward(self, g):
+        x, w, (cols,), stride, dilation, groups = self.saved
+        kernel = w.shape[2:]
+        n, ho, wo = g.shape[0], g.shape[2], g.shape[3]
+        gm = _by_group(g.transpose((1, 0, 2, 3)), groups, n * ho * wo)
+        gx = gw = gb = None
+        if self.needs_grad(1):
+            if isinstance(g, Tensor):
+                cols = _columns(x, kernel, stride, dilation, groups)
+            gw = (gm @ cols.swapaxes(-1, -2)).reshape(w.shape)
+        if self.needs_grad(0):
+            dcols = _by_group(w, groups, w.shape[1] * kernel[0] * kernel[1]).swapaxes(-1, -2) @ gm
+            dwin = dcols.reshape((x.shape[1],) + tuple(kernel) + (n, ho, wo)).transpose((3, 0, 4, 5, 1, 2))
+            gx = _fold(dwin, shape=x.shape, stride=stride, dilation=dilation)
+        if self.needs_grad(2):
+            gb = g.sum(axis=(0, 2, 3))
+        return gx, gw, gb
 
 
 # ----------------------------------------------------------------------------- public functions
@@ -221,20 +286,14 @@ def conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None, st
     if groups < 1 or c % groups or o % groups or cg * groups != c:
         raise ValueError(f"{fn}: input of shape {x.shape} (C={c}) does not match weight of shape {w.shape} with "
                          f"groups={groups} (need C = weight.shape[1] * groups and out_channels divisible by groups)")
-    xp = _padded(x, padding, 0, fn)
-    _check_fits(xp, (kh, kw), stride, dilation, fn)
-    win = Windows.apply(xp, kernel=(kh, kw), stride=stride, dilation=dilation)  # (N, C, Ho, Wo, kH, kW)
-    ho, wo = win.shape[2:4]
-    cols = reshape(transpose(win, (1, 4, 5, 0, 2, 3)), (groups, cg * kh * kw, n * ho * wo) if groups > 1
-                   else (c * kh * kw, n * ho * wo))
-    wm = reshape(w, (groups, o // groups, cg * kh * kw) if groups > 1 else (o, cg * kh * kw))
-    out = transpose(reshape(matmul(wm, cols), (o, n, ho, wo)), (1, 0, 2, 3))
+    b = None
     if bias is not None:
         b = as_tensor_arg(bias, fn)
         if b.shape != (o,):
             raise ValueError(f"{fn}: bias of shape {b.shape} must be ({o},) for weight of shape {w.shape}")
-        out = out + reshape(b, (1, o, 1, 1))
-    return out
+    xp = _padded(x, padding, 0, fn)
+    _check_fits(xp, (kh, kw), stride, dilation, fn)
+    return Conv2dOp.apply(xp, w, b, stride=stride, dilation=dilation, groups=groups)
 
 
 def max_pool2d(x: TensorLike, kernel=(1, 1), stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
