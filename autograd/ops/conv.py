@@ -45,7 +45,10 @@ def _windows_np(x, kernel=(1, 1), stride=(1, 1), dilation=(1, 1)):
 
 
 def _fold_np(g, shape=(), stride=(1, 1), dilation=(1, 1)):
-    out = np.zeros(shape, dtype=g.dtype)
+    if g.strides[1] > g.strides[0]:  # channel-major windows (a convolution's gradient): add in that order
+        out = np.zeros((shape[1], shape[0]) + tuple(shape[2:]), dtype=g.dtype).transpose(1, 0, 2, 3)
+    else:
+        out = np.zeros(shape, dtype=g.dtype)
     _, _, ho, wo, kh, kw = g.shape
     for i in range(kh):
         rows = _offset_slice(i, ho, stride[0], dilation[0])
@@ -93,15 +96,15 @@ _fold = dual(_fold_np, Fold, "fold_windows")
 def _first_max(x, axis, k, count, stride, dilation):
     """Max over ``k`` dilated offsets along ``axis`` (``count`` windows), and which offset held it (first wins)."""
     lead = (slice(None),) * axis
-    out = x[lead + (_offset_slice(0, count, stride, dilation),)].copy()
-    arg = np.zeros(out.shape, np.int8)
-    for j in range(1, k):
+    first = x[lead + (_offset_slice(0, count, stride, dilation),)]
+    if k == 1:
+        return first.copy(), np.zeros(first.shape, np.int8)
+    v = x[lead + (_offset_slice(1, count, stride, dilation),)]
+    arg = (v > first).view(np.int8)  # strict: the first maximum keeps the gradient, as in PyTorch
+    out = np.maximum(first, v)
+    for j in range(2, k):
         v = x[lead + (_offset_slice(j, count, stride, dilation),)]
-        better = v > out  # strict: the first maximum keeps the gradient, as in PyTorch
-        if j == 1:
-            arg = better.view(np.int8)
-        else:
-            arg = arg + better * (j - arg)  # arithmetic: np.where or copyto(where=) is several times slower
+        arg = arg + (v > out) * (j - arg)  # arithmetic: np.where or copyto(where=) is several times slower
         np.maximum(out, v, out=out)
     return out, arg
 
@@ -167,43 +170,58 @@ def _by_group(a, groups, rows):
     return a.reshape((groups, a.shape[0] // groups, rows) if groups > 1 else (a.shape[0], rows))
 
 
-class Conv2dOp(Op):
-    """Cross-correlation of (padded) x (N, C, H, W) with weight (O, C/groups, kH, kW), plus an optional bias.
+def _zero_padded(x, padding):
+    """x (N, C, H, W) inside zeros, ``padding`` = (top, bottom, left, right); x itself when there is none."""
+    if not any(padding):
+        return x
+    if isinstance(x, Tensor):
+        return pad(x, ((0, 0), (0, 0), padding[:2], padding[2:]))
+    top, bottom, left, right = padding
+    out = np.zeros(x.shape[:2] + (x.shape[2] + top + bottom, x.shape[3] + left + right), x.dtype)
+    out[:, :, top:top + x.shape[2], left:left + x.shape[3]] = x
+    return out
 
-    With columns X = im2col(x) and W as (O, C·kH·kW): y = W X + b. The backward is dW = G Xᵀ,
-    dx = fold(Wᵀ G), db = Σ G; recorded (second order), X is rebuilt from the sliding-windows op.
+
+class Conv2dOp(Op):
+    """Cross-correlation of x (N, C, H, W), zero-padded, with weight (O, C/groups, kH, kW), plus an optional bias.
+
+    With columns X = im2col(pad(x)) and W as (O, C·kH·kW): y = W X + b. The backward is dW = G Xᵀ,
+    dx = unpad(fold(Wᵀ G)), db = Σ G; recorded (second order), X is rebuilt from the sliding-windows op.
     """
 
     name = "conv2d"
     rule = "y = W·im2col(x) + b;  ∂/∂W = G·im2col(x)ᵀ,  ∂/∂x = fold(Wᵀ·G),  ∂/∂b = Σ G"
 
-    def forward(self, x, w, b=None, stride=(1, 1), dilation=(1, 1), groups=1):
+    def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+        xp = _zero_padded(x, padding)
         n = x.shape[0]
         o, kernel = w.shape[0], w.shape[2:]
-        cols = _columns(x, kernel, stride, dilation, groups)
-        ho, wo = window_count(x.shape[2], kernel[0], stride[0], dilation[0]), \
-            window_count(x.shape[3], kernel[1], stride[1], dilation[1])
+        cols = _columns(xp, kernel, stride, dilation, groups)
+        ho, wo = window_count(xp.shape[2], kernel[0], stride[0], dilation[0]), \
+            window_count(xp.shape[3], kernel[1], stride[1], dilation[1])
         out = np.matmul(_by_group(w, groups, cols.shape[-2]), cols).reshape(o, n, ho, wo)
         if b is not None:
             out += b.reshape(o, 1, 1, 1)
         # The columns are a cache for the plain backward (held in a tuple: unused when the backward is recorded).
-        self.saved = (INPUT[0], INPUT[1], (cols,), stride, dilation, groups)
+        self.saved = (INPUT[0], INPUT[1], (cols,), xp.shape, stride, padding, dilation, groups)
         return out.transpose(1, 0, 2, 3)
 
     def backward(self, g):
-        x, w, (cols,), stride, dilation, groups = self.saved
+        x, w, (cols,), padded_shape, stride, padding, dilation, groups = self.saved
         kernel = w.shape[2:]
         n, ho, wo = g.shape[0], g.shape[2], g.shape[3]
         gm = _by_group(g.transpose((1, 0, 2, 3)), groups, n * ho * wo)
         gx = gw = gb = None
         if self.needs_grad(1):
             if isinstance(g, Tensor):
-                cols = _columns(x, kernel, stride, dilation, groups)
+                cols = _columns(_zero_padded(x, padding), kernel, stride, dilation, groups)
             gw = (gm @ cols.swapaxes(-1, -2)).reshape(w.shape)
         if self.needs_grad(0):
             dcols = _by_group(w, groups, w.shape[1] * kernel[0] * kernel[1]).swapaxes(-1, -2) @ gm
             dwin = dcols.reshape((x.shape[1],) + tuple(kernel) + (n, ho, wo)).transpose((3, 0, 4, 5, 1, 2))
-            gx = _fold(dwin, shape=x.shape, stride=stride, dilation=dilation)
+            gx = _fold(dwin, shape=padded_shape, stride=stride, dilation=dilation)
+            if any(padding):
+                gx = gx[:, :, padding[0]:padding[0] + x.shape[2], padding[2]:padding[2] + x.shape[3]]
         if self.needs_grad(2):
             gb = g.sum(axis=(0, 2, 3))
         return gx, gw, gb
@@ -217,11 +235,11 @@ def _check_4d(x, fn):
         raise ValueError(f"{fn}: input of shape {x.shape} must be 4-D (N, C, H, W)")
 
 
-def _check_fits(x, kernel, stride, dilation, fn):
+def _check_fits(shape, kernel, stride, dilation, fn, what="input"):
     for axis, k, s, d in zip((2, 3), kernel, stride, dilation):
-        if window_count(x.shape[axis], k, s, d) < 1:
+        if window_count(shape[axis], k, s, d) < 1:
             raise ValueError(f"{fn}: kernel {kernel} with dilation {dilation} (effective size "
-                             f"{d * (k - 1) + 1}) is larger than the input of shape {x.shape}")
+                             f"{d * (k - 1) + 1}) is larger than the {what} of shape {shape}")
 
 
 def sliding_windows(x: TensorLike, kernel_size, stride=1, dilation=1) -> Tensor:
@@ -230,7 +248,7 @@ def sliding_windows(x: TensorLike, kernel_size, stride=1, dilation=1) -> Tensor:
     _check_4d(x, "sliding_windows")
     kernel, stride, dilation = (_pair(v, w, "sliding_windows") for v, w in
                                 ((kernel_size, "kernel_size"), (stride, "stride"), (dilation, "dilation")))
-    _check_fits(x, kernel, stride, dilation, "sliding_windows")
+    _check_fits(x.shape, kernel, stride, dilation, "sliding_windows")
     return Windows.apply(x, kernel=kernel, stride=stride, dilation=dilation)
 
 
@@ -253,7 +271,7 @@ def window_max(x: TensorLike, kernel_size, stride=None, dilation=1) -> Tensor:
     kernel = _pair(kernel_size, "kernel_size", "window_max")
     stride = kernel if stride is None else _pair(stride, "stride", "window_max")
     dilation = _pair(dilation, "dilation", "window_max")
-    _check_fits(x, kernel, stride, dilation, "window_max")
+    _check_fits(x.shape, kernel, stride, dilation, "window_max")
     return WindowMax.apply(x, kernel=kernel, stride=stride, dilation=dilation)
 
 
@@ -291,9 +309,12 @@ def conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None, st
         b = as_tensor_arg(bias, fn)
         if b.shape != (o,):
             raise ValueError(f"{fn}: bias of shape {b.shape} must be ({o},) for weight of shape {w.shape}")
-    xp = _padded(x, padding, 0, fn)
-    _check_fits(xp, (kh, kw), stride, dilation, fn)
-    return Conv2dOp.apply(xp, w, b, stride=stride, dilation=dilation, groups=groups)
+    if any(p < 0 for p in padding):
+        raise ValueError(f"{fn}: padding must be non-negative, got {padding}")
+    padded = (n, c, x.shape[2] + padding[0] + padding[1], x.shape[3] + padding[2] + padding[3])
+    _check_fits(padded, (kh, kw), stride, dilation, fn, "padded input")
+    return Conv2dOp.apply(x, w, b, stride=tuple(stride), padding=tuple(padding), dilation=tuple(dilation),
+                          groups=groups)
 
 
 def max_pool2d(x: TensorLike, kernel=(1, 1), stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
@@ -302,7 +323,7 @@ def max_pool2d(x: TensorLike, kernel=(1, 1), stride=(1, 1), padding=(0, 0, 0, 0)
     x = as_tensor_arg(x, fn)
     _check_4d(x, fn)
     xp = _padded(x, padding, -np.inf, fn)
-    _check_fits(xp, kernel, stride, dilation, fn)
+    _check_fits(xp.shape, kernel, stride, dilation, fn, "padded input")
     return WindowMax.apply(xp, kernel=kernel, stride=stride, dilation=dilation)
 
 
@@ -316,7 +337,7 @@ def avg_pool2d(x: TensorLike, kernel=(1, 1), stride=(1, 1), padding=(0, 0, 0, 0)
     top, bottom, left, right = padding
     full = (top, bottom + overhang[0], left, right + overhang[1])
     xp = _padded(x, full, 0, fn)
-    _check_fits(xp, kernel, stride, dilation := (1, 1), fn)
+    _check_fits(xp.shape, kernel, stride, dilation := (1, 1), fn, "padded input")
     sums = _sum(Windows.apply(xp, kernel=kernel, stride=stride, dilation=dilation), axis=(4, 5))
     if divisor_override is not None:
         return sums / float(divisor_override)
