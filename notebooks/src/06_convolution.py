@@ -19,6 +19,8 @@ import autograd as ag
 import nn
 import nn.functional as F
 import viz
+from autograd.ops.conv import fold_windows, sliding_windows
+from nn.examples import digits_cnn, residual_vs_plain
 
 ag.manual_seed(0)
 rng = np.random.default_rng(0)
@@ -73,8 +75,6 @@ fig
 # one kernel offset at a time. The two are each other's transpose: ⟨windows(x), g⟩ = ⟨x, fold(g)⟩.
 
 # %%
-from autograd.ops.conv import fold_windows, sliding_windows
-
 x = rng.standard_normal((1, 1, 6, 7))
 win = sliding_windows(x, 3, stride=2)
 g = rng.standard_normal(win.shape)
@@ -147,8 +147,6 @@ assert a.grad.data[0, 0].tolist() == [[0, 0, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0], 
 # smaller one (6 epochs, width 16) takes a few seconds.
 
 # %%
-from nn.examples import digits_cnn
-
 result = digits_cnn.run(epochs=6, width=16, progress=False)
 print(f"test accuracy {result['test_accuracy']:.2%} after {result['epochs']} epochs")
 assert result["test_accuracy"] >= 0.97
@@ -184,8 +182,6 @@ viz.draw_model(block, ag.zeros((2, 8, 8, 8)), depth=1)
 # A shorter run (width 8, 2 epochs) shows the same ordering.
 
 # %%
-from nn.examples import residual_vs_plain
-
 curves = residual_vs_plain.run(epochs=2, blocks=9, width=8, progress=False)
 print("plain   ", curves["plain"]["loss"])
 print("residual", curves["residual"]["loss"])
