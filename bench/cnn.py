@@ -6,6 +6,8 @@ the same step written by hand in NumPy (the floor) and PyTorch CPU, one thread e
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 import autograd as ag
@@ -128,6 +130,21 @@ def _torch_model(torch, p):
     return model
 
 
+def _interleaved_cpu_ms(steps: dict, rounds: int = 12, number: int = 3) -> dict:
+    """Best process CPU time per call of each step, the steps taking turns (fairer than wall clock when other
+    jobs load the machine: waiting for a core is not counted, and every step sees the same conditions)."""
+    best = dict.fromkeys(steps, float("inf"))
+    for fn in steps.values():
+        fn()
+    for _ in range(rounds):
+        for name, fn in steps.items():
+            start = time.process_time()
+            for _ in range(number):
+                fn()
+            best[name] = min(best[name], (time.process_time() - start) / number * 1e3)
+    return best
+
+
 def run() -> list[dict]:
     import nn
     from nn import optim
@@ -136,8 +153,6 @@ def run() -> list[dict]:
     x = rng.standard_normal((BATCH, 1, 28, 28)).astype(np.float32)
     labels = rng.integers(0, 10, BATCH)
     p = _params(rng)
-    floor = per_call_us(lambda: numpy_train_step(p, x, labels), number=10)
-
     model = graphgrad_model(_params(np.random.default_rng(0)))
     opt = optim.SGD(model.parameters(), lr=LR)
     xt, yt = ag.tensor(x), ag.tensor(labels)
@@ -147,28 +162,35 @@ def run() -> list[dict]:
         nn.functional.cross_entropy(model(xt), yt).backward()
         opt.step()
 
-    ours = per_call_us(ours_step, number=10)
-    row = {"benchmark": "cnn_train_step: 2 conv + 2 max-pool + linear, batch 32 of 1×28×28, SGD step",
-           "graphgrad": f"{ours / 1000:.2f} ms", "baseline": f"NumPy by hand {floor / 1000:.2f} ms",
-           "result": f"{ours / floor:.2f}x NumPy (target ≤ 1.5x)"}
+    steps = {"graphgrad": ours_step, "numpy": lambda: numpy_train_step(p, x, labels)}
     try:
         import torch
     except ImportError:
-        return [row]
-    torch.set_num_threads(1)
-    tmodel = _torch_model(torch, _params(np.random.default_rng(0)))
-    topt = torch.optim.SGD(tmodel.parameters(), lr=LR)
-    tx, ty = torch.from_numpy(x), torch.from_numpy(labels)
+        torch = None
+    if torch is not None:
+        torch.set_num_threads(1)
+        tmodel = _torch_model(torch, _params(np.random.default_rng(0)))
+        topt = torch.optim.SGD(tmodel.parameters(), lr=LR)
+        tx, ty = torch.from_numpy(x), torch.from_numpy(labels)
 
-    def torch_step():
-        topt.zero_grad()
-        torch.nn.functional.cross_entropy(tmodel(tx), ty).backward()
-        topt.step()
+        def torch_step():
+            topt.zero_grad()
+            torch.nn.functional.cross_entropy(tmodel(tx), ty).backward()
+            topt.step()
 
-    theirs = per_call_us(torch_step, number=10)
-    return [row, {"benchmark": "cnn_train_step vs PyTorch", "graphgrad": f"{ours / 1000:.2f} ms",
-                  "baseline": f"PyTorch {torch.__version__} CPU, 1 thread {theirs / 1000:.2f} ms",
-                  "result": f"{ours / theirs:.2f}x PyTorch (target < 1x)"}]
+        steps["torch"] = torch_step
+    wall = {name: per_call_us(fn, number=10) / 1e3 for name, fn in steps.items()}
+    cpu = _interleaved_cpu_ms(steps)
+    rows = []
+    for kind, t in (("wall clock", wall), ("CPU time, interleaved", cpu)):
+        rows.append({"benchmark": f"cnn_train_step ({kind}): 2 conv + 2 max-pool + linear, batch 32 of 1×28×28, SGD",
+                     "graphgrad": f"{t['graphgrad']:.2f} ms", "baseline": f"NumPy by hand {t['numpy']:.2f} ms",
+                     "result": f"{t['graphgrad'] / t['numpy']:.2f}x NumPy (target ≤ 1.5x)"})
+        if torch is not None:
+            rows.append({"benchmark": f"cnn_train_step ({kind}) vs PyTorch", "graphgrad": f"{t['graphgrad']:.2f} ms",
+                         "baseline": f"PyTorch {torch.__version__} CPU, 1 thread {t['torch']:.2f} ms",
+                         "result": f"{t['graphgrad'] / t['torch']:.2f}x PyTorch (target < 1x)"})
+    return rows
 
 
 if __name__ == "__main__":
