@@ -99,6 +99,8 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, dims: int, fn: str
         bias = _as_tensor(bias, fn)
         if bias.shape != (w.shape[0],):
             raise ValueError(f"{fn}: bias of shape {bias.shape} must be ({w.shape[0]},) for weight of shape {w.shape}")
+        if bias.dtype != x.dtype:
+            raise TypeError(f"{fn}: bias dtype {bias.dtype} does not match input dtype {x.dtype}")
     if dims == 1:
         n, c, length = x.shape
         out = _cv.conv2d(x.reshape(n, c, 1, length), w.reshape(w.shape[:2] + (1,) + kernel), bias,
@@ -132,8 +134,8 @@ def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation
 def _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode, dims, fn):
     """Normalised (kernel, stride, padding per side, dilation, ceil overhang per axis) for a pooling call."""
     kernel = _ints(kernel_size, dims, "kernel_size", fn, 1)
-    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
-        _ints(stride, dims, "stride", fn, 1)
+    empty = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)  # PyTorch: the kernel size
+    stride = kernel if empty else _ints(stride, dims, "stride", fn, 1)
     pads = _ints(padding, dims, "padding", fn, 0)
     dilation = _ints(dilation, dims, "dilation", fn, 1)
     if any(2 * p > k for p, k in zip(pads, kernel)):

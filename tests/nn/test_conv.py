@@ -265,3 +265,6 @@ def test_functional_errors_name_the_function_and_shapes():
         F.conv2d(ag.zeros((2, 3, 5, 5)), w, ag.zeros(3))
     with pytest.raises(TypeError, match=r"conv2d: input dtype float32 does not match weight dtype float64"):
         F.conv2d(ag.zeros((1, 3, 5, 5), dtype=np.float32), ag.zeros((4, 3, 3, 3), dtype=np.float64))
+    with pytest.raises(TypeError, match=r"conv2d: bias dtype float64 does not match input dtype float32"):
+        F.conv2d(ag.zeros((1, 3, 5, 5), dtype=np.float32), ag.zeros((4, 3, 3, 3), dtype=np.float32),
+                 ag.zeros(4, dtype=np.float64))
