@@ -4,10 +4,13 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import autograd as ag
 import nn
 import nn.functional as F
+from autograd.testing import check_gradients
 
 RNG = np.random.default_rng(0)
 
@@ -268,3 +271,21 @@ def test_functional_errors_name_the_function_and_shapes():
     with pytest.raises(TypeError, match=r"conv2d: bias dtype float64 does not match input dtype float32"):
         F.conv2d(ag.zeros((1, 3, 5, 5), dtype=np.float32), ag.zeros((4, 3, 3, 3), dtype=np.float32),
                  ag.zeros(4, dtype=np.float64))
+
+
+# ----------------------------------------------------------------------------- drawn configurations, second order
+
+@settings(max_examples=10)
+@given(data=st.data())
+def test_conv2d_gradients_first_and_second_order_on_drawn_configurations(data):
+    groups = data.draw(st.sampled_from([1, 2]), label="groups")
+    kernel = tuple(data.draw(st.integers(1, 2), label="kernel") for _ in range(2))
+    stride = tuple(data.draw(st.integers(1, 2), label="stride") for _ in range(2))
+    dilation = tuple(data.draw(st.integers(1, 2), label="dilation") for _ in range(2))
+    padding = data.draw(st.one_of(st.integers(0, 1), st.sampled_from(["valid", "full"])), label="padding")
+    sides = tuple(d * (k - 1) + 1 + data.draw(st.integers(0, 1)) for k, d in zip(kernel, dilation))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
+    x = ag.tensor(rng.standard_normal((1, groups) + sides), requires_grad=True)
+    w = ag.tensor(rng.standard_normal((groups, 1) + kernel), requires_grad=True)
+    b = ag.tensor(rng.standard_normal(groups), requires_grad=True)
+    check_gradients(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups), x, w, b)

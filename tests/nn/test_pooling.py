@@ -4,10 +4,13 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import autograd as ag
 import nn
 import nn.functional as F
+from autograd.testing import check_gradients
 
 RNG = np.random.default_rng(1)
 
@@ -190,3 +193,17 @@ def test_pooling_keeps_float32():
 def test_bad_pooling_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@settings(max_examples=10)
+@given(data=st.data())
+def test_pooling_gradients_first_and_second_order_on_drawn_configurations(data):
+    kernel = tuple(data.draw(st.integers(1, 3), label="kernel") for _ in range(2))
+    stride = tuple(data.draw(st.integers(1, 3), label="stride") for _ in range(2))
+    padding = tuple(data.draw(st.integers(0, k // 2), label="padding") for k in kernel)
+    ceil_mode = data.draw(st.booleans(), label="ceil_mode")
+    sides = tuple(k + data.draw(st.integers(0, 2)) for k in kernel)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
+    x = ag.tensor(_distinct((1, 2) + sides, rng), requires_grad=True)
+    check_gradients(lambda x: F.max_pool2d(x, kernel, stride, padding, ceil_mode=ceil_mode), x)
+    check_gradients(lambda x: F.avg_pool2d(x, kernel, stride, padding, ceil_mode=ceil_mode), x)
