@@ -1,5 +1,6 @@
 """Every op's public function, by family; ``Tensor`` methods are bound here too."""
 from ..tensor import Tensor
+from .conv import avg_pool2d, conv2d, fold_windows, max_pool2d, sliding_windows
 from .elementwise import (
     abs,
     add,
@@ -58,9 +59,11 @@ __all__ = [
     "argmax",
     "argmin",
     "astype",
+    "avg_pool2d",
     "broadcast_to",
     "clip",
     "concatenate",
+    "conv2d",
     "cos",
     "divide",
     "einsum",
@@ -70,6 +73,7 @@ __all__ = [
     "expand_dims",
     "flatten",
     "floor_divide",
+    "fold_windows",
     "getitem",
     "greater",
     "greater_equal",
@@ -81,6 +85,7 @@ __all__ = [
     "logsumexp",
     "matmul",
     "max",
+    "max_pool2d",
     "maximum",
     "mean",
     "min",
@@ -98,6 +103,7 @@ __all__ = [
     "sigmoid",
     "sign",
     "sin",
+    "sliding_windows",
     "softmax",
     "split",
     "sqrt",

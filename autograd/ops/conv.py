@@ -1,10 +1,12 @@
-"""Sliding windows, the primitive pair convolution and pooling are built from.
+"""Convolution and pooling on sliding windows.
 
 ``sliding_windows(x, kernel, stride, dilation)`` views an (N, C, H, W) array as (N, C, Ho, Wo, kH, kW)
 windows without copying; its adjoint ``fold_windows`` adds window gradients back into (N, C, H, W),
 one strided slice per kernel offset. Each is the other's backward, so every order of derivative is
-recorded through the same two ops. ``window_max`` is max pooling (the first maximum of a window wins,
-as in PyTorch); its backward routes the gradient to that element.
+recorded through the same two ops. ``conv2d`` is one op (the windows as im2col columns times the
+weights in one matrix product); its recorded backward is written with that pair and matmul, so it is
+differentiable again. ``window_max`` is max pooling (the first maximum of a window wins, as in
+PyTorch); average pooling is a sum over the windows.
 """
 from __future__ import annotations
 
@@ -288,56 +290,75 @@ def _padded(x, padding, value, fn):
     return pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
 
 
-def conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None, stride=(1, 1),
-           padding=(0, 0, 0, 0), dilation=(1, 1), groups: int = 1, fn: str = "conv2d") -> Tensor:
-    """Cross-correlation of x (N, C, H, W) with weight (O, C/groups, kH, kW), PyTorch's layout.
+def _sides(padding, fn: str) -> tuple[int, int, int, int]:
+    """Padding as (top, bottom, left, right) from an int, a pair (rows, columns) or four ints, all >= 0."""
+    if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
+        sides = (padding,) * 4
+    else:
+        sides = tuple(padding) if isinstance(padding, (tuple, list)) else ()
+        sides = (sides[0], sides[0], sides[1], sides[1]) if len(sides) == 2 else sides
+    if len(sides) != 4 or any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 0 for p in sides):
+        raise ValueError(f"{fn}: padding must be a non-negative int, a pair or (top, bottom, left, right), "
+                         f"got {padding!r}")
+    return tuple(int(p) for p in sides)
 
-    The windows of the padded input, laid out as columns (groups, C/groups·kH·kW, N·Ho·Wo), meet the
-    weight in one (batched) matrix product; padding is (top, bottom, left, right).
+
+def _pool_params(kernel_size, stride, padding, dilation, fn):
+    kernel = _pair(kernel_size, "kernel_size", fn)
+    stride = kernel if stride is None else _pair(stride, "stride", fn)
+    return kernel, stride, _sides(padding, fn), _pair(dilation, "dilation", fn)
+
+
+def conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1, fn: str = "conv2d") -> Tensor:
+    """Cross-correlation of x (N, C, H, W) with weight (O, C/groups, kH, kW), PyTorch's layout and sizes.
+
+    ``padding``: an int, a pair, or (top, bottom, left, right) zeros (``nn.functional.conv2d`` adds
+    'valid' / 'same' / 'full'). The windows of the padded input, laid out as columns, meet the weight in
+    one (batched over groups) matrix product.
     """
     x, w = as_tensor_arg(x, fn), as_tensor_arg(weight, fn)
     _check_4d(x, fn)
     if w.ndim != 4:
         raise ValueError(f"{fn}: weight of shape {w.shape} must be 4-D (out_channels, in_channels/groups, kH, kW)")
+    stride, dilation = _pair(stride, "stride", fn), _pair(dilation, "dilation", fn)
+    padding = _sides(padding, fn)
     n, c = x.shape[:2]
     o, cg, kh, kw = w.shape
-    if groups < 1 or c % groups or o % groups or cg * groups != c:
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1 or c % groups or \
+            o % groups or cg * groups != c:
         raise ValueError(f"{fn}: input of shape {x.shape} (C={c}) does not match weight of shape {w.shape} with "
-                         f"groups={groups} (need C = weight.shape[1] * groups and out_channels divisible by groups)")
+                         f"groups={groups!r} (need C = weight.shape[1] * groups and out_channels divisible by groups)")
     b = None
     if bias is not None:
         b = as_tensor_arg(bias, fn)
         if b.shape != (o,):
             raise ValueError(f"{fn}: bias of shape {b.shape} must be ({o},) for weight of shape {w.shape}")
-    if any(p < 0 for p in padding):
-        raise ValueError(f"{fn}: padding must be non-negative, got {padding}")
     padded = (n, c, x.shape[2] + padding[0] + padding[1], x.shape[3] + padding[2] + padding[3])
     _check_fits(padded, (kh, kw), stride, dilation, fn, "padded input")
-    return Conv2dOp.apply(x, w, b, stride=tuple(stride), padding=tuple(padding), dilation=tuple(dilation),
-                          groups=groups)
+    return Conv2dOp.apply(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=int(groups))
 
 
-def max_pool2d(x: TensorLike, kernel=(1, 1), stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
-               fn: str = "max_pool2d") -> Tensor:
-    """Max over the windows of x (N, C, H, W) padded with -inf at (top, bottom, left, right)."""
+def max_pool2d(x: TensorLike, kernel_size, stride=None, padding=0, dilation=1, fn: str = "max_pool2d") -> Tensor:
+    """Max over the windows of x (N, C, H, W) padded with -inf (an int, a pair or (top, bottom, left, right));
+    stride defaults to the kernel size."""
     x = as_tensor_arg(x, fn)
     _check_4d(x, fn)
+    kernel, stride, padding, dilation = _pool_params(kernel_size, stride, padding, dilation, fn)
     xp = _padded(x, padding, -np.inf, fn)
     _check_fits(xp.shape, kernel, stride, dilation, fn, "padded input")
     return WindowMax.apply(xp, kernel=kernel, stride=stride, dilation=dilation)
 
 
-def avg_pool2d(x: TensorLike, kernel=(1, 1), stride=(1, 1), padding=(0, 0, 0, 0), overhang=(0, 0),
-               count_include_pad: bool = True, divisor_override: int | None = None,
-               fn: str = "avg_pool2d") -> Tensor:
-    """Mean over the windows of x (N, C, H, W) zero-padded at (top, bottom, left, right), plus ``overhang``
-    rows and columns at the bottom and right (ceil mode) that never count in the divisor."""
+def avg_pool2d(x: TensorLike, kernel_size, stride=None, padding=0, overhang=(0, 0), count_include_pad: bool = True,
+               divisor_override: int | None = None, fn: str = "avg_pool2d") -> Tensor:
+    """Mean over the windows of x (N, C, H, W) zero-padded as in ``max_pool2d``, plus ``overhang`` rows and
+    columns at the bottom and right (ceil mode) that never count in the divisor."""
     x = as_tensor_arg(x, fn)
     _check_4d(x, fn)
-    top, bottom, left, right = padding
-    full = (top, bottom + overhang[0], left, right + overhang[1])
-    xp = _padded(x, full, 0, fn)
-    _check_fits(xp.shape, kernel, stride, dilation := (1, 1), fn, "padded input")
+    kernel, stride, (top, bottom, left, right), dilation = _pool_params(kernel_size, stride, padding, 1, fn)
+    xp = _padded(x, (top, bottom + overhang[0], left, right + overhang[1]), 0, fn)
+    _check_fits(xp.shape, kernel, stride, dilation, fn, "padded input")
     sums = _sum(Windows.apply(xp, kernel=kernel, stride=stride, dilation=dilation), axis=(4, 5))
     if divisor_override is not None:
         return sums / float(divisor_override)
