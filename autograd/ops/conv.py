@@ -103,6 +103,8 @@ def _first_max(x, axis, k, count, stride, dilation):
         return first.copy(), np.zeros(first.shape, np.int8)
     v = x[lead + (_offset_slice(1, count, stride, dilation),)]
     arg = (v > first).view(np.int8)  # strict: the first maximum keeps the gradient, as in PyTorch
+    if k > 127:  # offsets beyond int8
+        arg = arg.astype(np.int32)
     out = np.maximum(first, v)
     for j in range(2, k):
         v = x[lead + (_offset_slice(j, count, stride, dilation),)]

@@ -79,6 +79,14 @@ def test_max_pool_indices_are_flat_per_channel_plane():
                                   out.data)
 
 
+def test_global_max_pool_with_a_wide_kernel_finds_the_maximum():
+    x = ag.tensor(_distinct((1, 1, 2, 200), RNG), requires_grad=True)
+    out, idx = F.max_pool2d(x, (2, 200), return_indices=True)
+    assert out.item() == x.data.max() and idx.item() == int(x.data.argmax())
+    out.backward()
+    np.testing.assert_array_equal(x.grad.data.reshape(-1), np.eye(400)[int(x.data.argmax())])
+
+
 def test_max_pool_gives_a_tie_to_the_first_maximum_as_pytorch():
     x = ag.tensor(np.zeros((1, 1, 2, 2)), requires_grad=True)
     F.max_pool2d(x, 2).sum().backward()
