@@ -1,6 +1,7 @@
 """Every op's public function, by family; ``Tensor`` methods are bound here too."""
 from ..tensor import Tensor
 from .attention import masked_softmax
+from .conv import avg_pool2d, conv2d, fold_windows, max_pool2d, sliding_windows
 from .elementwise import (
     abs,
     add,
@@ -59,9 +60,11 @@ __all__ = [
     "argmax",
     "argmin",
     "astype",
+    "avg_pool2d",
     "broadcast_to",
     "clip",
     "concatenate",
+    "conv2d",
     "cos",
     "divide",
     "einsum",
@@ -71,6 +74,7 @@ __all__ = [
     "expand_dims",
     "flatten",
     "floor_divide",
+    "fold_windows",
     "getitem",
     "greater",
     "greater_equal",
@@ -83,6 +87,7 @@ __all__ = [
     "logsumexp",
     "matmul",
     "max",
+    "max_pool2d",
     "maximum",
     "mean",
     "min",
@@ -100,6 +105,7 @@ __all__ = [
     "sigmoid",
     "sign",
     "sin",
+    "sliding_windows",
     "softmax",
     "split",
     "sqrt",
