@@ -43,6 +43,7 @@ class BroadcastTo(Op):
         except ValueError:
             raise ValueError(f"broadcast_to: cannot broadcast shape {np.shape(a)} to {shape}") from None
 
+    rule = "∂broadcast(a)/∂a: the gradient summed over the broadcast axes"
     def backward(self, g):
         return unbroadcast(g, self.saved[0])
 
@@ -66,6 +67,7 @@ class Sum(Op):
         self.saved = (a.shape, axis, keepdims)
         return np.sum(a, axis=axis, keepdims=keepdims)
 
+    rule = "∂Σa/∂aᵢ = 1 (the gradient copied to every summed element)"
     def backward(self, g):
         shape, axes, keepdims = self.saved
         return expand(g, shape, axes, keepdims)
@@ -80,6 +82,7 @@ class Mean(Op):
         self.saved = (a.shape, axis, keepdims)
         return np.mean(a, axis=axis, keepdims=keepdims)
 
+    rule = "∂mean(a)/∂aᵢ = 1/n (n elements averaged)"
     def backward(self, g):
         shape, axes, keepdims = self.saved
         n = int(np.prod([shape[i] for i in axes]))
@@ -95,6 +98,7 @@ class Prod(Op):
         self.saved = (INPUT[0], OUTPUT[0], axis, keepdims)
         return np.prod(a, axis=axis, keepdims=keepdims)
 
+    rule = "∂Πa/∂aᵢ = Π_{j≠i} a_j"
     def backward(self, g):
         a, out, axes, keepdims = self.saved
         shape = a.shape
@@ -135,6 +139,7 @@ class _Extreme(Op):
         self.saved = (a.shape, axis, keepdims, share.astype(out.dtype, copy=False))
         return out
 
+    rule = "∂max(a)/∂aᵢ (min alike) = 1/k for the k elements equal to the extreme, else 0"
     def backward(self, g):
         shape, axes, keepdims, share = self.saved
         return expand(g, shape, axes, keepdims) * share
@@ -163,6 +168,7 @@ class Var(Op):
         self.saved = (INPUT[0], axis, keepdims, ddof)
         return np.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
 
+    rule = "∂var(a)/∂aᵢ = 2(aᵢ − mean(a))/(n − ddof)"
     def backward(self, g):
         a, axes, keepdims, ddof = self.saved
         n = int(np.prod([a.shape[i] for i in axes]))
@@ -179,6 +185,7 @@ class Std(Op):
         self.saved = (INPUT[0], OUTPUT[0], axis, keepdims, ddof)
         return np.std(a, axis=axis, keepdims=keepdims, ddof=ddof)
 
+    rule = "∂std(a)/∂aᵢ = (aᵢ − mean(a))/((n − ddof)·std(a))"
     def backward(self, g):
         a, out, axes, keepdims, ddof = self.saved
         n = int(np.prod([a.shape[i] for i in axes]))
@@ -212,6 +219,7 @@ class LogSumExp(Op):
         self.saved = (INPUT[0], OUTPUT[0], axis, keepdims)
         return out
 
+    rule = "∂logsumexp(a)/∂aᵢ = softmax(a)ᵢ"
     def backward(self, g):
         a, out, axes, keepdims = self.saved
         lse = out.reshape(keepdims_shape(a.shape, axes))
@@ -228,6 +236,7 @@ class Softmax(Op):
         self.saved = (OUTPUT[0], axis)
         return e / np.sum(e, axis=axis, keepdims=True)
 
+    rule = "∂sᵢ/∂a_j = sᵢ(δᵢⱼ − s_j): ∂L/∂a = s ⊙ (g − Σ g ⊙ s)"
     def backward(self, g):
         s, axis = self.saved
         gs = g * s
@@ -243,6 +252,7 @@ class LogSoftmax(Op):
         self.saved = (OUTPUT[0], axis)
         return (a - _stable_lse(a, (axis,))).astype(a.dtype, copy=False)
 
+    rule = "∂log sᵢ/∂a_j = δᵢⱼ − s_j: ∂L/∂a = g − s·Σg"
     def backward(self, g):
         out, axis = self.saved
         return g - _exp(out) * g.sum(axis=axis, keepdims=True)
