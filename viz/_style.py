@@ -44,5 +44,10 @@ NEGATIVE = "#d62728"
 FORWARD_LEGEND = ("amber box: parameter (a leaf that requires grad) \u00b7 green box: input\\l"
                   "grey dashed box: constant \u00b7 blue ellipse: operation \u00b7 white box: tensor \u00b7 "
                   "bold green border: output\\l")
+# Added under a forward drawing when backward has freed some of its nodes (their values are gone).
+FREED_LEGEND = ("dashed blue ellipse: backward() has run and freed that op's values (shape and dtype kept)\\l"
+                "to keep the numbers, run the forward and backward inside `with viz.record():`, "
+                "or draw before backward()\\l")
 BACKWARD_LEGEND = ("grey: start gradient \u00b7 amber: accumulate into a leaf's .grad\\l"
-                   "pink: backward function (dashed once its saved values are freed)\\l")
+                   "pink: backward function (dashed once its saved values are freed); its rule: the local "
+                   "derivative; edge labels: the gradient sent to each input\\l")

