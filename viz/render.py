@@ -137,6 +137,10 @@ def _backend(cls, wasmtime):
 
         config = wasmtime.Config()
         config.max_wasm_stack = _WASM_STACK
+        try:
+            config.cache = True  # wasmtime's on-disk cache of the compiled module: start-up in milliseconds
+        except Exception:  # noqa: BLE001 -- no writable cache directory: compile each time, as before
+            pass
         backend = cls.__new__(cls)
         backend.wasm_path = Path(PACKAGE_WASM_PATH)
         backend._engine = wasmtime.Engine(config)

@@ -173,6 +173,8 @@ class Stepper:
                  "p": -1 if hl.pending_from is None else hl.pending_from, "b": int(hl.backward), "g": changed}
 
         def build():
+            if hl.backward:  # the gradients known at this step, gathered when the drawing is asked for
+                hl.grads = {nid: text for nid, text in self._grads_at(index).items() if text}
             return self._graph.build(highlight=hl, name=f"{phase}_{index}", **opts)
 
         self.frames.append(Frame(index, phase, op, node, title, details, build, state, self))
@@ -181,8 +183,11 @@ class Stepper:
         g = self._graph
         n = len(g.ops)
         mx = self._opts["max_value_elements"]
+        into: dict[str, list] = {}
+        for src, dst, _ in g.edges:
+            into.setdefault(dst, []).append((src, dst))
         for k, op in enumerate(g.ops):
-            ins = [(src, dst) for src, dst, _ in g.edges if dst == f"op{k}"]
+            ins = into.get(f"op{k}", [])
             outs = [output_id(k, j) for j in range(len(op.outputs))]
             hl = Highlight(current={op}, pending_from=k + 1, touched={s for s, _ in ins} | set(outs),
                            current_edges=set(ins) | {(f"op{k}", t) for t in outs})
@@ -248,7 +253,7 @@ class Stepper:
                     for nid in (g.leaf_ids(x) if x.grad_fn is None else (src,)):
                         grads[nid] = changed[nid] = one_line(summary_text(sums[key], mx))
             hl = Highlight(current={op}, touched=touched, current_edges=edges | {(f"op{k}", t) for t in outs},
-                           grads=dict(grads), backward=True)
+                           backward=True)
             title = f"backward {m + 1}/{total}: {op.name} receives grad {_received_text(rec, op, mx)}"
             details = "\n".join(explain_step(op, rec.received_outputs[op], sent, inputs, mx))
             self._make_frame("backward", op, title, details, hl, changed)

@@ -304,3 +304,43 @@ def test_widget_cuts_a_tall_graph_to_a_window_around_the_current_node():
         assert top < centre < top + height
     short = viz.Stepper((ag.tensor([1.0], requires_grad=True) * 2.0).sum())
     assert viz._stepper_html.focus_svg(short.frames[0].to_svg()) == short.frames[0].to_svg()
+
+
+def _chain(n_steps):
+    x = ag.tensor([1.0], requires_grad=True, name="x")
+    y = x
+    for _ in range(n_steps):
+        y = y * 1.0001 + 0.0
+    return y.sum()
+
+
+@pytest.mark.slow
+def test_saved_page_of_a_1000_op_graph_is_under_5_mb(tmp_path):
+    """Defect: every frame embedded the whole SVG (a 300-op chain gave a 394 MB page)."""
+    s = viz.Stepper(_chain(500))  # 1,001 ops: 2,002 frames
+    assert len(s) == 2002
+    size = s.save_html(tmp_path / "big.html").stat().st_size
+    assert size < 5_000_000, f"{size / 1e6:.1f} MB"
+
+
+def test_widget_view_keeps_the_current_node_in_a_window_of_fixed_scale():
+    """Defect: the widget cropped a tall graph vertically only, so in a wide one the node left the view."""
+    ag.manual_seed(0)
+    h = ag.randn(3, 2)
+    branches = [(h @ ag.randn(2, 2, requires_grad=True)).tanh() for _ in range(12)]  # a wide graph
+    out = branches[0]
+    for b in branches[1:]:
+        out = out + b
+    s = viz.Stepper(out.sum())
+    base = s.base_svg()
+    full_w = float(re.search(r'viewBox="[\d.]+ [\d.]+ ([\d.]+)', base).group(1))
+    assert full_w > 720  # wider than the window
+    scales = set()
+    for f in s.frames:
+        svg = viz._stepper_html.focus_svg(f.to_svg())
+        x0, y0, w, h_ = map(float, re.search(r'viewBox="([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)"', svg).groups())
+        assert w <= 720 and h_ <= 480
+        scales.add(round(float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1)) / w, 2))
+        bx0, by0, bx1, by1 = viz._stepper_html.current_box(svg)
+        assert x0 <= bx0 and bx1 <= x0 + w and y0 <= by0 and by1 <= y0 + h_, f.title
+    assert scales == {1.0}  # the text keeps its size
