@@ -43,6 +43,7 @@ def explain_step(op, received: tuple, sent: tuple, inputs: list, mx: int) -> lis
         if s is None:
             continue
         name, shape = inputs[i] if i < len(inputs) else (None, np.shape(s))
+        head = f"  input {i} ({name})" if name else f"  input {i}"
         name = name or f"input {i}"
         result = one_line(summary_text(s, mx))
         if tuple(np.shape(s)) != tuple(shape):
@@ -50,8 +51,8 @@ def explain_step(op, received: tuple, sent: tuple, inputs: list, mx: int) -> lis
         local = local_derivative(outs[0][1], s) if elementwise else None
         if local is not None and local.size <= mx:
             d = one_line(summary_text(local, mx))
-            lines.append(f"  input {i} ({name}): \u2202y/\u2202{name} = {d}; \u2202L/\u2202{name} = "
+            lines.append(f"{head}: \u2202y/\u2202{name} = {d}; \u2202L/\u2202{name} = "
                          f"{one_line(summary_text(outs[0][1], mx))} \u2299 {d} = {result}")
         else:
-            lines.append(f"  input {i} ({name}): \u2202L/\u2202{name} = {result}")
+            lines.append(f"{head}: \u2202L/\u2202{name} = {result}")
     return lines

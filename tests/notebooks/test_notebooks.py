@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["01_autograd_basics", "02_worked_network", "03_activations", "04_losses_and_optimisers",
-            "05_training_real_data"]
+            "05_training_real_data", "09_checking_gradients", "10_watching_backprop"]
 # Notebooks that take more than about 5 s on 2 cores (they train networks).
 SLOW = {"05_training_real_data"}
 
@@ -35,6 +35,8 @@ REQUIRED = {
     "03_activations": {f"A{i}" for i in range(1, 9)} | {"T7"},
     "04_losses_and_optimisers": {"E1", "E2", "E3", "E4", "T2", "T4", "T5", "T6", "T11"},
     "05_training_real_data": {"L3", "T3", "T8", "T9", "T10", "T12"},
+    "09_checking_gradients": {"T1", "A3"},
+    "10_watching_backprop": {"L4", "T1", "E2", "A1"},
 }
 
 
