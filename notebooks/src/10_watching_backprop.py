@@ -14,7 +14,7 @@
 # | $\Delta a^{[2]} = -y/a^{[2]} + (1 - y)/(1 - a^{[2]})$ | what the output sigmoid receives (E2) |
 # | $\Delta z^{[2]} = \Delta a^{[2]} \cdot a^{[2]}(1 - a^{[2]}) = a^{[2]} - y$ | the output sigmoid (A1) |
 # | $\Delta b^{[1]} = \Delta z^{[2]}$ | the bias addition |
-# | $\Delta\theta^{[1]} = a^{[1]\top}\Delta z^{[2]}$, $\Delta a^{[1]} = \Delta z^{[2]}\theta^{[1]\top}$ | second product |
+# | $\Delta\theta^{[1]} = a^{[1]\top}\Delta z^{[2]}$, $\Delta a^{[1]} = \Delta z^{[2]}\theta^{[1]\top}$ | 2nd product |
 # | $\Delta z^{[1]} = \Delta a^{[1]} \odot a^{[1]}(1 - a^{[1]})$ | the hidden sigmoid |
 # | $\Delta\theta^{[0]} = a^{[0]\top}\Delta z^{[1]}$, $\Delta b^{[0]} = \Delta z^{[1]}$ | first product and bias |
 
