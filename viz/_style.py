@@ -10,6 +10,7 @@ EDGE = {"fontname": FONT, "fontsize": "9", "arrowsize": "0.7", "color": "#555555
 OP = {"shape": "ellipse", "style": "filled", "fillcolor": "#dbe9f6", "color": "#4a78a8"}
 TENSOR = {"shape": "box", "style": "filled", "fillcolor": "#ffffff", "color": "#777777"}
 PARAM = {"shape": "box", "style": "filled,bold", "fillcolor": "#fde9b8", "color": "#b07d00"}
+BUFFER = {"shape": "box", "style": "filled,dashed", "fillcolor": "#efe6d2", "color": "#8a7440", "fontsize": "9"}
 INPUT = {"shape": "box", "style": "filled", "fillcolor": "#ddf0d8", "color": "#4d8a3d"}
 CONST = {"shape": "box", "style": "filled,dashed", "fillcolor": "#f3f3f3", "color": "#aaaaaa", "fontsize": "9",
          "fontcolor": "#444444"}
