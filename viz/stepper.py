@@ -129,11 +129,12 @@ class Stepper:
     the Stepper displays as a slider with buttons (ipywidgets), which ``step()``/``goto()`` move, or as the
     same self-contained HTML page when ipywidgets is missing. ``gradient`` seeds a non-scalar output's
     backward; ``backward=False`` steps through the forward pass only. Parameters are labelled by their
-    ``state_dict`` keys; ``names`` (a Module or a mapping name -> Tensor) as in ``draw_graph``.
+    ``state_dict`` keys; ``names`` (a Module or a mapping name -> Tensor) as in ``draw_graph``. A fused
+    function (``cross_entropy``) is one step and one box; ``expand=True`` steps through the ops inside it.
     """
 
     def __init__(self, out, gradient=None, backward: bool = True, rankdir: str = "TB", show_values: bool = True,
-                 max_value_elements: int = 8, names=None):
+                 max_value_elements: int = 8, names=None, expand: bool = False):
         if not isinstance(out, Tensor):
             raise TypeError(f"Stepper: expected a Tensor, got {type(out).__name__}")
         _check_options("Stepper", rankdir, max_value_elements)
@@ -141,7 +142,7 @@ class Stepper:
             raise ValueError("Stepper: this tensor was not produced by recorded operations (it is a leaf, or was "
                              "computed under no_grad / from inputs that do not require grad): nothing to step through")
         self.out = out
-        self._graph = ForwardGraph(out, names, fn="Stepper")
+        self._graph = ForwardGraph(out, names, fn="Stepper", expand=expand)
         self._opts = {"rankdir": rankdir, "show_values": show_values, "max_value_elements": max_value_elements}
         self._uid = f"gg{next(_instances)}"
         self._edge_index = {}
@@ -179,22 +180,44 @@ class Stepper:
 
         self.frames.append(Frame(index, phase, op, node, title, details, build, state, self))
 
+    def _units(self):
+        """The steps: every op, except that a folded call (a fused loss) is one step, under its first op."""
+        g = self._graph
+        return [op for op in g.ops if g.rep(op) is op]
+
+    def _visible_outputs(self, op):
+        """``(tensor id, member op, output index)`` for the drawn outputs of a step (all of a folded call's)."""
+        g = self._graph
+        members = g.groups[op][1] if op in g.groups else [op]
+        return [(output_id(g.index[m], j), m, j) for m in members for j in range(len(m.outputs))
+                if output_id(g.index[m], j) not in g.hidden]
+
     def _forward_frames(self):
         g = self._graph
-        n = len(g.ops)
+        units = self._units()
         mx = self._opts["max_value_elements"]
         into: dict[str, list] = {}
         for src, dst, _ in g.edges:
             into.setdefault(dst, []).append((src, dst))
-        for k, op in enumerate(g.ops):
+        for u, op in enumerate(units):
+            k = g.index[op]
             ins = into.get(f"op{k}", [])
-            outs = [output_id(k, j) for j in range(len(op.outputs))]
-            hl = Highlight(current={op}, pending_from=k + 1, touched={s for s, _ in ins} | set(outs),
-                           current_edges=set(ins) | {(f"op{k}", t) for t in outs})
-            params = one_line(params_text(op.name, op.params))
-            made = ", ".join(meta_text(info) for info in op.outputs)
-            title = f"forward {k + 1}/{n}: {op.name}" + (f" ({params})" if params else "") + f" -> {made}"
-            self._make_frame("forward", op, title, "\n".join(_value_lines(g, op, mx)), hl, {})
+            outs = self._visible_outputs(op)
+            last = max(g.index[m] for m in g.groups[op][1]) if op in g.groups else k
+            hl = Highlight(current={op}, pending_from=last + 1, touched={s for s, _ in ins} | {t for t, _, _ in outs},
+                           current_edges=set(ins) | {(f"op{k}", t) for t, _, _ in outs})
+            made = ", ".join(meta_text(m.outputs[j]) for _, m, j in outs)
+            if op in g.groups:
+                call, members = g.groups[op]
+                what = f"{call.function_name} ({len(members)} ops folded)"
+                lines = [f"value = {one_line(value_text(v, mx))}" for _, m, j in outs
+                         if (v := g.value(m, j)) is not None and value_text(v, mx) is not None]
+            else:
+                params = one_line(params_text(op.name, op.params))
+                what = op.name + (f" ({params})" if params else "")
+                lines = _value_lines(g, op, mx)
+            title = f"forward {u + 1}/{len(units)}: {what} -> {made}"
+            self._make_frame("forward", op, title, "\n".join(lines), hl, {})
 
     def _backward_frames(self, gradient):
         out, g = self.out, self._graph
@@ -224,39 +247,72 @@ class Stepper:
         mx = self._opts["max_value_elements"]
         grads: dict[str, str] = {}
         sums: dict[str, np.ndarray] = {}  # gradient each tensor node has received so far
-        total = len(rec.backward)
-        for m, op in enumerate(rec.backward):
-            k = g.index[op]
-            changed: dict[str, str] = {}
-            outs = [output_id(k, j) for j in range(len(op.outputs))]
-            for tid, received in zip(outs, rec.received_outputs[op]):
+        left = {}  # folded call -> how many of its ops the backward still visits
+        for op in rec.backward:
+            left[g.rep(op)] = left.get(g.rep(op), 0) + 1
+        total = len(left)
+        step: dict = {}  # what the current (possibly folded) step has gathered so far
+        m = 0
+        for op in rec.backward:
+            rep = g.rep(op)
+            if not step or step["rep"] is not rep:
+                step = {"rep": rep, "changed": {}, "touched": set(), "edges": set(), "inputs": {}, "sent": {}}
+            k_rep = g.index[rep]
+            changed = step["changed"]
+            for tid, member, j in self._visible_outputs(op) if op is rep or rep in g.groups else ():
+                if member is not op:
+                    continue
+                received = rec.received_outputs[op][j]
+                step["touched"].add(tid)
+                step["edges"].add((f"op{k_rep}", tid))
                 if received is not None and grads.get(tid) != (text := one_line(summary_text(received, mx))):
                     grads[tid] = changed[tid] = text
             sent = rec.sent[op]
-            touched = set(outs)
-            edges = set()
-            inputs = []
             for i, x in enumerate(input_items(op)):
                 if not isinstance(x, TENSORS):
-                    inputs.append((None, np.shape(x)))
+                    step["inputs"].setdefault(("const", i), (None, np.shape(x)))
                     continue
-                inputs.append((g.name_of(x) if isinstance(x, Tensor) else x.grad_fn.output_name(x.output_index),
-                               x.shape))
                 src = g.tensor_id(x, op)
-                touched.add(src)
-                edges.add((src, f"op{k}"))
+                if src in g.hidden:
+                    continue  # a tensor inside a folded call
+                name = g.name_of(x) if isinstance(x, Tensor) else x.grad_fn.output_name(x.output_index)
+                step["inputs"].setdefault(src if rep in g.groups else ("pos", i), (name, x.shape))
+                step["touched"].add(src)
+                step["edges"].add((src, f"op{k_rep}"))
                 gi = sent[i] if i < len(sent) else None
                 if gi is not None and x.requires_grad:
                     gi = unbroadcast(gi, x.shape) if gi.shape != x.shape else gi
+                    step["sent"][src] = gi if src not in step["sent"] else step["sent"][src] + gi
                     key = id(x) if x.grad_fn is None else src  # a leaf drawn once per use shows one total
                     sums[key] = gi if key not in sums else sums[key] + gi
                     for nid in (g.leaf_ids(x) if x.grad_fn is None else (src,)):
                         grads[nid] = changed[nid] = one_line(summary_text(sums[key], mx))
-            hl = Highlight(current={op}, touched=touched, current_edges=edges | {(f"op{k}", t) for t in outs},
-                           backward=True)
-            title = f"backward {m + 1}/{total}: {op.name} receives grad {_received_text(rec, op, mx)}"
-            details = "\n".join(explain_step(op, rec.received_outputs[op], sent, inputs, mx))
-            self._make_frame("backward", op, title, details, hl, changed)
+            left[rep] -= 1
+            if left[rep]:
+                continue  # a folded call is one step, shown once all its ops have run
+            m += 1
+            hl = Highlight(current={rep}, touched=step["touched"], current_edges=step["edges"], backward=True)
+            if rep in g.groups:
+                call, members = g.groups[rep]
+                got = [rec.received_outputs[mb][j] for _, mb, j in self._visible_outputs(rep)
+                       if mb in rec.received_outputs]
+                got_text = ", ".join(one_line(summary_text(x, mx)) for x in got if x is not None)
+                title = f"backward {m}/{total}: {call.function_name} receives grad {got_text}"
+                lines = [f"folded: {', '.join(mb.name for mb in members)} (Stepper(..., expand=True) steps "
+                         "through them)", f"rule: {call.rule}"]
+                for src, (name, _shape) in step["inputs"].items():
+                    if src in step["sent"]:
+                        who = name or src
+                        lines.append(f"  input ({who}): \u2202L/\u2202{who} = "
+                                     f"{one_line(summary_text(step['sent'][src], mx))}")
+                details = "\n".join(lines)
+            else:
+                inputs = [step["inputs"].get(("pos", i), step["inputs"].get(("const", i), (None, ())))
+                          for i in range(len(rep.inputs))]
+                title = f"backward {m}/{total}: {rep.name} receives grad {_received_text(rec, rep, mx)}"
+                details = "\n".join(explain_step(rep, rec.received_outputs[rep], sent, inputs, mx))
+            self._make_frame("backward", rep, title, details, hl, changed)
+            step = {}
 
     # ------------------------------------------------------------------ the shared layout
     def base_svg(self) -> str:
