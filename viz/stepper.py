@@ -276,6 +276,8 @@ class Stepper:
                 if src in g.hidden:
                     continue  # a tensor inside a folded call
                 name = g.name_of(x) if isinstance(x, Tensor) else x.grad_fn.output_name(x.output_index)
+                if name is None and rep in g.groups:  # say what it is: the output of which op, or an input
+                    name = f"{g.rep(x.grad_fn).name} output" if x.grad_fn is not None else "input"
                 step["inputs"].setdefault(src if rep in g.groups else ("pos", i), (name, x.shape))
                 step["touched"].add(src)
                 step["edges"].add((src, f"op{k_rep}"))
