@@ -57,7 +57,8 @@ class Function:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls._node_cls = type(cls.__name__ + "Node", (_FunctionNode,), {"name": cls.__name__, "function": cls})
+        cls._node_cls = type(cls.__name__ + "Node", (_FunctionNode,), {"name": cls.__name__, "function": cls,
+                                                            "rule": getattr(cls, "rule", _FunctionNode.rule)})
 
     @staticmethod
     def forward(ctx, *args):
@@ -106,6 +107,7 @@ class _FunctionNode(Op):
         self.saved = (ctx, *[Input(i) for i, a in enumerate(arrays) if any(v is a for v in ctx._saved)])
         return outs if several else outs[0]
 
+    rule = "as written in the Function's backward (give the Function class a `rule` to show it)"
     def run_backward(self, grads, create_graph):
         """Call the user's NumPy backward; under create_graph wrap its results as once-differentiable."""
         if self._freed:

@@ -117,6 +117,7 @@ class Op:
     __slots__ = ("_inputs", "_arrays", "saved", "_params", "_outs", "_meta", "_order", "_scope",
                  "_extra", "__weakref__")
     name = "op"  # display name, set per subclass
+    rule = ""  # the local derivative rule as text, set per subclass next to its backward (drawn by viz)
 
     def forward(self, *arrays, **params):
         raise NotImplementedError

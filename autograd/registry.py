@@ -25,6 +25,7 @@ from .functional import _Alias, grad
 from .op import Op, _OnceDifferentiable
 from .ops import affine as _lin
 from .ops import attention as _at
+from .ops import conv as _cv
 from .ops import elementwise as _ew
 from .ops import index as _ix
 from .ops import linalg as _la
@@ -122,6 +123,9 @@ SHAPE_KINDS = MappingProxyType({
     "matmul": "two shapes NumPy's matmul accepts; opt form in vv, mv, vm, mm, batched",
     "einsum": "shapes fitting opt subscripts (label sizes drawn, '...' broadcast)",
     "take": "a tensor with axis 0 of length >= 2, and any index shape",
+    "conv": "an input (N, C, H, W) and, with opt weight, a weight (O, C/groups, kH, kW) (kernel drawn in 1..3 "
+            "unless opt kernel) and with opt bias a bias (O,); H, W drawn so the (dilated) kernel fits the input "
+            "padded by opt padding (top, bottom, left, right); opts stride, dilation, groups, weight, bias, kernel",
 })
 
 
@@ -392,6 +396,80 @@ _add("linear", "bias", lambda x, w, b: _lin.linear(x, w, b), (_R, _R, _R), "eins
      ref=lambda x, w, b: x @ w.T + b, subscripts="...i,oi,o->...o")
 _add("linear", "no bias", lambda x, w: _lin.linear(x, w), (_R, _R), "einsum", [_lin.Linear], ref=lambda x, w: x @ w.T,
      subscripts="...i,oi->...o")
+
+# Convolution and pooling (the sliding-windows pair and window max) over fixed stride, padding, dilation
+# and groups, on drawn batch, channel, kernel and spatial sizes. Max pooling draws tie-free values.
+
+
+def _np_conv(x, w, b=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+    """Cross-correlation as a loop over output positions (the reference for the conv entries)."""
+    t, bt, lf, rt = padding
+    xp = np.pad(x, ((0, 0), (0, 0), (t, bt), (lf, rt)))
+    o, cg, kh, kw = w.shape
+    ho = (xp.shape[2] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    wo = (xp.shape[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    out = np.zeros((x.shape[0], o, ho, wo), dtype=x.dtype)
+    og = o // groups
+    for p in range(ho):
+        for q in range(wo):
+            patch = xp[:, :, p * stride[0]:p * stride[0] + dilation[0] * (kh - 1) + 1:dilation[0],
+                       q * stride[1]:q * stride[1] + dilation[1] * (kw - 1) + 1:dilation[1]]
+            for k in range(o):
+                g = k // og
+                out[:, k, p, q] = np.einsum("nchw,chw->n", patch[:, g * cg:(g + 1) * cg], w[k])
+    return out if b is None else out + b.reshape(1, -1, 1, 1)
+
+
+def _np_pool(x, reduce, kernel, stride, padding=(0, 0, 0, 0), dilation=(1, 1), value=0.0):
+    t, bt, lf, rt = padding
+    xp = np.pad(x, ((0, 0), (0, 0), (t, bt), (lf, rt)), constant_values=value)
+    ho = (xp.shape[2] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+    wo = (xp.shape[3] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
+    out = np.empty(x.shape[:2] + (ho, wo), dtype=x.dtype)
+    for p in range(ho):
+        for q in range(wo):
+            out[:, :, p, q] = reduce(xp[:, :, p * stride[0]:p * stride[0] + dilation[0] * (kernel[0] - 1) + 1:
+                                        dilation[0], q * stride[1]:q * stride[1] + dilation[1] * (kernel[1] - 1) + 1:
+                                        dilation[1]], axis=(2, 3))
+    return out
+
+
+_CONV_VARIANTS = (  # variant, stride, padding, dilation, groups, bias
+    ("plain", (1, 1), (0, 0, 0, 0), (1, 1), 1, True),
+    ("stride 2, padding 1", (2, 2), (1, 1, 1, 1), (1, 1), 1, True),
+    ("uneven stride and padding", (1, 2), (0, 1, 2, 0), (1, 1), 1, False),
+    ("dilation 2", (1, 1), (1, 1, 0, 0), (2, 2), 1, True),
+    ("groups 2", (1, 1), (0, 0, 0, 0), (1, 1), 2, True),
+    ("depthwise (groups 3)", (2, 1), (1, 1, 1, 1), (1, 2), 3, False),
+)
+for _v, _s, _p, _d, _g, _b in _CONV_VARIANTS:
+    _add("conv2d", _v, lambda *a, _s=_s, _p=_p, _d=_d, _g=_g: _cv.conv2d(*a, stride=_s, padding=_p, dilation=_d,
+                                                                         groups=_g),
+         (_R,) * (3 if _b else 2), "conv", [_cv.Conv2dOp],
+         ref=lambda *a, _s=_s, _p=_p, _d=_d, _g=_g: _np_conv(*a, stride=_s, padding=_p, dilation=_d, groups=_g),
+         weight=True, bias=_b, stride=_s, padding=_p, dilation=_d, groups=_g)
+_add("sliding_windows", "kernel 2x3, stride (2, 1), dilation (1, 2)",
+     lambda x: _cv.sliding_windows(x, (2, 3), (2, 1), (1, 2)), (_R,), "conv", [_cv.Windows],
+     ref=lambda x: _cv._windows_np(x, (2, 3), (2, 1), (1, 2)), kernel=(2, 3), stride=(2, 1), dilation=(1, 2))
+_add("fold_windows", "of windows 2x2, stride 1", lambda x: _cv.fold_windows(_cv.sliding_windows(x, 2), x.shape),
+     (_R,), "conv", [_cv.Windows, _cv.Fold],
+     ref=lambda x: _cv._fold_np(_cv._windows_np(x, (2, 2)), x.shape), kernel=(2, 2))
+for _v, _k, _s, _p, _d in (("2x2", (2, 2), (2, 2), (0, 0, 0, 0), (1, 1)),
+                           ("3x3 stride 2 padding 1", (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),
+                           ("overlapping 2x2, dilation (1, 2), padding at the end", (2, 2), (1, 1), (0, 1, 0, 1),
+                            (1, 2))):
+    _add("max_pool2d", _v, lambda x, _k=_k, _s=_s, _p=_p, _d=_d: _cv.max_pool2d(x, _k, _s, _p, _d), (_D,), "conv",
+         [_cv.WindowMax], ref=lambda x, _k=_k, _s=_s, _p=_p, _d=_d: _np_pool(x, np.max, _k, _s, _p, _d, -np.inf),
+         kernel=_k, stride=_s, padding=_p, dilation=_d)
+for _v, _k, _s, _p in (("2x2", (2, 2), (2, 2), (0, 0, 0, 0)), ("3x2 stride 1 padding 1", (3, 2), (1, 1), (1, 1, 1, 1))):
+    _add("avg_pool2d", _v, lambda x, _k=_k, _s=_s, _p=_p: _cv.avg_pool2d(x, _k, _s, _p), (_R,), "conv",
+         [_cv.Windows], ref=lambda x, _k=_k, _s=_s, _p=_p: _np_pool(x, np.mean, _k, _s, _p),
+         kernel=_k, stride=_s, padding=_p)
+_add("avg_pool2d", "ceil overhang, padding not counted", lambda x: _cv.avg_pool2d(
+     x, (2, 2), (2, 2), (1, 0, 1, 0), overhang=(1, 1), count_include_pad=False), (_R,), "conv", [_cv.Windows],
+     ref=lambda x: _np_pool(np.pad(x, ((0, 0), (0, 0), (0, 1), (0, 1))), np.sum, (2, 2), (2, 2), (1, 0, 1, 0))
+     / _np_pool(np.pad(np.ones_like(x), ((0, 0), (0, 0), (0, 1), (0, 1))), np.sum, (2, 2), (2, 2), (1, 0, 1, 0)),
+     kernel=(2, 2), stride=(2, 2), padding=(1, 1, 1, 1))
 
 # The machinery around ops: grad's differentiable results (an identity alias node) and user Functions
 # (NumPy backward, so once differentiable).

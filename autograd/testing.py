@@ -161,6 +161,30 @@ def _einsum_shapes(draw, subscripts):
     return tuple(out)
 
 
+@st.composite
+def _conv_shapes(draw, opts):
+    """Tiny conv-like shapes: input (N, C, H, W), then weight (O, C/groups, kH, kW) and bias (O,) if asked."""
+    groups = opts.get("groups", 1)
+    stride, dilation = opts.get("stride", (1, 1)), opts.get("dilation", (1, 1))
+    padding = opts.get("padding", (0, 0, 0, 0))
+    kernel = opts.get("kernel") or tuple(draw(st.integers(1, 3 if groups == 1 else 2)) for _ in range(2))
+    n, cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    if groups * cg * og * kernel[0] * kernel[1] > MAX_SIZE:  # keep gradgradcheck cheap: a small weight
+        cg = og = 1
+    c = groups * cg
+    sides = []
+    for a in (0, 1):
+        smallest = max(1, dilation[a] * (kernel[a] - 1) + 1 - padding[2 * a] - padding[2 * a + 1])
+        sides.append(draw(st.integers(smallest, smallest + stride[a])))
+    if groups > 1 or n * c * sides[0] * sides[1] > MAX_SIZE:  # and a small input
+        n = 1
+    x = (n, c, *sides)
+    if not opts.get("weight"):
+        return (x,)
+    w = (groups * og, c // groups, *kernel)
+    return (x, w, (groups * og,)) if opts.get("bias") else (x, w)
+
+
 def _entry_shapes(entry: OpEntry):
     opts = dict(entry.shape_opts)
     kind = entry.shapes
@@ -175,6 +199,8 @@ def _entry_shapes(entry: OpEntry):
         return _matmul_shapes(opts.get("form", "mm"))
     if kind == "einsum":
         return _einsum_shapes(opts["subscripts"])
+    if kind == "conv":
+        return _conv_shapes(opts)
     if kind == "take":
         first = shapes(min_ndim=1, max_size=MAX_SIZE // 2).map(lambda s: (max(2, s[0]),) + s[1:])
         return st.tuples(first, shapes(max_ndim=2))

@@ -93,3 +93,19 @@ __all__ += [
 from .layers import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
+
+# ---- convolution, pooling, residual blocks ----
+from .layers import (  # noqa: E402
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    MaxPool1d,
+    MaxPool2d,
+    ResidualBlock,
+)
+
+__all__ += ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "MaxPool1d",
+            "MaxPool2d", "ResidualBlock"]

@@ -339,3 +339,15 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
 
 # ----------------------------------------------------------------------------- attention (nn/functional_attention.py)
 from .functional_attention import scaled_dot_product_attention  # noqa: E402,F401
+
+# ---- convolution and pooling (nn/functional_conv.py) ----
+from .functional_conv import (  # noqa: E402, F401
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    max_pool1d,
+    max_pool2d,
+)

@@ -15,6 +15,7 @@ import autograd as ag
 from autograd.checks import array, integer, number
 from autograd.tensor import Tensor
 
+from ._fused import fused
 from .module import Module
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -139,6 +140,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
     return _reduce(loss, reduction)
 
 
+@fused("∂L/∂x = σ(x) − t per element (without pos_weight; times weight, / N for the mean)")
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
                                      pos_weight=None) -> Tensor:
     """Binary cross-entropy on raw scores x, computed stably as (1 - t) x + c softplus(-x).
@@ -273,6 +275,7 @@ def _check_class_input(input, fn: str) -> Tensor:
     return x
 
 
+@fused("∂L/∂z = softmax(z) − onehot(target) per row (the smoothed target with label_smoothing; / N for the mean)")
 def cross_entropy(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of raw scores (N, C) or (N, C, d1, ...) against integer class indices.

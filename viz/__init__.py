@@ -17,7 +17,7 @@ from .graph import draw_backward, draw_graph
 from .model import draw_model
 from .network import draw_network
 from .record import Recording, record
-from .render import Drawing, RendererNotFoundError, renderer_name, set_renderer, to_svg
+from .render import Drawing, RendererNotFoundError, renderer_name, set_renderer, to_png, to_svg
 from .stepper import Frame, Stepper
 
 
@@ -42,5 +42,6 @@ __all__ = [
     "record",
     "renderer_name",
     "set_renderer",
+    "to_png",
     "to_svg",
 ]

@@ -42,6 +42,11 @@ def summary_text(arr, max_elements: int) -> str:
     return f"{shape_text(arr.shape)} \u2016\u00b7\u2016={norm:.4g}"
 
 
+def one_line(text: str) -> str:
+    """A multi-line array text on one line (``[[1., 2.], [3., 4.]]``), for captions and edge labels."""
+    return " ".join(part.strip() for part in text.splitlines())
+
+
 def index_text(index) -> str:
     """An indexing expression as it would be written: ``[:, 0]``, ``[idx(3,)]``."""
     items = index if isinstance(index, tuple) else (index,)

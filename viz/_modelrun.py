@@ -114,7 +114,7 @@ class Analysis:
         return op
 
     def _chain(self, op):
-        scope = op.scope
+        scope = [m for m in op.scope if getattr(m, "function_name", None) is None]  # modules only
         start = 0
         for i, m in enumerate(scope):
             if m is self.model:

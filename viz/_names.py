@@ -75,5 +75,10 @@ def module_paths(ops) -> dict[int, str]:
 
 def op_location(op, paths: dict[int, str]) -> str | None:
     """Where ``op`` ran, as its innermost module's path (``2 (Linear)``), or None outside any model."""
-    scope = getattr(op, "scope", ()) or ()
-    return paths.get(id(scope[-1])) if scope else None
+    modules = [m for m in getattr(op, "scope", ()) or () if function_call(m) is None]
+    return paths.get(id(modules[-1])) if modules else None
+
+
+def function_call(entry):
+    """A scope entry that tags one call of a composite function (a fused loss), else None."""
+    return entry if getattr(entry, "function_name", None) is not None else None

@@ -10,6 +10,7 @@ EDGE = {"fontname": FONT, "fontsize": "9", "arrowsize": "0.7", "color": "#555555
 OP = {"shape": "ellipse", "style": "filled", "fillcolor": "#dbe9f6", "color": "#4a78a8"}
 TENSOR = {"shape": "box", "style": "filled", "fillcolor": "#ffffff", "color": "#777777"}
 PARAM = {"shape": "box", "style": "filled,bold", "fillcolor": "#fde9b8", "color": "#b07d00"}
+BUFFER = {"shape": "box", "style": "filled,dashed", "fillcolor": "#efe6d2", "color": "#8a7440", "fontsize": "9"}
 INPUT = {"shape": "box", "style": "filled", "fillcolor": "#ddf0d8", "color": "#4d8a3d"}
 CONST = {"shape": "box", "style": "filled,dashed", "fillcolor": "#f3f3f3", "color": "#aaaaaa", "fontsize": "9",
          "fontcolor": "#444444"}
@@ -44,5 +45,10 @@ NEGATIVE = "#d62728"
 FORWARD_LEGEND = ("amber box: parameter (a leaf that requires grad) \u00b7 green box: input\\l"
                   "grey dashed box: constant \u00b7 blue ellipse: operation \u00b7 white box: tensor \u00b7 "
                   "bold green border: output\\l")
+# Added under a forward drawing when backward has freed some of its nodes (their values are gone).
+FREED_LEGEND = ("dashed blue ellipse: backward() has run and freed that op's values (shape and dtype kept)\\l"
+                "to keep the numbers, run the forward and backward inside `with viz.record():`, "
+                "or draw before backward()\\l")
 BACKWARD_LEGEND = ("grey: start gradient \u00b7 amber: accumulate into a leaf's .grad\\l"
-                   "pink: backward function (dashed once its saved values are freed)\\l")
+                   "pink: backward function (dashed once its saved values are freed); its rule: the local "
+                   "derivative; edge labels: the gradient sent to each input\\l")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from autograd import Tensor
 
+from .record import recorded_value
+
 
 class NodeOutput:
     """Output ``output_index`` of node ``grad_fn`` as drawings see a non-leaf input: shape, dtype, and the
@@ -21,7 +23,7 @@ class NodeOutput:
 
     @property
     def data(self):
-        return None if self.grad_fn.freed else self.grad_fn.output_value(self.output_index)
+        return output_data(self.grad_fn, self.output_index)
 
 
 TENSORS = (Tensor, NodeOutput)  # what an input item is when it is not a constant
@@ -79,5 +81,7 @@ def tensor_inputs(op):
 
 
 def output_data(op, k: int = 0):
-    """Output ``k``'s value, or None once backward has freed it."""
-    return None if op.freed else op.output_value(k)
+    """Output ``k``'s value, or None once backward has freed it (unless ``viz.record()`` kept a copy)."""
+    if not op.freed:
+        return op.output_value(k)
+    return recorded_value(op, k)

@@ -13,10 +13,10 @@ import numpy as np
 from autograd import Tensor
 
 from . import _style as S
-from ._format import constant_text, label, meta_text, params_text, summary_text, value_text
-from ._names import module_paths, op_location, tensor_namer
+from ._format import constant_text, label, meta_text, one_line, params_text, summary_text, value_text
+from ._names import function_call, module_paths, op_location, tensor_namer
 from ._walk import TENSORS, as_tensor_roots, collect_ops, input_items, output_data, tensor_inputs
-from .record import received_gradient
+from .record import received_gradient, sent_gradients
 from .render import Drawing
 
 __all__ = ["ForwardGraph", "draw_backward", "draw_graph"]
@@ -65,10 +65,12 @@ class ForwardGraph:
     ``t{k}_{j}``) for its outputs, ``in{n}`` for leaf tensors, ``c{k}_{i}`` for constant argument ``i`` of op ``k``.
 
     A leaf used by more than ``share_limit`` ops (a weight reused at every time step) is drawn
-    once per use: one node wired to hundreds of ranks makes Graphviz's layout quadratic.
+    once per use: one node wired to hundreds of ranks makes Graphviz's layout quadratic. Unless ``expand``,
+    the ops of one call of a fused function (``cross_entropy``; tagged in ``node.scope``) are folded into
+    one node, drawn under the id of the call's first op (``groups``: that op -> the call's ops).
     """
 
-    def __init__(self, out, names=None, fn: str = "draw_graph", share_limit: int = 8):
+    def __init__(self, out, names=None, fn: str = "draw_graph", share_limit: int = 8, expand: bool = False):
         self.roots = as_tensor_roots(out, fn)
         self._root_of = {(t.grad_fn, t.output_index): t for t in self.roots if t.grad_fn is not None}
         self.ops = collect_ops(self.roots)
@@ -107,6 +109,57 @@ class ForwardGraph:
         for t in self.roots:
             if t.grad_fn is None:
                 self.tensor_id(t)
+        self.hidden: set[str] = set()  # node ids folded away
+        self.groups: dict = {}  # first op of a folded call -> (the call, its ops)
+        self.group_of: dict = {}  # op -> first op of its folded call
+        if not expand:
+            self._fold_calls()
+
+    def _fold_calls(self):
+        """Fold the ops of each fused-function call (two or more ops) into the node of its first op."""
+        calls: dict[int, tuple] = {}
+        for op in self.ops:
+            call = next((m for m in op.scope or () if function_call(m) is not None), None)  # outermost
+            if call is not None:
+                calls.setdefault(id(call), (call, []))[1].append(op)
+        root_ids = {self.tensor_id(t) for t in self.roots}
+        for call, members in calls.values():
+            if len(members) < 2:
+                continue
+            rep = members[0]
+            mine = {f"op{self.index[op]}" for op in members}
+            outs = {output_id(self.index[op], j) for op in members for j in range(len(op.outputs))}
+            used_outside = {src for src, dst, _ in self.edges if src in outs and dst not in mine} | (outs & root_ids)
+            consts = {src for src, dst, _ in self.edges if dst in mine and src.startswith("c")}
+            self.hidden |= (mine - {f"op{self.index[rep]}"}) | (outs - used_outside) | consts
+            self.groups[rep] = (call, members)
+            for op in members:
+                self.group_of[op] = rep
+        if not self.groups:
+            return
+        edges, seen = [], set()
+        for src, dst, pos in self.edges:
+            src2 = f"op{self.index[self.group_of[self.ops[int(src[2:])]]]}" if src in self._op_ids() else src
+            dst2 = f"op{self.index[self.group_of[self.ops[int(dst[2:])]]]}" if dst in self._op_ids() else dst
+            if src2 in self.hidden or dst2 in self.hidden or src2 == dst2:
+                continue
+            if (src2, dst2) != (src, dst):
+                pos = None
+            if (src2, dst2, pos) not in seen:
+                seen.add((src2, dst2, pos))
+                edges.append((src2, dst2, pos))
+        self.edges = edges
+        self.consts = [(cid, v) for cid, v in self.consts if cid not in self.hidden]
+
+    def _op_ids(self):
+        """Node ids of the ops inside a folded call."""
+        if not hasattr(self, "_member_ids"):
+            self._member_ids = {f"op{self.index[op]}" for op in self.group_of}
+        return self._member_ids
+
+    def rep(self, op):
+        """The op whose node stands for ``op``: the first op of its folded call, or itself."""
+        return self.group_of.get(op, op)
 
     @staticmethod
     def _n_consts(op):
@@ -148,9 +201,13 @@ class ForwardGraph:
         return None
 
     def build(self, rankdir="TB", show_values=True, max_value_elements=8, show_grads=False,
-              highlight: Highlight | None = None, name="forward") -> Drawing:
-        """The Digraph: op nodes (ellipses) and tensor nodes (boxes), leaves styled by kind."""
+              highlight: Highlight | None = None, name="forward", ids: bool = False) -> Drawing:
+        """The Digraph: op nodes (ellipses) and tensor nodes (boxes), leaves styled by kind.
+
+        ``ids`` gives every SVG node its node id and every edge ``e{n}`` (its place in ``edges``), so a
+        page can restyle one rendered layout frame by frame."""
         hl = highlight or Highlight()
+        nid_attr = (lambda nid: {"id": nid}) if ids else (lambda nid: {})
         dot = _new_drawing(name, rankdir)
         if hl.caption:
             dot.attr(label=hl.caption, labelloc="t", labeljust="l", fontsize="12")
@@ -175,13 +232,20 @@ class ForwardGraph:
             if nid in hl.touched:
                 attrs.update(S.TOUCHED)
             dot.node(nid, label(self._tensor_name(t) or kind, meta_text(t.data), val, grad_line(nid, g)),
-                     tooltip=kind, **_klass(nid, hl), **attrs)
+                     tooltip=kind, **_klass(nid, hl), **attrs, **nid_attr(nid))
         for cid, value in self.consts:
-            dot.node(cid, label(constant_text(value, max_value_elements)), tooltip="constant", **S.CONST)
+            dot.node(cid, label(constant_text(value, max_value_elements)), tooltip="constant", **S.CONST,
+                     **nid_attr(cid))
         for op in self.ops:
             k = self.index[op]
             oid = f"op{k}"
             pending = hl.pending_from is not None and k >= hl.pending_from
+            if oid in self.hidden:  # folded into its call's node: only its outputs used outside are drawn
+                if pending:
+                    pending_ids.update(output_id(k, j) for j in range(len(op.outputs)))
+                self._outputs(dot, op, k, root_ids, hl, pending, show_values, max_value_elements, show_grads,
+                              grad_line, nid_attr)
+                continue
             attrs = dict(S.OP)
             if op.freed:
                 attrs["style"] = "filled,dashed"
@@ -196,26 +260,19 @@ class ForwardGraph:
                 tip += f", in {where}"
             if op.site:
                 tip += f", created at {op.site}"
-            dot.node(oid, label(op.name, params_text(op.name, op.params)), tooltip=tip, **_klass(oid, hl, op), **attrs)
-
-            for j, info in enumerate(op.outputs):
-                tid = output_id(k, j)
-                root = self._root_of.get((op, j))
-                data = self.value(op, j)
-                val = value_text(data, max_value_elements) if show_values and data is not None and not pending else None
-                tattrs = dict(S.TENSOR)
-                if tid in root_ids:
-                    tattrs.update(S.OUTPUT)
-                if pending:
-                    tattrs.update(S.PENDING)
-                if tid in hl.touched:
-                    tattrs.update(S.TOUCHED)
-                g = known_gradient(op, j) if show_grads else None
-                dot.node(tid, label(self._tensor_name(root, op, j), meta_text(info), val, grad_line(tid, g)),
-                         tooltip="freed after backward: shape and dtype kept, values gone" if op.freed and
-                         root is None else "tensor", **_klass(tid, hl), **tattrs)
-        for src, dst, pos in self.edges:
-            attrs = {}
+            text = label(op.name, params_text(op.name, op.params))
+            if op in self.groups:
+                call, members = self.groups[op]
+                attrs.update({k_: v for k_, v in S.MODULE_BOX.items() if k_ in ("shape", "fillcolor", "color")})
+                if op in hl.current:
+                    attrs.update(S.CURRENT)
+                text = label(call.function_name, f"{len(members)} ops folded (expand=True shows them)")
+                tip = f"{call.function_name}: " + ", ".join(m.name for m in members)
+            dot.node(oid, text, tooltip=tip, **_klass(oid, hl, op), **attrs, **nid_attr(oid))
+            self._outputs(dot, op, k, root_ids, hl, pending, show_values, max_value_elements, show_grads, grad_line,
+                          nid_attr)
+        for n, (src, dst, pos) in enumerate(self.edges):
+            attrs = {"id": f"e{n}"} if ids else {}
             if pos is not None:
                 attrs["label"] = pos
             if (src, dst) in hl.current_edges:
@@ -226,6 +283,30 @@ class ForwardGraph:
                 attrs.update(S.PENDING_EDGE)
             dot.edge(src, dst, **attrs)
         return dot
+
+    def _outputs(self, dot, op, k, root_ids, hl, pending, show_values, max_value_elements, show_grads, grad_line,
+                 nid_attr):
+        """The tensor nodes of ``op``'s outputs (those not folded away)."""
+        for j, info in enumerate(op.outputs):
+            tid = output_id(k, j)
+            if tid in self.hidden:
+                continue
+            root = self._root_of.get((op, j))
+            data = self.value(op, j)
+            val = value_text(data, max_value_elements) if show_values and data is not None and not pending else None
+            tattrs = dict(S.TENSOR)
+            if tid in root_ids:
+                tattrs.update(S.OUTPUT)
+            if pending:
+                tattrs.update(S.PENDING)
+            if tid in hl.touched:
+                tattrs.update(S.TOUCHED)
+            g = known_gradient(op, j) if show_grads else None
+            freed_tip = ("freed after backward: value kept by viz.record()" if data is not None else
+                         "freed after backward: shape and dtype kept, values gone")
+            dot.node(tid, label(self._tensor_name(root, op, j), meta_text(info), val, grad_line(tid, g)),
+                     tooltip=freed_tip if op.freed and root is None else "tensor", **_klass(tid, hl), **tattrs,
+                     **nid_attr(tid))
 
 
 def output_id(k: int, j: int) -> str:
@@ -241,7 +322,7 @@ def _klass(nid, hl: Highlight, op=None) -> dict:
 
 
 def draw_graph(out, rankdir: str = "TB", show_values: bool = True, max_value_elements: int = 8,
-               show_grads: bool = False, names=None, legend: bool = True) -> Drawing:
+               show_grads: bool = False, names=None, legend: bool = True, expand: bool = False) -> Drawing:
     """The forward graph that produced ``out``: op nodes and tensor nodes (name, shape, dtype, small values).
 
     Parameters (leaves requiring grad) are amber, other inputs green, constants grey and dashed,
@@ -249,12 +330,17 @@ def draw_graph(out, rankdir: str = "TB", show_values: bool = True, max_value_ele
     their ``state_dict`` keys (``0.weight``); ``names`` (a Module, or a mapping name -> Tensor)
     overrides that, e.g. for a graph built outside ``model(...)``. ``show_grads`` adds the gradients known
     after ``backward()``. Edges into non-commutative ops are labelled with the argument position.
-    ``legend`` adds a key to the colours under the graph.
+    ``legend`` adds a key to the colours under the graph; after ``backward()`` it says which ops lost their
+    values (dashed) and how to keep them (``viz.record()``). A fused function such as ``cross_entropy`` is
+    drawn as one box, like a module in ``draw_model``; ``expand=True`` draws the ops inside it.
     """
     _check_options("draw_graph", rankdir, max_value_elements)
-    dot = ForwardGraph(out, names).build(rankdir, show_values, max_value_elements, show_grads)
+    graph = ForwardGraph(out, names, expand=expand)
+    dot = graph.build(rankdir, show_values, max_value_elements, show_grads)
     if legend:
-        dot.attr(label=S.FORWARD_LEGEND, labelloc="b", labeljust="l", fontsize="9", fontcolor="#555555")
+        freed = any(op.freed for op in graph.ops)
+        dot.attr(label=S.FORWARD_LEGEND + (S.FREED_LEGEND if freed else ""), labelloc="b", labeljust="l",
+                 fontsize="9", fontcolor="#555555")
     return dot
 
 
@@ -270,7 +356,7 @@ def _grad_lines(op, max_value_elements):
 
 
 def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=None,
-                  legend: bool = True) -> Drawing:
+                  legend: bool = True, explain: bool = True) -> Drawing:
     """The backward graph of ``out``: one node per backward function, edges in the direction gradients flow.
 
     After ``backward()`` each node shows the gradient it received when known (``retain_grad``
@@ -278,6 +364,8 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
     each leaf its ``.grad``: values when small, else shape and norm. Nodes whose saved values
     were freed by the backward are dashed. Nodes say which layer they belong to (``in 2 (Linear)``)
     and leaves their ``state_dict`` key; ``names`` (a Module or a mapping) as in ``draw_graph``.
+    ``explain`` writes each node's chain rule: its local derivative rule (``node.rule``) and, after a recorded
+    backward, the gradient it sent along each edge (incoming gradient times local derivative).
     ``legend`` adds a key to the colours under the graph.
     """
     _check_options("draw_backward", rankdir, max_value_elements)
@@ -314,19 +402,22 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
         out_names = ", ".join(n for n in map(op.output_name, range(len(op.outputs))) if n)
         where = op_location(op, paths)
         lines = [f"{op.name} backward", out_names and f"(for {out_names})", where and f"in {where}",
-                 *_grad_lines(op, max_value_elements)]
+                 explain and op.rule and f"rule: {op.rule}", *_grad_lines(op, max_value_elements)]
         if op.freed:
             lines.append("saved values freed")
         dot.node(f"b{k}", label(*lines), tooltip=f"backward of {op.name}", **attrs)
+        sent = sent_gradients(op) if explain else None
         for i, x in tensor_inputs(op):
             if not x.requires_grad:
                 continue
-            if x.grad_fn is not None:
-                several = len(x.grad_fn.outputs) > 1  # say which output of the producer the gradient is for
-                dot.edge(f"b{k}", f"b{index[x.grad_fn]}", **S.GRAD_EDGE,
-                         **({"label": f"out {x.output_index}"} if several else {}))
-            else:
-                dot.edge(f"b{k}", leaf_id(x), **S.GRAD_EDGE)
+            parts = []
+            if x.grad_fn is not None and len(x.grad_fn.outputs) > 1:
+                parts.append(f"out {x.output_index}")  # say which output of the producer the gradient is for
+            if sent is not None and i < len(sent) and sent[i] is not None:
+                parts.append(f"\u2202L/\u2202in{i} = " + one_line(summary_text(sent[i], max_value_elements)))
+            extra = {"label": label(*parts)} if parts else {}
+            dst = f"b{index[x.grad_fn]}" if x.grad_fn is not None else leaf_id(x)
+            dot.edge(f"b{k}", dst, **S.GRAD_EDGE, **extra)
     for nid, t in leaves.values():
         nm = name_of(t) or "leaf"
         grad = ("grad " + summary_text(t.grad.data, max_value_elements)) if t.grad is not None else "grad: none yet"

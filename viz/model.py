@@ -6,7 +6,8 @@ Modules deeper than ``depth`` collapse to one box each; unrolled loops (an RNN's
 a stack of identical blocks) are drawn once inside a dashed "×n" cluster. With the defaults
 the depth is picked so the drawing stays under ``max_nodes`` nodes. Running the model changes
 nothing: parameters, buffers (e.g. BatchNorm running statistics) and the random generator are
-restored afterwards.
+restored afterwards. In eval mode a module's buffers (BatchNorm's running statistics) are drawn where
+they are used, and scalar constants (the exponent of ``power``) are written on their op.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import numpy as np
 from autograd import Tensor
 
 from . import _style as S
-from ._format import label, params_text, shape_text
+from ._format import constant_text, label, one_line, params_text, shape_text, value_text
 from ._modelrun import Analysis, run_model
 from ._walk import TENSORS, collect_ops, input_items
 from .graph import _RANKDIRS, _new_drawing
@@ -42,6 +43,21 @@ def _param_count(m) -> int:
         return int(sum(p.data.size for p in m.parameters()))
     except (AttributeError, TypeError):
         return 0
+
+
+# Names for the constant argument of ops where the constant is the op's own setting.
+_CONSTANT_NAMES = {"power": {1: "exponent"}}
+
+
+def _constants_text(op) -> str | None:
+    """The scalar constants an op computes with (``exponent = 2`` for ``x ** 2``, ``input 1 = 0.5``)."""
+    parts = []
+    for i, x in enumerate(input_items(op)):
+        if isinstance(x, TENSORS) or np.ndim(x) != 0:
+            continue
+        what = _CONSTANT_NAMES.get(op.name, {}).get(i, f"input {i}")
+        parts.append(f"{what} = {constant_text(x, 1)}")
+    return ", ".join(parts) or None
 
 
 def _param_arrays(params: dict):
@@ -128,6 +144,9 @@ class _Layout:
                     pid = self.params.setdefault(id(x), (f"p{len(self.params)}", x, param_names[id(x)],
                                                          self.units[dst][2]))[0]
                     self._edge(pid, dst, None, False)
+        self.buffers = []  # (node id, tensor, name, cluster path): running statistics read in eval mode
+        if show_params:
+            self._add_buffers()
         self.outputs = []
         for i, t in enumerate(roots):
             oid = f"out{i}"
@@ -136,6 +155,25 @@ class _Layout:
                 self._edge(self.unit_of[t.grad_fn], oid, t.shape, False)
             elif id(t) in input_ids:
                 self._edge(input_ids[id(t)], oid, t.shape, False)
+
+    def _add_buffers(self):
+        """A module in eval mode computes with its buffers (BatchNorm's running mean and variance) outside
+        the graph; draw each float buffer next to the module's first op, with an edge into it."""
+        an = self.an
+        for name, m in an.model.named_modules():
+            if getattr(m, "training", True) or not hasattr(m, "named_buffers"):
+                continue
+            bufs = [(n, t) for n, t in m.named_buffers(recurse=False)
+                    if isinstance(t, Tensor) and t.dtype.kind == "f"]
+            first = next((op for op in an.ops if any(x is m for x in an.chain[op])), None)
+            if not bufs or first is None:
+                continue
+            dst = self.unit_of[first]
+            path = self.units[dst][2]
+            for n, t in bufs:
+                bid = f"b{len(self.buffers)}"
+                self.buffers.append((bid, t, f"{name}.{n}" if name else n, path))
+                self._edge(bid, dst, None, False)
 
     def _cluster_path(self, mod_path, box, op, blocks):
         """Cluster keys from outermost in: module clusters, with repeat clusters where they belong."""
@@ -159,7 +197,7 @@ class _Layout:
             self.edges[key] = {"shape": shape}
 
     def node_count(self) -> int:
-        return len(self.units) + len(self.params) + len(self.inputs) + len(self.outputs)
+        return len(self.units) + len(self.params) + len(self.inputs) + len(self.outputs) + len(self.buffers)
 
     # ------------------------------------------------------------------ emit DOT
     def draw(self, rankdir: str, show_shapes: bool, title: str) -> Drawing:
@@ -177,7 +215,7 @@ class _Layout:
 
         for nid, (kind, payload, path) in self.units.items():
             if kind == "op":
-                lab = label(payload.name, params_text(payload.name, payload.params))
+                lab = label(payload.name, params_text(payload.name, payload.params), _constants_text(payload))
                 place(path, (nid, {"label": lab, **S.OP}))
             else:
                 m = payload
@@ -190,6 +228,10 @@ class _Layout:
         for pid, p, pname, path in self.params.values():
             place(path, (pid, {"label": label(pname.rsplit(".", 1)[-1], shape_text(p.shape)), **S.PARAM,
                                "fontsize": "9"}))
+        for bid, t, bname, path in self.buffers:
+            value = value_text(t.data, 4)
+            place(path, (bid, {"label": label(bname.rsplit(".", 1)[-1], shape_text(t.shape), value and one_line(value)),
+                               "tooltip": f"buffer {bname}, read in eval mode (not trained)", **S.BUFFER}))
         for nid, t in self.inputs:
             dot.node(nid, label("input", shape_text(t.shape) + " " + t.dtype.name), **S.INPUT)
         for oid, t in self.outputs:

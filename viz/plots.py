@@ -12,7 +12,8 @@ import numpy as np
 
 from autograd import Tensor
 
-__all__ = ["activation_functions", "plot_activations", "plot_attention", "plot_grad_norms", "plot_history"]
+__all__ = ["activation_functions", "plot_activations", "plot_attention", "plot_grad_norms", "plot_history",
+           "plot_weights"]
 __all__ += ["plot_gradient_norms"]
 
 
@@ -103,10 +104,15 @@ def plot_activations(activations=None, x=None, derivatives: bool = True, ax=None
     return fig
 
 
-def plot_history(history, keys: Sequence[str] | None = None, ax=None, figsize=(6, 3.6), logy: bool = False):
-    """Training curves from an ``nn.History`` or a dict of per-epoch lists; ``val_<key>`` is drawn with ``<key>``.
+def plot_history(history, keys: Sequence[str] | None = None, ax=None, figsize=(6, 3.6), logy: bool = False,
+                 best: str | None = "auto", early_stopping=None, stopped_epoch: int | None = None):
+    """Training curves from an ``nn.History`` or a dict of per-epoch lists; ``val_<key>`` in its own colour.
 
     ``keys`` picks what to plot (default: every key that is not ``val_*``). All curves share one Axes.
+    ``best`` marks the best epoch of that curve (``"auto"``: the monitored quantity of ``early_stopping``, else
+    ``val_loss``, else ``loss``; lowest for a loss or error, highest otherwise; None for no mark). With an
+    ``nn.EarlyStopping`` callback that stopped training, or ``stopped_epoch`` (1-based, as on the axis), a
+    vertical line marks the epoch training stopped at.
     """
     data = getattr(history, "history", history)
     if not isinstance(data, Mapping):
@@ -119,18 +125,68 @@ def plot_history(history, keys: Sequence[str] | None = None, ax=None, figsize=(6
     if not keys or not any(len(data[k]) for k in keys):
         raise ValueError("plot_history: nothing to plot, the history is empty")
     fig, ax = _figure(ax, figsize)
+    colours = iter([f"C{i}" for i in range(10)] * 4)
     for k in keys:
         ys = np.asarray(data[k], dtype=float)
-        line = ax.plot(np.arange(1, len(ys) + 1), ys, marker="o", markersize=2.5, label=k)[0]
+        ax.plot(np.arange(1, len(ys) + 1), ys, marker="o", markersize=2.5, label=k, color=next(colours))
         if f"val_{k}" in data:
             vs = np.asarray(data[f"val_{k}"], dtype=float)
-            ax.plot(np.arange(1, len(vs) + 1), vs, marker="o", markersize=2.5, linestyle="--",
-                    color=line.get_color(), label=f"val_{k}")
+            ax.plot(np.arange(1, len(vs) + 1), vs, marker="s", markersize=2.5, linestyle="--",
+                    color=next(colours), label=f"val_{k}")
+    if best == "auto":
+        watched = getattr(early_stopping, "monitor", None)
+        best = next((k for k in (watched, "val_loss", "loss") if k in data and len(data[k])), None)
+    if best is not None:
+        if best not in data:
+            raise KeyError(f"plot_history: best={best!r} is not in the history; available: {sorted(data)}")
+        vs = np.asarray(data[best], dtype=float)
+        mode = getattr(early_stopping, "mode", None) if best == getattr(early_stopping, "monitor", None) else None
+        lower = mode == "min" if mode in ("min", "max") else not ("acc" in str(best) or "score" in str(best))
+        i = int(np.nanargmin(vs) if lower else np.nanargmax(vs))
+        ax.plot([i + 1], [vs[i]], marker="*", markersize=12, color="black", linestyle="none",
+                label=f"best {best}: epoch {i + 1} ({vs[i]:.4g})")
+    stop = stopped_epoch
+    if stop is None and getattr(early_stopping, "stopped_epoch", None) is not None:
+        stop = int(early_stopping.stopped_epoch) + 1  # callbacks count epochs from 0, the axis from 1
+    if stop is not None:
+        ax.axvline(stop, color="#777777", linestyle=":", label=f"early stop: epoch {stop}")
     ax.set_xlabel("epoch")
     if logy:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    return fig
+
+
+def plot_weights(net, ax=None, figsize=None, cmap: str = "RdBu"):
+    """Each Linear layer's weight matrix (out x in) as a heat map, zero white, blue positive, red negative:
+    the weights ``draw_network`` leaves off when they cannot be written legibly on the edges."""
+    from .network import _layers, neuron_names
+
+    layers = _layers(net)
+    sizes = [layers[0][0].shape[1]] + [w.shape[0] for w, *_ in layers]
+    names = neuron_names(sizes)
+    if ax is not None and len(layers) > 1:
+        raise ValueError(f"plot_weights: {len(layers)} weight matrices need a new figure, do not pass ax=")
+    if ax is None:
+        fig, _ = _figure(None, figsize or (3.2 * len(layers) + 0.8, 3.2))
+        fig.clear()
+        axes = fig.subplots(1, len(layers), squeeze=False)[0]
+    else:
+        fig, first = _figure(ax, figsize)
+        axes = [first]
+    vmax = max(float(np.max(np.abs(w))) for w, *_ in layers) or 1.0
+    for li, (a, (w, _, lname, _)) in enumerate(zip(axes, layers), start=1):
+        im = a.imshow(w, cmap=cmap, vmin=-vmax, vmax=vmax, aspect="auto")
+        a.set_xticks(range(w.shape[1]), names[li - 1], fontsize=7)
+        a.set_yticks(range(w.shape[0]), names[li], fontsize=7)
+        a.set_title(lname, fontsize=9)
+        a.set_xlabel("from")
+        a.set_ylabel("to")
+        if w.size <= 64:
+            for (i, j), v in np.ndenumerate(w):
+                a.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=6)
+    fig.colorbar(im, ax=list(axes), shrink=0.8)
     return fig
 
 

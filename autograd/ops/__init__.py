@@ -2,6 +2,7 @@
 from ..tensor import Tensor
 from .affine import linear
 from .attention import masked_softmax
+from .conv import avg_pool2d, conv2d, fold_windows, max_pool2d, sliding_windows
 from .elementwise import (
     abs,
     add,
@@ -60,9 +61,11 @@ __all__ = [
     "argmax",
     "argmin",
     "astype",
+    "avg_pool2d",
     "broadcast_to",
     "clip",
     "concatenate",
+    "conv2d",
     "cos",
     "divide",
     "einsum",
@@ -72,6 +75,7 @@ __all__ = [
     "expand_dims",
     "flatten",
     "floor_divide",
+    "fold_windows",
     "getitem",
     "greater",
     "greater_equal",
@@ -85,6 +89,7 @@ __all__ = [
     "linear",
     "matmul",
     "max",
+    "max_pool2d",
     "maximum",
     "mean",
     "min",
@@ -102,6 +107,7 @@ __all__ = [
     "sigmoid",
     "sign",
     "sin",
+    "sliding_windows",
     "softmax",
     "split",
     "sqrt",

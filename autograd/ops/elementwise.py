@@ -40,6 +40,7 @@ class Add(Op):
     def forward(self, a, b):
         return np.add(a, b)  # shapes that do not broadcast: the public function says so
 
+    rule = "∂(a + b)/∂a = 1, ∂(a + b)/∂b = 1"
     def backward(self, g):
         return g, g
 
@@ -52,6 +53,7 @@ class Subtract(Op):
     def forward(self, a, b):
         return np.subtract(a, b)  # shapes that do not broadcast: the public function says so
 
+    rule = "∂(a − b)/∂a = 1, ∂(a − b)/∂b = −1"
     def backward(self, g):
         return g, -g
 
@@ -65,6 +67,7 @@ class Multiply(Op):
         self.saved = (INPUT[0], INPUT[1])
         return np.multiply(a, b)  # shapes that do not broadcast: the public function says so
 
+    rule = "∂(a·b)/∂a = b, ∂(a·b)/∂b = a"
     def backward(self, g):
         a, b = self.saved
         return (g * b if self.needs_grad(0) else None), (g * a if self.needs_grad(1) else None)
@@ -79,6 +82,7 @@ class Divide(Op):
         self.saved = (INPUT[0], INPUT[1])
         return np.true_divide(a, b)  # shapes that do not broadcast: the public function says so
 
+    rule = "∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b²"
     def backward(self, g):
         a, b = self.saved
         ga = g / b if self.needs_grad(0) else None
@@ -95,6 +99,7 @@ class Power(Op):
         self.saved = (INPUT[0], INPUT[1], OUTPUT[0])
         return np.power(a, b)  # shapes that do not broadcast: the public function says so
 
+    rule = "∂(aᵖ)/∂a = p·aᵖ⁻¹, ∂(aᵖ)/∂p = aᵖ·ln a"
     def backward(self, g):
         a, b, out = self.saved
         scalar_a, scalar_b = isinstance(a, (int, float)), isinstance(b, (int, float))
@@ -147,6 +152,7 @@ class Maximum(Op):
         self.saved = (_tie_weights(np.asarray(a), np.asarray(b), out.dtype),)
         return out
 
+    rule = "∂max(a, b)/∂a = 1 where a > b, 0 where a < b, ½ at a tie (b: the rest)"
     def backward(self, g):
         (w,) = self.saved
         return g * w, g * (1 - w)
@@ -162,6 +168,7 @@ class Minimum(Op):
         self.saved = (_tie_weights(np.asarray(b), np.asarray(a), out.dtype),)
         return out
 
+    rule = "∂min(a, b)/∂a = 1 where a < b, 0 where a > b, ½ at a tie (b: the rest)"
     def backward(self, g):
         (w,) = self.saved
         return g * w, g * (1 - w)
@@ -181,6 +188,7 @@ class Where(Op):
         self.saved = (INPUT[0],)
         return out
 
+    rule = "∂where(c, a, b)/∂a = 1 where c, else 0; ∂/∂b = 1 where not c"
     def backward(self, g):
         (cond,) = self.saved
         zero = np.zeros((), dtype=g.dtype)
@@ -202,6 +210,7 @@ class Negative(Op):
             raise TypeError(f"negative: not defined for a tensor of dtype {np.asarray(a).dtype} (NumPy refuses "
                             "it too); use ~x.data for logical not, or cast first, e.g. x.astype(np.float32)") from None
 
+    rule = "∂(−a)/∂a = −1"
     def backward(self, g):
         return -g
 
@@ -215,6 +224,7 @@ class Exp(Op):
         self.saved = (OUTPUT[0],)
         return np.exp(a)
 
+    rule = "∂exp(a)/∂a = exp(a)"
     def backward(self, g):
         return g * self.saved[0]
 
@@ -228,6 +238,7 @@ class Log(Op):
         self.saved = (INPUT[0],)
         return np.log(a)
 
+    rule = "∂ln(a)/∂a = 1/a"
     def backward(self, g):
         return g / self.saved[0]
 
@@ -241,6 +252,7 @@ class Log1p(Op):
         self.saved = (INPUT[0],)
         return np.log1p(a)
 
+    rule = "∂ln(1 + a)/∂a = 1/(1 + a)"
     def backward(self, g):
         return g / (1 + self.saved[0])
 
@@ -254,6 +266,7 @@ class Sqrt(Op):
         self.saved = (OUTPUT[0],)
         return np.sqrt(a)
 
+    rule = "∂√a/∂a = 1/(2√a)"
     def backward(self, g):
         return g / (2 * self.saved[0])
 
@@ -267,6 +280,7 @@ class Abs(Op):
         self.saved = (np.sign(a) if a.dtype.kind != "b" else a,)  # bool: no gradient, |a| is a
         return np.abs(a)
 
+    rule = "∂|a|/∂a = sign(a) (0 at 0)"
     def backward(self, g):
         return g * self.saved[0]
 
@@ -283,6 +297,7 @@ class Sign(Op):
             raise TypeError(f"sign: not defined for a tensor of dtype {np.asarray(a).dtype}; cast it first, e.g. "
                             "x.astype(np.float32)") from None
 
+    rule = "∂sign(a)/∂a = 0"
     def backward(self, g):
         return g * 0
 
@@ -296,6 +311,7 @@ class Sin(Op):
         self.saved = (INPUT[0],)
         return np.sin(a)
 
+    rule = "∂sin(a)/∂a = cos(a)"
     def backward(self, g):
         return g * _cos(self.saved[0])
 
@@ -309,6 +325,7 @@ class Cos(Op):
         self.saved = (INPUT[0],)
         return np.cos(a)
 
+    rule = "∂cos(a)/∂a = −sin(a)"
     def backward(self, g):
         return -g * _sin(self.saved[0])
 
@@ -322,6 +339,7 @@ class Tan(Op):
         self.saved = (OUTPUT[0],)
         return np.tan(a)
 
+    rule = "∂tan(a)/∂a = 1 + tan²(a)"
     def backward(self, g):
         out = self.saved[0]
         return g * (1 + out * out)
@@ -336,6 +354,7 @@ class Tanh(Op):
         self.saved = (OUTPUT[0],)
         return np.tanh(a)
 
+    rule = "∂tanh(u)/∂u = 1 − tanh²(u)"
     def backward(self, g):
         out = self.saved[0]
         return g * (1 - out * out)
@@ -361,6 +380,7 @@ class Sigmoid(Op):
         self.saved = (OUTPUT[0],)
         return stable_sigmoid(as_float(a))
 
+    rule = "∂σ(u)/∂u = σ(u)·(1 − σ(u))"
     def backward(self, g):
         s = self.saved[0]
         return g * s * (1 - s)
@@ -375,6 +395,7 @@ class Relu(Op):
         self.saved = (a > 0,)
         return np.maximum(a, 0)
 
+    rule = "∂relu(u)/∂u = 1 where u > 0, else 0"
     def backward(self, g):
         return g * self.saved[0]
 
@@ -393,6 +414,7 @@ class Clip(Op):
         self.saved = (inside,)
         return np.clip(a, lo, hi)
 
+    rule = "∂clip(a, lo, hi)/∂a = 1 where lo ≤ a ≤ hi, else 0"
     def backward(self, g):
         return g * self.saved[0]
 
@@ -406,6 +428,7 @@ class AsType(Op):
         self.saved = (a.dtype,)
         return a.astype(dtype)
 
+    rule = "∂cast(a)/∂a = 1 (the gradient cast back to a's dtype)"
     def backward(self, g):
         return g.astype(self.saved[0])
 

@@ -50,6 +50,7 @@ class Getitem(Op):
         self.saved = (a.shape, index, basic)
         return out
 
+    rule = "∂a[idx]/∂a = 1 at the selected elements, 0 elsewhere (repeats add up)"
     def backward(self, g):
         shape, index, basic = self.saved
         return _scatter_add(g, shape=shape, index=index, basic=basic)
@@ -64,6 +65,7 @@ class ScatterAdd(Op):
         self.saved = (index,)
         return _scatter_add_np(g, shape=shape, index=index, basic=basic)
 
+    rule = "∂scatter_add(a, idx, v)/∂a = 1, ∂/∂v = the gradient gathered at idx"
     def backward(self, gg):
         return gg[self.saved[0]]
 

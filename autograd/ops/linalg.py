@@ -21,6 +21,7 @@ class Matmul(Op):
         self.saved = (INPUT[0], INPUT[1])
         return np.matmul(a, b)
 
+    rule = "∂(A·B)/∂A: ∂L/∂A = ∂L/∂Y·Bᵀ, ∂L/∂B = Aᵀ·∂L/∂Y"
     def backward(self, g):
         a, b = self.saved
         if a.ndim == 1 and b.ndim == 1:
@@ -85,6 +86,7 @@ class Einsum(Op):
         self.saved = (subscripts, *(Input(i) for i in range(len(arrays))))
         return np.asarray(_einsum_np(subscripts, *arrays))
 
+    rule = "∂einsum/∂x: the gradient contracted with the other operands (einsum with x's subscripts)"
     def backward(self, g):
         subscripts, *arrays = self.saved
         ins, out = subscripts.split("->")

@@ -44,6 +44,7 @@ class BroadcastTo(Op):
         except ValueError:
             raise ValueError(f"broadcast_to: cannot broadcast shape {np.shape(a)} to {shape}") from None
 
+    rule = "∂broadcast(a)/∂a: the gradient summed over the broadcast axes"
     def backward(self, g):
         return unbroadcast(g, self.saved[0])
 
@@ -67,6 +68,7 @@ class Sum(Op):
         self.saved = (a.shape, axis, keepdims)
         return np.sum(a, axis=axis, keepdims=keepdims)
 
+    rule = "∂Σa/∂aᵢ = 1 (the gradient copied to every summed element)"
     def backward(self, g):
         shape, axes, keepdims = self.saved
         return expand(g, shape, axes, keepdims)
@@ -81,6 +83,7 @@ class Mean(Op):
         self.saved = (a.shape, axis, keepdims)
         return np.mean(a, axis=axis, keepdims=keepdims)
 
+    rule = "∂mean(a)/∂aᵢ = 1/n (n elements averaged)"
     def backward(self, g):
         shape, axes, keepdims = self.saved
         n = int(np.prod([shape[i] for i in axes]))
@@ -96,6 +99,7 @@ class Prod(Op):
         self.saved = (INPUT[0], OUTPUT[0], axis, keepdims)
         return np.prod(a, axis=axis, keepdims=keepdims)
 
+    rule = "∂Πa/∂aᵢ = Π_{j≠i} a_j"
     def backward(self, g):
         a, out, axes, keepdims = self.saved
         shape = a.shape
@@ -136,6 +140,7 @@ class _Extreme(Op):
         self.saved = (a.shape, axis, keepdims, share.astype(out.dtype, copy=False))
         return out
 
+    rule = "∂max(a)/∂aᵢ (min alike) = 1/k for the k elements equal to the extreme, else 0"
     def backward(self, g):
         shape, axes, keepdims, share = self.saved
         return expand(g, shape, axes, keepdims) * share
@@ -164,6 +169,7 @@ class Var(Op):
         self.saved = (INPUT[0], axis, keepdims, ddof)
         return np.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
 
+    rule = "∂var(a)/∂aᵢ = 2(aᵢ − mean(a))/(n − ddof)"
     def backward(self, g):
         a, axes, keepdims, ddof = self.saved
         n = int(np.prod([a.shape[i] for i in axes]))
@@ -180,6 +186,7 @@ class Std(Op):
         self.saved = (INPUT[0], OUTPUT[0], axis, keepdims, ddof)
         return np.std(a, axis=axis, keepdims=keepdims, ddof=ddof)
 
+    rule = "∂std(a)/∂aᵢ = (aᵢ − mean(a))/((n − ddof)·std(a))"
     def backward(self, g):
         a, out, axes, keepdims, ddof = self.saved
         n = int(np.prod([a.shape[i] for i in axes]))
@@ -216,6 +223,7 @@ class LogSumExp(Op):
         self.saved = (INPUT[0], m, axis, keepdims)
         return out
 
+    rule = "∂logsumexp(a)/∂aᵢ = softmax(a)ᵢ"
     def backward(self, g):
         # softmax(a) as exp(a - m) / sum(exp(a - m)) with the constant shift m: exact at any |a| and any order
         a, m, axes, keepdims = self.saved
@@ -235,6 +243,7 @@ class Softmax(Op):
         self.saved = (OUTPUT[0], axis)
         return e / np.sum(e, axis=axis, keepdims=True)
 
+    rule = "∂sᵢ/∂a_j = sᵢ(δᵢⱼ − s_j): ∂L/∂a = s ⊙ (g − Σ g ⊙ s)"
     def backward(self, g):
         s, axis = self.saved
         gs = g * s
@@ -252,6 +261,7 @@ class LogSoftmax(Op):
         m, log_sum = _shifted_lse(a, (axis,))
         return ((a - m) - log_sum).astype(a.dtype, copy=False)
 
+    rule = "∂log sᵢ/∂a_j = δᵢⱼ − s_j: ∂L/∂a = g − s·Σg"
     def backward(self, g):
         out, axis = self.saved
         return g - _exp(out) * g.sum(axis=axis, keepdims=True)

@@ -32,6 +32,7 @@ class Reshape(Op):
         self.saved = (a.shape,)
         return a.reshape(shape)
 
+    rule = "∂reshape(a)/∂a = 1: the gradient reshaped back"
     def backward(self, g):
         return g.reshape(self.saved[0])
 
@@ -45,6 +46,7 @@ class Transpose(Op):
         self.saved = (tuple(np.argsort(axes)),)
         return a.transpose(axes)
 
+    rule = "∂transpose(a)/∂a = 1: the gradient transposed back"
     def backward(self, g):
         return g.transpose(self.saved[0])
 
@@ -59,6 +61,7 @@ class Concatenate(Op):
         self.saved = (axis, bounds)
         return np.concatenate(arrays, axis=axis)
 
+    rule = "∂concat(a, b, …)/∂a = 1: each input gets its slice of the gradient"
     def backward(self, g):
         axis, bounds = self.saved
         lead = (slice(None),) * axis
@@ -76,6 +79,7 @@ class Pad(Op):
             return a.copy()  # nothing to pad (np.pad rejects 0-d arrays)
         return np.pad(a, pad_width, mode="constant", constant_values=constant_values)
 
+    rule = "∂pad(a)/∂a = 1: the gradient with the padding cut off"
     def backward(self, g):
         return g[self.saved[0]]
 
@@ -94,6 +98,7 @@ class Split(Op):
             return tuple(a[lead + (i,)] for i in range(a.shape[axis]))
         return tuple(a[lead + (slice(lo, hi),)] for lo, hi in itertools.pairwise(bounds))
 
+    rule = "∂split(a)ₖ/∂a = 1 on piece k: the pieces' gradients put back together (zeros for none)"
     def backward(self, *grads):
         shape, dtype, axis, bounds = self.saved
         present = next(g for g in grads if g is not None)

@@ -104,6 +104,7 @@ class Erf(Op):
         self.saved = (INPUT[0],)
         return erf_numpy(a)
 
+    rule = "∂erf(a)/∂a = 2/√π·exp(−a²)"
     def backward(self, g):
         a = self.saved[0]
         return g * (_exp(-(a * a)) * TWO_OVER_SQRT_PI)

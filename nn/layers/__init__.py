@@ -16,9 +16,9 @@ from .flatten import Flatten
 from .linear import Identity, Linear
 from .mlp import MLP
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
-from .transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
 from .recurrent import GRU, LSTM, RNN
 from .rnn_cells import GRUCell, LSTMCell, RNNCell
+from .transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
            "ELU",
@@ -57,3 +57,11 @@ __all__ = [
            # recurrent
            "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell",
 ]
+
+# ---- convolution, pooling, residual blocks ----
+from .conv import Conv1d, Conv2d  # noqa: E402
+from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d  # noqa: E402
+from .residual import ResidualBlock  # noqa: E402
+
+__all__ += ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "MaxPool1d",
+            "MaxPool2d", "ResidualBlock"]

@@ -64,7 +64,7 @@ a2 = z2.sigmoid()
 loss = -(y * a2.log() + (1 - y) * (1 - a2).log()).sum()
 for t in (z1, a1, z2, a2):
     t.retain_grad()
-loss.backward()
+loss.backward(retain_graph=True)   # keep the values: the graph is drawn with its numbers below
 
 assert a1.shape == (1, 4) and a2.shape == (1, 1)
 assert np.isclose(loss.item(), F.binary_cross_entropy(a2, ag.Tensor(y)).item())   # the same E2 loss
@@ -151,7 +151,9 @@ counts = op_counts(loss)
 print(counts)
 assert counts == {"matmul": 2, "add": 3, "sigmoid": 2, "log": 2, "subtract": 1, "multiply": 2, "sum": 1,
                   "negative": 1}
-viz.draw_graph(loss)
+graph_drawing = viz.draw_graph(loss)
+assert f"{a2.item():.4g}" in graph_drawing.source    # the drawing shows the numbers, not only shapes
+graph_drawing
 
 # %% [markdown]
 # ## The same network as `nn` layers

@@ -62,6 +62,13 @@ CALLS = {
     "from_dlpack": (T(lambda: np.ones(3)),),
     "manual_seed": (0,), "set_default_dtype": (np.float32,), "set_grad_enabled": (True,),
     "detect_anomaly": (True,),
+    # Convolution and pooling (autograd.ops.conv): (N, C, H, W) inputs.
+    "conv2d": (T(lambda: Tensor(np.ones((1, 2, 4, 4)), requires_grad=True)),
+               T(lambda: Tensor(np.ones((3, 2, 2, 2)), requires_grad=True))),
+    "max_pool2d": (T(lambda: Tensor(np.arange(16.0).reshape(1, 1, 4, 4), requires_grad=True)), 2),
+    "avg_pool2d": (T(lambda: Tensor(np.ones((1, 1, 4, 4)), requires_grad=True)), 2),
+    "sliding_windows": (T(lambda: Tensor(np.ones((1, 1, 4, 4)), requires_grad=True)), 2),
+    "fold_windows": (T(lambda: Tensor(np.ones((1, 1, 3, 3, 2, 2)), requires_grad=True)), (1, 1, 4, 4)),
 }
 # Creation functions: the shape (or the numbers) are what a wrong type goes into.
 NUMERIC_FIRST = {"zeros", "ones", "full", "rand", "randn", "randint", "arange", "linspace", "eye", "manual_seed",

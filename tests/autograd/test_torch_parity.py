@@ -292,6 +292,40 @@ TORCH["lstm_cell_step[batch 2, hidden 1]"] = _torch_lstm_step
 TORCH["gru_cell_step[batch 2, hidden 1]"] = _torch_gru_step
 TORCH["gru_cell_step[no bias]"] = lambda *xs: _torch_gru_step(*xs, bias=False)
 
+# Convolution and pooling: autograd's padding is (top, bottom, left, right); F.pad lists the last axis first.
+def _sides(x, p, value=0.0):
+    return F.pad(x, (p[2], p[3], p[0], p[1]), value=value)
+
+
+def _torch_windows(x, kernel, stride, dilation):
+    """(N, C, Ho, Wo, kH, kW) windows by gathering rows and columns."""
+    idx = []
+    for axis in (0, 1):
+        count = (x.shape[2 + axis] - dilation[axis] * (kernel[axis] - 1) - 1) // stride[axis] + 1
+        idx.append(torch.arange(count)[:, None] * stride[axis] + torch.arange(kernel[axis]) * dilation[axis])
+    return x[:, :, idx[0][:, None, :, None], idx[1][None, :, None, :]]
+
+
+def _torch_avg_ceil(x):
+    """Padding 1 at the top and left, an overhang of 1 at the bottom and right, divided by the real pixels."""
+    sums = F.avg_pool2d(_sides(x, (1, 1, 1, 1)), 2, 2, divisor_override=1)
+    return sums / F.avg_pool2d(_sides(torch.ones_like(x), (1, 1, 1, 1)), 2, 2, divisor_override=1)
+
+
+for _v, _s, _p, _d, _g, _b in registry._CONV_VARIANTS:
+    TORCH[f"conv2d[{_v}]"] = lambda x, w, b=None, _s=_s, _p=_p, _d=_d, _g=_g: F.conv2d(_sides(x, _p), w, b, _s, 0, _d,
+                                                                                      _g)
+TORCH["sliding_windows[kernel 2x3, stride (2, 1), dilation (1, 2)]"] = lambda x: _torch_windows(x, (2, 3), (2, 1),
+                                                                                                (1, 2))
+TORCH["fold_windows[of windows 2x2, stride 1]"] = lambda x: F.fold(F.unfold(x, 2), x.shape[2:], 2)
+TORCH["max_pool2d[2x2]"] = lambda x: F.max_pool2d(x, 2)
+TORCH["max_pool2d[3x3 stride 2 padding 1]"] = lambda x: F.max_pool2d(x, 3, 2, 1)
+TORCH["max_pool2d[overlapping 2x2, dilation (1, 2), padding at the end]"] = lambda x: F.max_pool2d(
+    _sides(x, (0, 1, 0, 1), -float("inf")), 2, 1, 0, (1, 2))
+TORCH["avg_pool2d[2x2]"] = lambda x: F.avg_pool2d(x, 2)
+TORCH["avg_pool2d[3x2 stride 1 padding 1]"] = lambda x: F.avg_pool2d(x, (3, 2), 1, 1)
+TORCH["avg_pool2d[ceil overhang, padding not counted]"] = _torch_avg_ceil
+
 ENTRIES = registry.entries()
 DTYPES = {np.float64: (torch.float64, 1e-9, 1e-10), np.float32: (torch.float32, 2e-4, 2e-5)}
 

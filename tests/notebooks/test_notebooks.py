@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["01_autograd_basics", "02_worked_network", "03_activations", "04_losses_and_optimisers",
-            "05_training_real_data"]
-EXPECTED += ["07_recurrent", "08_attention"]
+            "05_training_real_data", "06_convolution"]
+EXPECTED += ["07_recurrent", "08_attention", "09_checking_gradients", "10_watching_backprop"]
 # Notebooks that take more than about 5 s on 2 cores (they train networks).
-SLOW = {"05_training_real_data"}
+SLOW = {"05_training_real_data", "06_convolution"}
 SLOW |= {"07_recurrent", "08_attention"}
 
 # The concept ids of the course material (SEEDS.md): L1-L4 layers, A1-A8 activations, E1-E5 losses,
@@ -37,6 +37,9 @@ REQUIRED = {
     "03_activations": {f"A{i}" for i in range(1, 9)} | {"T7"},
     "04_losses_and_optimisers": {"E1", "E2", "E3", "E4", "T2", "T4", "T5", "T6", "T11"},
     "05_training_real_data": {"L3", "T3", "T8", "T9", "T10", "T12"},
+    "06_convolution": {"C1", "C2", "C3", "C4", "C5", "C6"},
+    "09_checking_gradients": {"T1", "A3"},
+    "10_watching_backprop": {"L4", "T1", "E2", "A1"},
 }
 REQUIRED["07_recurrent"] = {"R1", "R2", "R3", "R4", "R5"}
 REQUIRED["08_attention"] = {"N1", "N2", "N3", "N4", "N5"}

@@ -265,3 +265,31 @@ def test_title_names_the_mode_and_the_layers_that_recorded_nothing():
     assert not model.training
     mlp_only = viz.draw_model(nn.Sequential(nn.Linear(3, 1)), x, depth=1)
     assert 'label="Sequential (training mode)"' in mlp_only.source
+
+
+def test_batchnorm_running_statistics_are_drawn_in_eval_mode_only():
+    ag.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU())
+    model[1].running_mean.data[...] = [0.5, -1.0, 0.0, 2.0]  # set directly: what the eval forward reads
+    x = ag.randn(5, 3)
+    assert not any("running_mean" in n.get("label", "") for n in Dot(viz.draw_model(model, x).source).nodes.values())
+    model.eval()
+    d = Dot(viz.draw_model(model, x, depth=2).source)
+    (mean,) = [n for n, a in d.nodes.items() if a.get("label", "").startswith("running_mean")]
+    (var,) = [n for n, a in d.nodes.items() if a.get("label", "").startswith("running_var")]
+    assert d.lines(mean) == ["running_mean", "(4,)", "[ 0.5, -1. ,  0. ,  2. ]"]
+    assert d.nodes[mean]["style"] == "filled,dashed"
+    assert d.succ(mean) and d.succ(mean) == d.succ(var)  # both feed the BatchNorm's first op
+    assert "BatchNorm1d" in " ".join(d.cluster_of[mean])  # inside that module's cluster
+    assert not any("num_batches_tracked" in a.get("label", "") for a in d.nodes.values())  # an integer counter
+
+
+def test_the_exponent_of_power_is_written_on_its_op():
+    class Square(nn.Module):
+        def forward(self, x):
+            return x ** 3 * 0.5
+
+    d = Dot(viz.draw_model(Square(), ag.tensor([1.0, 2.0], requires_grad=True)).source)
+    labels = [a.get("label", "") for a in d.nodes.values()]
+    assert "power\\nexponent = 3" in labels
+    assert "multiply\\ninput 1 = 0.5" in labels

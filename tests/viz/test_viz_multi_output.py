@@ -114,8 +114,9 @@ def test_backward_drawing_has_one_grad_line_per_output_and_labels_edges_by_outpu
         loss.backward(retain_graph=True)
     d = Dot(viz.draw_backward(loss).source)
     (split,) = d.by_label_start("split backward")
-    assert d.lines(split)[1:4] == ["grad 0: [[2., 2.]]", "grad 1: (1, 2) float64", "grad 2: [[3., 3.]]"]
-    into_split = sorted(e["label"] for s, t, e in d.edges if t == split)
+    assert [ln for ln in d.lines(split) if ln.startswith("grad")] == \
+        ["grad 0: [[2., 2.]]", "grad 1: (1, 2) float64", "grad 2: [[3., 3.]]"]
+    into_split = sorted(e["label"].split("\\n")[0] for s, t, e in d.edges if t == split)
     assert into_split == ["out 0", "out 2"]
     (acc,) = d.by_label_start("accumulate into x")
     assert d.succ(split) == [acc]
@@ -133,13 +134,14 @@ def test_stepper_through_a_split_with_one_piece_unused_names_the_outputs_that_re
     stepper = viz.Stepper(loss)
     frame = next(f for f in stepper.frames if f.phase == "backward" and f.op.name == "split")
     assert frame.title.endswith("split receives grad [[2., 2.]] at output 0, [[3., 3.]] at output 2")
-    np.testing.assert_allclose(eval(frame.details.removeprefix("sends input 0: ")), [[2, 2], [0, 0], [3, 3]])
+    (sent,) = [ln for ln in frame.details.splitlines() if ln.startswith("  input 0 (x): ")]
+    np.testing.assert_allclose(eval(sent.split(" = ")[-1]), [[2, 2], [0, 0], [3, 3]])
     d = Dot(frame.drawing.source)
     a, b, c = split_tensor_nodes(d)
     assert "grad [[2., 2.]]" in d.lines(a) and "grad [[3., 3.]]" in d.lines(c)
     assert not any(line.startswith("grad") for line in d.lines(b))
     (xn,) = d.by_label_start("x")
-    assert d.lines(xn)[-3:] == ["grad [[2., 2.],", " [0., 0.],", " [3., 3.]]"]  # the total sent to the leaf
+    assert d.lines(xn)[-1] == "grad [[2., 2.], [0., 0.], [3., 3.]]"  # the total sent to the leaf, on one line
     assert x.grad is None
     assert all(f.to_svg().startswith("<") for f in stepper.frames)
 

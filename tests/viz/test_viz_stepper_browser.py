@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 
 import autograd as ag
@@ -34,13 +35,12 @@ _DRIVER = """
   var root = document.querySelector(".gg-stepper");
   var slider = root.querySelector(".gg-slider");
   function state() {
-    var shown = Array.prototype.filter.call(root.querySelectorAll(".gg-frame"),
-      function (f) { return getComputedStyle(f).display !== "none"; });
-    var g = shown.length === 1 ? shown[0].querySelector("g.node.current") : null;
-    var box = g ? g.getBoundingClientRect() : null;
-    return {shown: shown.length, index: shown.length ? +shown[0].getAttribute("data-index") : -1,
-            node: g ? g.querySelector("title").textContent : null, width: box ? box.width : 0,
-            position: root.querySelector(".gg-pos").textContent};
+    var g = root.querySelectorAll("g.node.current");
+    var box = g.length === 1 ? g[0].getBoundingClientRect() : null;
+    return {current: g.length, index: +root.getAttribute("data-current"),
+            node: g.length === 1 ? g[0].querySelector("title").textContent : null, width: box ? box.width : 0,
+            position: root.querySelector(".gg-pos").textContent,
+            caption: root.querySelector(".gg-side b").textContent};
   }
   var out = [state()];
   slider.value = 3; slider.dispatchEvent(new Event("input", {bubbles: true})); out.push(state());
@@ -67,27 +67,39 @@ def test_slider_moves_the_highlight_in_chromium(tmp_path):
     expected_nodes = [f.node for f in s.frames]
     assert [st["index"] for st in states] == [0, 3, 7, 8, 6]
     for st in states:
-        assert st["shown"] == 1  # exactly one frame visible
+        assert st["current"] == 1  # exactly one highlighted node
         assert st["node"] == expected_nodes[st["index"]]  # the highlighted node is that frame's op
         assert st["width"] > 0  # and it is actually laid out on screen
-        assert st["position"] == f"{st['index'] + 1} / {len(s)}"
+        assert st["position"] == f"step {st['index'] + 1} / {len(s)}"  # counted from 1, as the captions
+        assert st["caption"] == s.frames[st["index"]].title
     assert len({st["node"] for st in states[:2]}) == 2  # moving the slider moved the highlight
 
 
-# Walk every frame of a tall graph in a small window: the highlighted node must be inside the visible
-# part of its frame's scrolled view, and the step's title shown above it.
+# Walk every frame in a small window: the highlighted node must be inside the visible part of the
+# scrolled view (both directions), every node at the same place in the drawing, the text the same size.
 _VISIBLE = """
 <script>
 (function () {
   var root = document.querySelector(".gg-stepper");
+  var view = root.querySelector(".gg-view"), svg = view.querySelector("svg");
+  var n = JSON.parse(root.querySelector(".gg-data").textContent).frames.length;
   var out = [];
-  for (var i = 0; i < root.querySelectorAll(".gg-frame").length; i++) {
+  for (var i = 0; i < n; i++) {
     root.gotoFrame(i);
-    var frame = root.querySelectorAll(".gg-frame")[i];
-    var view = frame.querySelector(".gg-svg").getBoundingClientRect();
-    var r = frame.querySelector("g.node.current").getBoundingClientRect();
-    out.push({inside: r.top >= view.top - 1 && r.bottom <= view.bottom + 1 && r.height > 0,
-              title: frame.querySelector(".gg-caption b").textContent});
+    var v = view.getBoundingClientRect(), s = svg.getBoundingClientRect();
+    var cur = root.querySelectorAll("g.node.current");
+    var r = cur[0].getBoundingClientRect();
+    var places = {};
+    Array.prototype.forEach.call(svg.querySelectorAll("g.node"), function (g) {
+      var b = g.getBoundingClientRect();  // relative to the drawing, so scrolling does not count
+      places[g.querySelector("title").textContent] = [Math.round(b.left - s.left), Math.round(b.top - s.top)];
+    });
+    var t = svg.querySelector("g.node text").getBoundingClientRect();
+    out.push({current: cur.length, node: cur[0].querySelector("title").textContent,
+              inside: r.left >= v.left - 1 && r.right <= v.left + view.clientWidth + 1 &&
+                      r.top >= v.top - 1 && r.bottom <= v.top + view.clientHeight + 1 && r.height > 0,
+              places: places, text: Math.round(t.height * 10) / 10,
+              title: root.querySelector(".gg-side b").textContent});
   }
   var pre = document.createElement("pre");
   pre.id = "gg-test-result";
@@ -96,6 +108,18 @@ _VISIBLE = """
 })();
 </script>
 """
+
+
+def _check_every_frame(s, states):
+    assert len(states) == len(s)
+    assert [st["title"] for st in states] == [f.title for f in s.frames]
+    assert [st["node"] for st in states] == [f.node for f in s.frames]
+    assert all(st["current"] == 1 for st in states)
+    assert all(st["inside"] for st in states), [i for i, st in enumerate(states) if not st["inside"]]
+    first = states[0]
+    moved = [i for i, st in enumerate(states) if st["places"] != first["places"]]
+    assert not moved, f"nodes moved in frames {moved}"
+    assert {st["text"] for st in states} == {first["text"]}  # the text keeps its size
 
 
 @pytest.mark.slow
@@ -108,7 +132,26 @@ def test_current_node_scrolled_into_view_in_a_tall_graph(tmp_path):
     for w in params:
         h = (h @ w).tanh()
     s = viz.Stepper(h.sum())
-    states = _run_page(s, _VISIBLE, tmp_path, "--window-size=900,500")
-    assert len(states) == len(s)
-    assert [st["title"] for st in states] == [f.title for f in s.frames]
-    assert all(st["inside"] for st in states), [i for i, st in enumerate(states) if not st["inside"]]
+    _check_every_frame(s, _run_page(s, _VISIBLE, tmp_path, "--window-size=900,500"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)")
+def test_mid_size_model_every_frame_keeps_the_node_in_sight_and_in_place(tmp_path):
+    """Linear-BatchNorm-ReLU-Dropout x2 -> Linear(128, 10) with cross-entropy: 74 frames with the loss's ops
+    expanded. The highlighted node used to leave the view sideways in 28 of them, and nodes moved when gradient
+    labels widened the boxes."""
+    import nn
+
+    ag.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.2),
+                          nn.Linear(128, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
+    x = ag.randn(8, 16)
+    loss = nn.functional.cross_entropy(model(x), ag.tensor(np.arange(8) % 10))
+    s = viz.Stepper(loss, expand=True)
+    assert len(s) == 74
+    _check_every_frame(s, _run_page(s, _VISIBLE, tmp_path, "--window-size=700,500"))
+    folded = viz.Stepper(loss)  # the loss as one step
+    assert len(folded) == 68
+    (tmp_path / "folded").mkdir()
+    _check_every_frame(folded, _run_page(folded, _VISIBLE, tmp_path / "folded", "--window-size=700,500"))

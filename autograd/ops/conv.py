@@ -1,0 +1,371 @@
+"""Convolution and pooling on sliding windows.
+
+``sliding_windows(x, kernel, stride, dilation)`` views an (N, C, H, W) array as (N, C, Ho, Wo, kH, kW)
+windows without copying; its adjoint ``fold_windows`` adds window gradients back into (N, C, H, W),
+one strided slice per kernel offset. Each is the other's backward, so every order of derivative is
+recorded through the same two ops. ``conv2d`` is one op (the windows as im2col columns times the
+weights in one matrix product); its recorded backward is written with that pair and matmul, so it is
+differentiable again. ``window_max`` is max pooling (the first maximum of a window wins, as in
+PyTorch); average pooling is a sum over the windows.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from .base import INPUT, Op, TensorLike, as_tensor_arg, dual
+from .reduce import sum as _sum
+from .shape import pad
+
+
+def _pair(v, what: str, fn: str) -> tuple[int, int]:
+    """An int or a pair of ints as a pair of positive ints."""
+    pair = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(pair) != 2 or any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 1 for p in pair):
+        raise ValueError(f"{fn}: {what} must be a positive int or a pair of positive ints, got {v!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def window_count(size: int, kernel: int, stride: int, dilation: int) -> int:
+    """How many windows of ``kernel`` (dilated) fit along an axis of ``size`` at ``stride``."""
+    return (size - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _offset_slice(i, k_out, stride, dilation):
+    """The input positions kernel offset ``i`` reads for ``k_out`` windows."""
+    start = i * dilation
+    return slice(start, start + stride * (k_out - 1) + 1, stride)
+
+
+def _windows_np(x, kernel=(1, 1), stride=(1, 1), dilation=(1, 1)):
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    ho, wo = window_count(h, kh, sh, dh), window_count(w, kw, sw, dw)
+    s = x.strides
+    return np.lib.stride_tricks.as_strided(x, (n, c, ho, wo, kh, kw),
+                                           (s[0], s[1], s[2] * sh, s[3] * sw, s[2] * dh, s[3] * dw), writeable=False)
+
+
+def _fold_np(g, shape=(), stride=(1, 1), dilation=(1, 1)):
+    if g.strides[1] > g.strides[0]:  # channel-major windows (a convolution's gradient): add in that order
+        out = np.zeros((shape[1], shape[0]) + tuple(shape[2:]), dtype=g.dtype).transpose(1, 0, 2, 3)
+    else:
+        out = np.zeros(shape, dtype=g.dtype)
+    _, _, ho, wo, kh, kw = g.shape
+    for i in range(kh):
+        rows = _offset_slice(i, ho, stride[0], dilation[0])
+        for j in range(kw):
+            out[:, :, rows, _offset_slice(j, wo, stride[1], dilation[1])] += g[:, :, :, :, i, j]
+    return out
+
+
+class Windows(Op):
+    """x (N, C, H, W) as windows (N, C, Ho, Wo, kH, kW), a zero-copy strided view; the backward folds
+    the windows' gradient back (``fold_windows``)."""
+
+    name = "sliding_windows"
+    rule = "∂windows(x)[n,c,p,q,i,j]/∂x[n,c,sp+di,sq+dj] = 1"
+
+    def forward(self, x, kernel=(1, 1), stride=(1, 1), dilation=(1, 1)):
+        self.saved = (x.shape, stride, dilation)
+        return _windows_np(x, kernel, stride, dilation)
+
+    def backward(self, g):
+        shape, stride, dilation = self.saved
+        return _fold(g, shape=shape, stride=stride, dilation=dilation)
+
+
+class Fold(Op):
+    """The adjoint of ``Windows``: every window's values added back at the positions it covers; the
+    backward takes the windows of the gradient."""
+
+    name = "fold_windows"
+    rule = "∂fold(g)[n,c,h,w]/∂g[n,c,p,q,i,j] = 1 where h = sp+di, w = sq+dj"
+
+    def forward(self, g, shape=(), stride=(1, 1), dilation=(1, 1)):
+        self.saved = (g.shape[4:], stride, dilation)
+        return _fold_np(g, shape=shape, stride=stride, dilation=dilation)
+
+    def backward(self, gg):
+        kernel, stride, dilation = self.saved
+        return _windows(gg, kernel=kernel, stride=stride, dilation=dilation)
+
+
+_windows = dual(_windows_np, Windows, "sliding_windows")
+_fold = dual(_fold_np, Fold, "fold_windows")
+
+
+def _first_max(x, axis, k, count, stride, dilation):
+    """Max over ``k`` dilated offsets along ``axis`` (``count`` windows), and which offset held it (first wins)."""
+    lead = (slice(None),) * axis
+    first = x[lead + (_offset_slice(0, count, stride, dilation),)]
+    if k == 1:
+        return first.copy(), np.zeros(first.shape, np.int8)
+    v = x[lead + (_offset_slice(1, count, stride, dilation),)]
+    arg = (v > first).view(np.int8)  # strict: the first maximum keeps the gradient, as in PyTorch
+    if k > 127:  # offsets beyond int8
+        arg = arg.astype(np.int32)
+    out = np.maximum(first, v)
+    for j in range(2, k):
+        v = x[lead + (_offset_slice(j, count, stride, dilation),)]
+        arg = arg + (v > out) * (j - arg)  # arithmetic: np.where or copyto(where=) is several times slower
+        np.maximum(out, v, out=out)
+    return out, arg
+
+
+def _route(g, arg, like, axis, k, stride, dilation):
+    """The backward of ``_first_max``: ``g`` put along ``axis`` at the offset ``arg`` names, in an array
+    shaped (and laid out) like ``like``. Windows that do not overlap are written straight into place."""
+    lead = (slice(None),) * axis
+    count, size = g.shape[axis], like.shape[axis]
+    disjoint = stride >= dilation * (k - 1) + 1
+    covered = disjoint and dilation == 1 and stride == k and count * k == size
+    into = np.empty_like(like, dtype=g.dtype) if covered else np.zeros_like(like, dtype=g.dtype)
+    for j in range(k):
+        where = into[lead + (_offset_slice(j, count, stride, dilation),)]
+        if k == 1:
+            where[...] = g
+        elif disjoint:
+            np.multiply(g, arg == j, out=where)
+        else:
+            where += g * (arg == j)
+    return into
+
+
+class WindowMax(Op):
+    """Max pooling of x (N, C, H, W) over its windows, separably (over each row's columns, then over rows);
+    the gradient goes to each window's first maximum in row-major order."""
+
+    name = "window_max"
+    rule = "∂max_window(x)/∂x = 1 at the window's first maximum, 0 elsewhere"
+
+    def forward(self, x, kernel=(1, 1), stride=(1, 1), dilation=(1, 1)):
+        (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+        ho, wo = window_count(x.shape[2], kh, sh, dh), window_count(x.shape[3], kw, sw, dw)
+        rows, arg_w = _first_max(x, 3, kw, wo, sw, dw)  # (N, C, H, Wo): each row's window maxima
+        out, arg_h = _first_max(rows, 2, kh, ho, sh, dh)  # (N, C, Ho, Wo)
+        self.saved = (INPUT[0], kernel, stride, dilation, arg_h, arg_w)
+        return out
+
+    def backward(self, g):
+        x, (kh, kw), stride, dilation, arg_h, arg_w = self.saved
+        if isinstance(g, Tensor):  # recorded: a constant one-hot mask times g, folded (linear in g)
+            ho = arg_h.shape[2]
+            row = (np.arange(ho) * stride[0])[:, None] + arg_h.astype(np.int64) * dilation[0]
+            k = arg_h.astype(np.int64) * kw + np.take_along_axis(arg_w, row, axis=2)
+            hot = (k[..., None] == np.arange(kh * kw)).reshape(k.shape + (kh, kw))
+            return _fold(g.reshape(g.shape + (1, 1)) * hot.astype(g.dtype), shape=x.shape, stride=stride,
+                         dilation=dilation)
+        rows = _route(g, arg_h, arg_w, 2, kh, stride[0], dilation[0])
+        return _route(rows, arg_w, x, 3, kw, stride[1], dilation[1])
+
+
+def _columns(x, kernel, stride, dilation, groups):
+    """im2col: the windows of x as columns (C·kH·kW, N·Ho·Wo), or (groups, C/groups·kH·kW, N·Ho·Wo)."""
+    win = _windows(x, kernel=kernel, stride=stride, dilation=dilation)  # a view (N, C, Ho, Wo, kH, kW)
+    n, c, ho, wo, kh, kw = win.shape
+    rows = c // groups * kh * kw
+    return win.transpose((1, 4, 5, 0, 2, 3)).reshape((groups, rows, n * ho * wo) if groups > 1 else
+                                                      (rows, n * ho * wo))
+
+
+def _by_group(a, groups, rows):
+    """(O, ...) as (O, rows) or, with groups, (groups, O/groups, rows)."""
+    return a.reshape((groups, a.shape[0] // groups, rows) if groups > 1 else (a.shape[0], rows))
+
+
+def _zero_padded(x, padding):
+    """x (N, C, H, W) inside zeros, ``padding`` = (top, bottom, left, right); x itself when there is none."""
+    if not any(padding):
+        return x
+    if isinstance(x, Tensor):
+        return pad(x, ((0, 0), (0, 0), padding[:2], padding[2:]))
+    top, bottom, left, right = padding
+    out = np.zeros(x.shape[:2] + (x.shape[2] + top + bottom, x.shape[3] + left + right), x.dtype)
+    out[:, :, top:top + x.shape[2], left:left + x.shape[3]] = x
+    return out
+
+
+class Conv2dOp(Op):
+    """Cross-correlation of x (N, C, H, W), zero-padded, with weight (O, C/groups, kH, kW), plus an optional bias.
+
+    With columns X = im2col(pad(x)) and W as (O, C·kH·kW): y = W X + b. The backward is dW = G Xᵀ,
+    dx = unpad(fold(Wᵀ G)), db = Σ G; recorded (second order), X is rebuilt from the sliding-windows op.
+    """
+
+    name = "conv2d"
+    rule = "y = W·im2col(x) + b;  ∂/∂W = G·im2col(x)ᵀ,  ∂/∂x = fold(Wᵀ·G),  ∂/∂b = Σ G"
+
+    def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+        xp = _zero_padded(x, padding)
+        n = x.shape[0]
+        o, kernel = w.shape[0], w.shape[2:]
+        cols = _columns(xp, kernel, stride, dilation, groups)
+        ho, wo = window_count(xp.shape[2], kernel[0], stride[0], dilation[0]), \
+            window_count(xp.shape[3], kernel[1], stride[1], dilation[1])
+        out = np.matmul(_by_group(w, groups, cols.shape[-2]), cols).reshape(o, n, ho, wo)
+        if b is not None:
+            out += b.reshape(o, 1, 1, 1)
+        # The columns are a cache for the plain backward (held in a tuple: unused when the backward is recorded).
+        self.saved = (INPUT[0], INPUT[1], (cols,), xp.shape, stride, padding, dilation, groups)
+        return out.transpose(1, 0, 2, 3)
+
+    def backward(self, g):
+        x, w, (cols,), padded_shape, stride, padding, dilation, groups = self.saved
+        kernel = w.shape[2:]
+        n, ho, wo = g.shape[0], g.shape[2], g.shape[3]
+        gm = _by_group(g.transpose((1, 0, 2, 3)), groups, n * ho * wo)
+        gx = gw = gb = None
+        if self.needs_grad(1):
+            if isinstance(g, Tensor):
+                cols = _columns(_zero_padded(x, padding), kernel, stride, dilation, groups)
+            gw = (gm @ cols.swapaxes(-1, -2)).reshape(w.shape)
+        if self.needs_grad(0):
+            dcols = _by_group(w, groups, w.shape[1] * kernel[0] * kernel[1]).swapaxes(-1, -2) @ gm
+            dwin = dcols.reshape((x.shape[1],) + tuple(kernel) + (n, ho, wo)).transpose((3, 0, 4, 5, 1, 2))
+            gx = _fold(dwin, shape=padded_shape, stride=stride, dilation=dilation)
+            if any(padding):
+                gx = gx[:, :, padding[0]:padding[0] + x.shape[2], padding[2]:padding[2] + x.shape[3]]
+        if self.needs_grad(2):
+            gb = g.sum(axis=(0, 2, 3))
+        return gx, gw, gb
+
+
+# ----------------------------------------------------------------------------- public functions
+
+
+def _check_4d(x, fn):
+    if x.ndim != 4:
+        raise ValueError(f"{fn}: input of shape {x.shape} must be 4-D (N, C, H, W)")
+
+
+def _check_fits(shape, kernel, stride, dilation, fn, what="input"):
+    for axis, k, s, d in zip((2, 3), kernel, stride, dilation):
+        if window_count(shape[axis], k, s, d) < 1:
+            raise ValueError(f"{fn}: kernel {kernel} with dilation {dilation} (effective size "
+                             f"{d * (k - 1) + 1}) is larger than the {what} of shape {shape}")
+
+
+def sliding_windows(x: TensorLike, kernel_size, stride=1, dilation=1) -> Tensor:
+    """Windows of an (N, C, H, W) tensor as a zero-copy (N, C, Ho, Wo, kH, kW) view; differentiable."""
+    x = as_tensor_arg(x, "sliding_windows")
+    _check_4d(x, "sliding_windows")
+    kernel, stride, dilation = (_pair(v, w, "sliding_windows") for v, w in
+                                ((kernel_size, "kernel_size"), (stride, "stride"), (dilation, "dilation")))
+    _check_fits(x.shape, kernel, stride, dilation, "sliding_windows")
+    return Windows.apply(x, kernel=kernel, stride=stride, dilation=dilation)
+
+
+def fold_windows(g: TensorLike, input_shape, stride=1, dilation=1) -> Tensor:
+    """The adjoint of ``sliding_windows``: (N, C, Ho, Wo, kH, kW) window values summed into ``input_shape``."""
+    g = as_tensor_arg(g, "fold_windows")
+    stride, dilation = _pair(stride, "stride", "fold_windows"), _pair(dilation, "dilation", "fold_windows")
+    shape = tuple(int(s) for s in input_shape)
+    if g.ndim != 6 or len(shape) != 4 or g.shape[:2] != shape[:2] or g.shape[2:4] != tuple(
+            window_count(shape[2 + a], g.shape[4 + a], stride[a], dilation[a]) for a in (0, 1)):
+        raise ValueError(f"fold_windows: windows of shape {g.shape} do not come from an input of shape {shape} "
+                         f"with stride {stride} and dilation {dilation}")
+    return Fold.apply(g, shape=shape, stride=stride, dilation=dilation)
+
+
+def window_max(x: TensorLike, kernel_size, stride=None, dilation=1) -> Tensor:
+    """The maximum of each window of an (N, C, H, W) tensor (stride defaults to the kernel size)."""
+    x = as_tensor_arg(x, "window_max")
+    _check_4d(x, "window_max")
+    kernel = _pair(kernel_size, "kernel_size", "window_max")
+    stride = kernel if stride is None else _pair(stride, "stride", "window_max")
+    dilation = _pair(dilation, "dilation", "window_max")
+    _check_fits(x.shape, kernel, stride, dilation, "window_max")
+    return WindowMax.apply(x, kernel=kernel, stride=stride, dilation=dilation)
+
+
+# ----------------------------------------------------------------------------- convolution and pooling
+
+
+def _padded(x, padding, value, fn):
+    """x with (top, bottom, left, right) constant padding on its last two axes (x itself when all are 0)."""
+    top, bottom, left, right = padding
+    if any(p < 0 for p in padding):
+        raise ValueError(f"{fn}: padding must be non-negative, got {padding}")
+    if not any(padding):
+        return x
+    return pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
+
+
+def _sides(padding, fn: str) -> tuple[int, int, int, int]:
+    """Padding as (top, bottom, left, right) from an int, a pair (rows, columns) or four ints, all >= 0."""
+    if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
+        sides = (padding,) * 4
+    else:
+        sides = tuple(padding) if isinstance(padding, (tuple, list)) else ()
+        sides = (sides[0], sides[0], sides[1], sides[1]) if len(sides) == 2 else sides
+    if len(sides) != 4 or any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 0 for p in sides):
+        raise ValueError(f"{fn}: padding must be a non-negative int, a pair or (top, bottom, left, right), "
+                         f"got {padding!r}")
+    return tuple(int(p) for p in sides)
+
+
+def _pool_params(kernel_size, stride, padding, dilation, fn):
+    kernel = _pair(kernel_size, "kernel_size", fn)
+    stride = kernel if stride is None else _pair(stride, "stride", fn)
+    return kernel, stride, _sides(padding, fn), _pair(dilation, "dilation", fn)
+
+
+def conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1, fn: str = "conv2d") -> Tensor:
+    """Cross-correlation of x (N, C, H, W) with weight (O, C/groups, kH, kW), PyTorch's layout and sizes.
+
+    ``padding``: an int, a pair, or (top, bottom, left, right) zeros (``nn.functional.conv2d`` adds
+    'valid' / 'same' / 'full'). The windows of the padded input, laid out as columns, meet the weight in
+    one (batched over groups) matrix product.
+    """
+    x, w = as_tensor_arg(x, fn), as_tensor_arg(weight, fn)
+    _check_4d(x, fn)
+    if w.ndim != 4:
+        raise ValueError(f"{fn}: weight of shape {w.shape} must be 4-D (out_channels, in_channels/groups, kH, kW)")
+    stride, dilation = _pair(stride, "stride", fn), _pair(dilation, "dilation", fn)
+    padding = _sides(padding, fn)
+    n, c = x.shape[:2]
+    o, cg, kh, kw = w.shape
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1 or c % groups or \
+            o % groups or cg * groups != c:
+        raise ValueError(f"{fn}: input of shape {x.shape} (C={c}) does not match weight of shape {w.shape} with "
+                         f"groups={groups!r} (need C = weight.shape[1] * groups and out_channels divisible by groups)")
+    b = None
+    if bias is not None:
+        b = as_tensor_arg(bias, fn)
+        if b.shape != (o,):
+            raise ValueError(f"{fn}: bias of shape {b.shape} must be ({o},) for weight of shape {w.shape}")
+    padded = (n, c, x.shape[2] + padding[0] + padding[1], x.shape[3] + padding[2] + padding[3])
+    _check_fits(padded, (kh, kw), stride, dilation, fn, "padded input")
+    return Conv2dOp.apply(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=int(groups))
+
+
+def max_pool2d(x: TensorLike, kernel_size, stride=None, padding=0, dilation=1, fn: str = "max_pool2d") -> Tensor:
+    """Max over the windows of x (N, C, H, W) padded with -inf (an int, a pair or (top, bottom, left, right));
+    stride defaults to the kernel size."""
+    x = as_tensor_arg(x, fn)
+    _check_4d(x, fn)
+    kernel, stride, padding, dilation = _pool_params(kernel_size, stride, padding, dilation, fn)
+    xp = _padded(x, padding, -np.inf, fn)
+    _check_fits(xp.shape, kernel, stride, dilation, fn, "padded input")
+    return WindowMax.apply(xp, kernel=kernel, stride=stride, dilation=dilation)
+
+
+def avg_pool2d(x: TensorLike, kernel_size, stride=None, padding=0, overhang=(0, 0), count_include_pad: bool = True,
+               divisor_override: int | None = None, fn: str = "avg_pool2d") -> Tensor:
+    """Mean over the windows of x (N, C, H, W) zero-padded as in ``max_pool2d``, plus ``overhang`` rows and
+    columns at the bottom and right (ceil mode) that never count in the divisor."""
+    x = as_tensor_arg(x, fn)
+    _check_4d(x, fn)
+    kernel, stride, (top, bottom, left, right), dilation = _pool_params(kernel_size, stride, padding, 1, fn)
+    xp = _padded(x, (top, bottom + overhang[0], left, right + overhang[1]), 0, fn)
+    _check_fits(xp.shape, kernel, stride, dilation, fn, "padded input")
+    sums = _sum(Windows.apply(xp, kernel=kernel, stride=stride, dilation=dilation), axis=(4, 5))
+    if divisor_override is not None:
+        return sums / float(divisor_override)
+    counted = np.pad(np.ones(x.shape[2:], x.dtype), ((top, bottom), (left, right)),
+                     constant_values=1 if count_include_pad else 0)
+    counted = np.pad(counted, ((0, overhang[0]), (0, overhang[1])))
+    divisor = _windows_np(counted[None, None], kernel, stride, dilation).sum(axis=(4, 5))[0, 0]
+    return sums / divisor

@@ -1,0 +1,75 @@
+"""A fused loss is one node and one step (expandable): its internal where/log1p/mask ops are folded away,
+and the folded step sends the gradient the loss's rule gives."""
+import numpy as np
+from _vizdot import Dot
+
+import autograd as ag
+import nn
+import viz
+
+
+def net_and_loss():
+    ag.manual_seed(0)
+    mlp = nn.MLP([2, 3, 1])
+    x = ag.randn(4, 2)
+    t = ag.tensor([[1.0], [0.0], [1.0], [0.0]])
+    logits = mlp(x)
+    return mlp, logits, t, nn.functional.binary_cross_entropy_with_logits(logits, t)
+
+
+def test_the_fused_loss_is_one_step_and_expand_shows_its_ops():
+    """Defect: 18 of the 32 steps of a 2-3-1 net with BCE-with-logits were the loss's internal nodes."""
+    _, _, _, loss = net_and_loss()
+    expanded = viz.Stepper(loss, expand=True)
+    folded = viz.Stepper(loss)
+    internal = sum(1 for f in expanded.frames if f.op.scope and hasattr(f.op.scope[-1], "function_name"))
+    assert internal >= 10
+    n_loss_ops = internal // 2
+    assert len(folded) == len(expanded) - 2 * (n_loss_ops - 1)
+    names = [f.title.split(": ")[1].split(" ")[0] for f in folded.frames]
+    assert names.count("binary_cross_entropy_with_logits") == 2  # once forward, once backward
+
+
+def test_folded_backward_step_sends_sigmoid_minus_target_over_n():
+    _, logits, t, loss = net_and_loss()
+    s = viz.Stepper(loss)
+    (f,) = [f for f in s.frames if f.phase == "backward" and "binary_cross_entropy_with_logits" in f.title]
+    assert f is [g for g in s.frames if g.phase == "backward"][0]  # the first backward step
+    assert "rule: \u2202L/\u2202x = \u03c3(x) \u2212 t" in f.details
+    assert "folded: " in f.details
+    line = next(ln for ln in f.details.splitlines() if ln.startswith("  input"))
+    sent = np.array(eval(line.split(" = ")[-1]))
+    expected = (1 / (1 + np.exp(-logits.data)) - t.data) / 4
+    np.testing.assert_allclose(sent, expected, rtol=1e-3, atol=1e-4)
+    svg = f.to_svg()
+    assert f'<g id="{f.node}" class="node current">' in svg
+
+
+def test_draw_graph_folds_the_loss_into_one_box_and_expand_draws_its_ops():
+    _, _, _, loss = net_and_loss()
+    folded = Dot(viz.draw_graph(loss).source)
+    full = Dot(viz.draw_graph(loss, expand=True).source)
+    boxes = [n for n, a in folded.nodes.items() if a.get("label", "").startswith("binary_cross_entropy_with_logits")]
+    assert len(boxes) == 1 and folded.nodes[boxes[0]]["shape"] == "box3d"
+    assert not any(a.get("label", "").startswith(("log1p", "where")) for a in folded.nodes.values())
+    assert any(a.get("label", "").startswith("log1p") for a in full.nodes.values())
+    (box,) = boxes
+    assert len(folded.succ(box)) == 1  # the loss value
+    assert folded.pred(box)  # fed by the logits (and the target)
+    assert len(folded.nodes) < len(full.nodes)
+
+
+def test_module_names_and_draw_model_ignore_the_call_tag():
+    mlp, _, _, _ = net_and_loss()
+    x = ag.randn(4, 2)
+
+    class WithLoss(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = mlp
+
+        def forward(self, x):
+            return nn.functional.binary_cross_entropy_with_logits(self.net(x), ag.tensor(np.ones((4, 1))))
+
+    d = viz.draw_model(WithLoss(), x)
+    assert "net (MLP)" in d.source and "?" not in d.source
