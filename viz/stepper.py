@@ -376,7 +376,7 @@ class Stepper:
     def goto(self, i: int) -> Frame:
         """Jump to frame ``i`` (negative counts from the end), moving every displayed widget too."""
         if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
-            raise TypeError(f"Stepper.goto: i must be an int, got {i!r}")
+            raise TypeError(f"Stepper.goto: the frame must be an int, got {i!r}")
         if not -len(self.frames) <= i < len(self.frames):
             raise IndexError(f"Stepper.goto: frame {i} out of range for {len(self.frames)} frames")
         self.position = int(i % len(self.frames))

@@ -382,6 +382,8 @@ def _fits(entry, shape):
     o = entry.shape_opts
     if len(shape) < o.get("min_ndim", 0) or (shape and min(shape) < o.get("min_side", 1)):
         return False
+    if shape and max(shape) > o.get("max_side", max(shape)):  # e.g. a fixed mask covers at most max_side
+        return False
     if any(a >= len(shape) or shape[a] != 1 for a in o.get("size_one_axes", ())):
         return False
     return not (o.get("even_last") and (not shape or shape[-1] % 2))
