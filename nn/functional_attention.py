@@ -14,8 +14,8 @@ import math
 import numpy as np
 
 import autograd as ag
-from autograd.checks import number
 from autograd import masked_softmax
+from autograd.checks import number
 from autograd.tensor import Tensor
 
 # ----------------------------------------------------------------------------- attention

@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 
-import autograd as ag
 from autograd.checks import float_dtype
 
 from .. import functional as F
