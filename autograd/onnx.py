@@ -763,3 +763,6 @@ def export(model_or_function, example_inputs, path, input_names=None, output_nam
     if path is not None:
         onnx.save(model, os.fspath(path))
     return model
+
+
+from . import _onnx_layers  # noqa: E402,F401  (the layer ops' exporters register themselves)
