@@ -97,6 +97,33 @@ def test_recurrent_classifier_as_onnx_lstm_gru_nodes(tmp_path, kind, lengths):
 def test_transformer_encoder_layer_in_eval(tmp_path):
     ag.manual_seed(2)
     layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.2, batch_first=True)
-    _check(layer, tmp_path / "enc.onnx", _x(2, 5, 8))
+    _check(layer, tmp_path / "enc.onnx", _x(2, 5, 8), others=(_x(1, 5, 8), _x(4, 5, 8)), dynamic_axes=BATCH)
     pre = nn.TransformerEncoderLayer(8, 4, dim_feedforward=12, dropout=0.2, activation="gelu", norm_first=True)
     _check(pre, tmp_path / "pre.onnx", _x(6, 3, 8))  # (seq, batch, d_model), pre-norm, GELU
+
+
+class _Padded(nn.Module):
+    """Positional encoding, then a two-layer encoder stack (final LayerNorm) with a fixed key padding mask."""
+
+    def __init__(self):
+        super().__init__()
+        self.pe = nn.PositionalEncoding(8, 16, dropout=0.3, batch_first=True)
+        self.encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 2,
+                                             norm=nn.LayerNorm(8))
+
+    def forward(self, x):
+        mask = np.array([[False] * 5, [False] * 3 + [True] * 2])
+        return self.encoder(self.pe(x), src_key_padding_mask=mask)
+
+
+def test_transformer_encoder_with_positions_and_a_padding_mask(tmp_path):
+    ag.manual_seed(3)
+    proto = _check(_Padded(), tmp_path / "padded.onnx", _x(2, 5, 8))
+    assert any(n.op_type == "Where" for n in proto.graph.node)  # the mask
+
+
+def test_conv1d_and_1d_pooling_dynamic_batch(tmp_path):
+    ag.manual_seed(4)
+    m = nn.Sequential(nn.Conv1d(2, 4, 3, padding="same"), nn.MaxPool1d(2), nn.AvgPool1d(2, ceil_mode=True),
+                      nn.AdaptiveAvgPool1d(3), nn.Flatten(), nn.Linear(12, 2))
+    _check(m, tmp_path / "cnn1d.onnx", _x(3, 2, 11), others=(_x(1, 2, 11), _x(6, 2, 11)), dynamic_axes=BATCH)
