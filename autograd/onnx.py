@@ -279,14 +279,19 @@ def _softmax(ctx):
 @exporter("reshape")
 def _reshape(ctx):
     """Axes kept from the input at the same place are written 0 (copy: a dynamic batch stays dynamic); one
-    remaining axis is -1 (inferred)."""
+    remaining axis is -1 (inferred), or of several the one whose length changes with a dynamic axis (the
+    (N·L, E) of a Linear on (N, L, E))."""
     src, dst = ctx.shape(0), tuple(ctx.params["shape"])
     rest = [i for i, s in enumerate(dst) if not (i < len(src) and s == src[i])]
     if any(dst[i] == 0 for i in rest):
         ctx.fail(f"a reshape from {src} to {dst} creates an axis of length 0")
     spec = [dst[i] if i in rest else 0 for i in range(len(dst))]
+    other = tuple(ctx.peer.params["shape"]) if ctx.peer is not None else dst
+    changed = [i for i in rest if len(other) == len(dst) and other[i] != dst[i]]
     if len(rest) == 1:
         spec[rest[0]] = -1
+    elif len(changed) == 1:
+        spec[changed[0]] = -1
     ctx.add("Reshape", [ctx.input(0), ctx.ints(spec)], ctx.outputs)
 
 
@@ -772,3 +777,6 @@ def export(model_or_function, example_inputs, path, input_names=None, output_nam
     if path is not None:
         onnx.save(model, os.fspath(path))
     return model
+
+
+from . import _onnx_layers  # noqa: E402,F401  (the layer ops' exporters register themselves)

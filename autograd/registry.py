@@ -284,7 +284,7 @@ _add("log_softmax", "axis=0", lambda x: ops.log_softmax(x, axis=0), (_R,), "redu
 
 def _np_masked_softmax(x, keep=None):
     x = np.where(keep, x, -np.inf) if keep is not None else x
-    m = np.max(x, axis=-1, keepdims=True)
+    m = np.max(x, axis=-1, keepdims=True, initial=-np.inf)
     e = np.exp(x - np.where(np.isfinite(m), m, 0))
     t = e.sum(-1, keepdims=True)
     return e / np.where(t > 0, t, 1)

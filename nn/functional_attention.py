@@ -15,6 +15,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import masked_softmax
+from autograd.checks import number
 from autograd.tensor import Tensor
 
 # ----------------------------------------------------------------------------- attention
@@ -27,6 +28,8 @@ def _as_tensor(x, fn: str, what: str) -> Tensor:
         return ag.tensor(x)
     except TypeError:
         raise TypeError(f"{fn}: {what} must be a Tensor or ndarray, got {type(x).__name__}") from None
+    except ValueError as e:
+        raise ValueError(f"{fn}: {what}: {str(e).partition(': ')[2] or e}") from None
 
 
 def _mask_array(mask, fn: str, what: str, target: tuple[int, ...]):
@@ -92,8 +95,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     except ValueError:
         raise ValueError(f"{fn}: the batch dimensions of query {q.shape}, key {k.shape} and value {v.shape} "
                          f"do not broadcast") from None
-    if not 0.0 <= dropout_p <= 1.0:
-        raise ValueError(f"{fn}: dropout_p must be in [0, 1], got {dropout_p!r}")
+    dropout_p = number(dropout_p, "dropout_p", fn, low=0.0, high=1.0)
+    if scale is not None:
+        scale = number(scale, "scale", fn)
     L, S = q.shape[-2], k.shape[-2]
     target = tuple(batch) + (L, S)
     keep = additive = None

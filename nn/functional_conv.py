@@ -24,6 +24,8 @@ def _as_tensor(x, fn: str) -> Tensor:
         return ag.tensor(x)
     except TypeError:
         raise TypeError(f"{fn}: expected a Tensor or ndarray, got {type(x).__name__}") from None
+    except ValueError as e:
+        raise ValueError(f"{fn}: {str(e).partition(': ')[2] or e}") from None
 
 
 def _ints(value, n: int, what: str, fn: str, low: int) -> tuple[int, ...]:
@@ -236,9 +238,16 @@ def _averaging_matrix(size: int, out: int, dtype) -> np.ndarray:
 def _adaptive(x, output_size, dims, fn):
     x = _as_tensor(x, fn)
     _check_input(x, dims + 2, fn)
-    sizes = (output_size,) * dims if isinstance(output_size, (int, np.integer)) or output_size is None \
-        else tuple(output_size)
-    if len(sizes) != dims:
+    if output_size is None or isinstance(output_size, (str, bytes)):
+        sizes = ()
+    elif isinstance(output_size, (int, np.integer)):
+        sizes = (output_size,) * dims
+    else:
+        try:
+            sizes = tuple(output_size)
+        except TypeError:
+            sizes = ()
+    if len(sizes) != dims or (dims == 1 and sizes[0] is None):
         raise TypeError(f"{fn}: output_size must be an int or a tuple of {dims}, got {output_size!r}")
     sizes = tuple(x.shape[2 + a] if s is None else s for a, s in enumerate(sizes))
     if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):

@@ -19,7 +19,7 @@ class MaskedSoftmax(Op):
     def forward(self, a, keep=None):
         if keep is not None:
             a = np.where(keep, a, -np.inf)
-        m = np.max(a, axis=-1, keepdims=True)
+        m = np.max(a, axis=-1, keepdims=True, initial=-np.inf)  # initial: an empty last axis is allowed
         m = np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False)
         e = np.exp(a - m)
         total = np.sum(e, axis=-1, keepdims=True)

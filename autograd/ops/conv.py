@@ -20,7 +20,12 @@ from .shape import pad
 
 def _pair(v, what: str, fn: str) -> tuple[int, int]:
     """An int or a pair of ints as a pair of positive ints."""
-    pair = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+    if isinstance(v, (int, np.integer)):
+        pair = (v, v)
+    elif isinstance(v, (tuple, list)):
+        pair = tuple(v)
+    else:
+        raise TypeError(f"{fn}: {what} must be a positive int or a pair of positive ints, got {v!r}")
     if len(pair) != 2 or any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 1 for p in pair):
         raise ValueError(f"{fn}: {what} must be a positive int or a pair of positive ints, got {v!r}")
     return int(pair[0]), int(pair[1])
@@ -260,7 +265,10 @@ def fold_windows(g: TensorLike, input_shape, stride=1, dilation=1) -> Tensor:
     """The adjoint of ``sliding_windows``: (N, C, Ho, Wo, kH, kW) window values summed into ``input_shape``."""
     g = as_tensor_arg(g, "fold_windows")
     stride, dilation = _pair(stride, "stride", "fold_windows"), _pair(dilation, "dilation", "fold_windows")
-    shape = tuple(int(s) for s in input_shape)
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else ()
+    if len(shape) != 4 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in shape):
+        raise TypeError(f"fold_windows: input_shape must be 4 non-negative ints (N, C, H, W), got {input_shape!r}")
+    shape = tuple(int(s) for s in shape)
     if g.ndim != 6 or len(shape) != 4 or g.shape[:2] != shape[:2] or g.shape[2:4] != tuple(
             window_count(shape[2 + a], g.shape[4 + a], stride[a], dilation[a]) for a in (0, 1)):
         raise ValueError(f"fold_windows: windows of shape {g.shape} do not come from an input of shape {shape} "
@@ -289,7 +297,11 @@ def _padded(x, padding, value, fn):
         raise ValueError(f"{fn}: padding must be non-negative, got {padding}")
     if not any(padding):
         return x
-    return pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
+    try:
+        return pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
+    except MemoryError:
+        raise ValueError(f"{fn}: padding {padding} of an input of shape {x.shape} needs more memory than "
+                         "there is") from None
 
 
 def _sides(padding, fn: str) -> tuple[int, int, int, int]:
@@ -338,7 +350,11 @@ def conv2d(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None, st
             raise ValueError(f"{fn}: bias of shape {b.shape} must be ({o},) for weight of shape {w.shape}")
     padded = (n, c, x.shape[2] + padding[0] + padding[1], x.shape[3] + padding[2] + padding[3])
     _check_fits(padded, (kh, kw), stride, dilation, fn, "padded input")
-    return Conv2dOp.apply(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=int(groups))
+    try:
+        return Conv2dOp.apply(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=int(groups))
+    except MemoryError:
+        raise ValueError(f"{fn}: input of shape {x.shape} padded by {padding} needs more memory than there is") \
+            from None
 
 
 def max_pool2d(x: TensorLike, kernel_size, stride=None, padding=0, dilation=1, fn: str = "max_pool2d") -> Tensor:
@@ -347,7 +363,8 @@ def max_pool2d(x: TensorLike, kernel_size, stride=None, padding=0, dilation=1, f
     x = as_tensor_arg(x, fn)
     _check_4d(x, fn)
     kernel, stride, padding, dilation = _pool_params(kernel_size, stride, padding, dilation, fn)
-    xp = _padded(x, padding, -np.inf, fn)
+    low = -np.inf if x.dtype.kind == "f" else False if x.dtype.kind == "b" else np.iinfo(x.dtype).min
+    xp = _padded(x, padding, low, fn)  # padding never wins the max
     _check_fits(xp.shape, kernel, stride, dilation, fn, "padded input")
     return WindowMax.apply(xp, kernel=kernel, stride=stride, dilation=dilation)
 
@@ -359,6 +376,12 @@ def avg_pool2d(x: TensorLike, kernel_size, stride=None, padding=0, overhang=(0, 
     x = as_tensor_arg(x, fn)
     _check_4d(x, fn)
     kernel, stride, (top, bottom, left, right), dilation = _pool_params(kernel_size, stride, padding, 1, fn)
+    if not isinstance(overhang, (tuple, list)) or len(overhang) != 2 or any(
+            isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0 for v in overhang):
+        raise TypeError(f"{fn}: overhang must be a pair of non-negative ints, got {overhang!r}")
+    if divisor_override is not None and (isinstance(divisor_override, bool) or not isinstance(
+            divisor_override, (int, np.integer)) or divisor_override < 1):
+        raise ValueError(f"{fn}: divisor_override must be a positive int or None, got {divisor_override!r}")
     xp = _padded(x, (top, bottom + overhang[0], left, right + overhang[1]), 0, fn)
     _check_fits(xp.shape, kernel, stride, dilation, fn, "padded input")
     sums = _sum(Windows.apply(xp, kernel=kernel, stride=stride, dilation=dilation), axis=(4, 5))

@@ -13,6 +13,7 @@ import numpy as np
 
 import autograd as ag
 from autograd.op import INPUT, Op
+from autograd.ops.base import as_tensor_arg
 from autograd.ops.elementwise import stable_sigmoid
 from autograd.tensor import Tensor
 
@@ -264,8 +265,19 @@ def _lstm_layer_recorded(gx, h, c, w, mask, reverse, g_out, g_h, g_c):
     return ag.stack([das[t] for t in range(T)], 0), dh, dc, dw, None
 
 
+def _floats(fn, **tensors):
+    """The tensors as Tensors of one floating dtype (None kept); a TypeError naming ``fn`` otherwise."""
+    out = {k: None if t is None else as_tensor_arg(t, fn) for k, t in tensors.items()}
+    dtypes = {k: t.dtype for k, t in out.items() if t is not None}
+    if any(d.kind != "f" for d in dtypes.values()) or len(set(dtypes.values())) > 1:
+        raise TypeError(f"{fn}: expected floating-point tensors of one dtype, got "
+                        + ", ".join(f"{k} {d}" for k, d in dtypes.items()))
+    return out.values()
+
+
 def lstm_layer(gx, h0, c0, w_hh, mask=None, reverse=False):
     """(outputs (T, B, H), h_T, c_T) of one LSTM layer and direction over the projections ``gx``; one node."""
+    gx, h0, c0, w_hh = _floats("lstm_layer", gx=gx, h0=h0, c0=c0, w_hh=w_hh)
     return LSTMLayerOp.apply(gx, h0, c0, w_hh, mask, reverse=reverse)
 
 
@@ -307,7 +319,7 @@ class GRULayerOp(Op):
             if mask is None:
                 out[t], h = h_new, h_new
             else:
-                out[t] = h_new * mask[t]
+                out[t] = np.where(mask[t], h_new, 0)  # exactly 0 past a length, even where h_new overflowed
                 h = np.where(mask[t], h_new, h)
         self.saved = (INPUT[0], INPUT[1], INPUT[2], INPUT[3], mask, reverse, rz, cand, hn, h_prev)
         return out, np.array(h, copy=True)
@@ -381,16 +393,19 @@ def _gru_layer_recorded(gx, h, w, b, mask, reverse, g_out, g_h):
 
 def gru_layer(gx, h0, w_hh, b_hh=None, mask=None, reverse=False):
     """(outputs (T, B, H), h_T) of one GRU layer and direction over the projections ``gx``; one graph node."""
+    gx, h0, w_hh, b_hh = _floats("gru_layer", gx=gx, h0=h0, w_hh=w_hh, b_hh=b_hh)
     return GRULayerOp.apply(gx, h0, w_hh, b_hh, mask, reverse=reverse)
 
 
 def lstm_cell_step(gx, h, c, w_hh):
     """(h', c') of one LSTM step from the input projection ``gx`` (B, 4H) and the state; one graph node."""
+    gx, h, c, w_hh = _floats("lstm_cell_step", gx=gx, h=h, c=c, w_hh=w_hh)
     return LSTMCellOp.apply(gx, h, c, w_hh)
 
 
 def gru_cell_step(gx, h, w_hh, b_hh=None):
     """h' of one GRU step from the input projection ``gx`` = x Wᵢₕᵀ + bᵢₕ (B, 3H) and h; one graph node."""
+    gx, h, w_hh, b_hh = _floats("gru_cell_step", gx=gx, h=h, w_hh=w_hh, b_hh=b_hh)
     return GRUCellOp.apply(gx, h, w_hh, b_hh)
 
 
@@ -408,6 +423,7 @@ def _np_sigmoid(a):
 
 def _lstm_args(a, b):
     """gx (2, 4) from ``a``; h, c (2, 1) and Wₕₕ (4, 1) from ``b``: batch 2, hidden 1."""
+    a, b = a.reshape(-1), b.reshape(-1)
     return a.reshape(2, 4), b[:2].reshape(2, 1), b[2:4].reshape(2, 1), b[4:].reshape(4, 1)
 
 
@@ -421,6 +437,7 @@ def _lstm_reference(a, b):
 
 def _gru_args(a, b, bias=True):
     """gx (2, 3) from ``a``; h (2, 1), Wₕₕ (3, 1) and bₕₕ (3,) from ``b``: batch 2, hidden 1."""
+    a, b = a.reshape(-1), b.reshape(-1)
     return a[:6].reshape(2, 3), b[:2].reshape(2, 1), b[2:5].reshape(3, 1), b[5:8] if bias else None
 
 
@@ -435,6 +452,7 @@ def _gru_reference(a, b, bias=True):
 def _layer_args(a):
     """gx (2, B, 4), h₀ and c₀ (B, 1), Wₕₕ (4, 1) cut from one flat ``a``: two steps, hidden 1,
     batch B = 2 for 24 elements, 1 for 14."""
+    a = a.reshape(-1)
     b = 2 if a.shape[0] == 24 else 1
     k = 8 * b
     return a[:k].reshape(2, b, 4), a[k:k + b].reshape(b, 1), a[k + b:k + 2 * b].reshape(b, 1), \
@@ -460,6 +478,7 @@ def _layer_reference(a, mask=None, reverse=False):
 def _gru_layer_args(a):
     """gx (2, B, 3), h₀ (B, 1), Wₕₕ (3, 1), bₕₕ (3,) cut from one flat ``a``: two steps, hidden 1, batch B = 2 for
     22 elements, 1 for 13."""
+    a = a.reshape(-1)
     b = 2 if a.shape[0] == 22 else 1
     k = 6 * b
     return a[:k].reshape(2, b, 3), a[k:k + b].reshape(b, 1), a[k + b:k + b + 3].reshape(3, 1), a[k + b + 3:k + b + 6]

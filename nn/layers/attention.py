@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 import autograd as ag
+from autograd.checks import float_dtype
 from autograd.tensor import Tensor
 
 from .. import functional as F
@@ -43,12 +44,15 @@ class MultiheadAttention(Module):
         F._check_p(dropout, "MultiheadAttention")
         self.embed_dim, self.num_heads = int(embed_dim), int(num_heads)
         self.head_dim = self.embed_dim // self.num_heads
+        for what, val in (("kdim", kdim), ("vdim", vdim)):
+            if val is not None and (isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1):
+                raise ValueError(f"MultiheadAttention: {what} must be a positive integer or None, got {val!r}")
         self.kdim = int(kdim) if kdim is not None else self.embed_dim
         self.vdim = int(vdim) if vdim is not None else self.embed_dim
         self._qkv_same_embed_dim = self.kdim == self.embed_dim and self.vdim == self.embed_dim
         self.dropout, self.batch_first = dropout, batch_first
         self.add_zero_attn = add_zero_attn
-        dtype = np.dtype(dtype or ag.get_default_dtype())
+        dtype = float_dtype(dtype, "MultiheadAttention")
         E = self.embed_dim
         if self._qkv_same_embed_dim:
             self.in_proj_weight = Parameter(np.empty((3 * E, E), dtype=dtype))

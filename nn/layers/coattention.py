@@ -122,6 +122,9 @@ class AttentionalReduction(Module):
     def __init__(self, d_model: int, hidden: int = 512, out_features: int = 1024, glimpses: int = 1,
                  dropout: float = 0.1) -> None:
         super().__init__()
+        for what, val in (("d_model", d_model), ("glimpses", glimpses)):
+            if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
+                raise ValueError(f"AttentionalReduction: {what} must be a positive integer, got {val!r}")
         self.glimpses = int(glimpses)
         self.mlp = Sequential(Linear(d_model, hidden), ReLU(), Dropout(dropout), Linear(hidden, self.glimpses))
         self.linear_merge = Linear(d_model * self.glimpses, out_features)
@@ -158,6 +161,8 @@ class CoAttentionClassifier(Module):
                  dim_feedforward: int = 512, dropout: float = 0.1, flat_out: int | None = None,
                  classifier_hidden: int | None = None) -> None:
         super().__init__()
+        if isinstance(d_model, bool) or not isinstance(d_model, (int, np.integer)) or d_model < 1:
+            raise ValueError(f"CoAttentionClassifier: d_model must be a positive integer, got {d_model!r}")
         flat_out = flat_out or 2 * d_model
         self.mca = MCAEncoderDecoder(d_model, nhead, num_layers, dim_feedforward, dropout)
         self.reduce_x = AttentionalReduction(d_model, d_model, flat_out, dropout=dropout)

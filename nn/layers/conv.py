@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 import autograd as ag
+from autograd.checks import float_dtype
 
 from .. import init
 from ..functional_conv import _conv, _ints, conv_padding
@@ -41,7 +42,7 @@ class _ConvNd(Module):
         conv_padding(padding, self.kernel_size, self.stride, self.dilation, name)  # checks 'same' with stride > 1
         self.padding = padding if isinstance(padding, str) else _ints(padding, d, "padding", name, 0)
         self.padding_mode = padding_mode
-        dtype = np.dtype(dtype or ag.get_default_dtype())
+        dtype = float_dtype(dtype, type(self).__name__)
         self.weight = Parameter(np.empty((self.out_channels, self.in_channels // groups) + self.kernel_size, dtype))
         if bias:
             self.bias = Parameter(np.empty(self.out_channels, dtype))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 import autograd as ag
+from autograd.checks import float_dtype
 
 from .. import functional as F
 from ..module import Module, Parameter
@@ -52,7 +53,7 @@ class _RNNBase(Module):
         self.bias, self.batch_first, self.bidirectional = bool(bias), bool(batch_first), bool(bidirectional)
         self.dropout = float(dropout)
         self.proj_size = 0
-        dtype = np.dtype(dtype or ag.get_default_dtype())
+        dtype = float_dtype(dtype, who)
         rows = _GATES[self.mode] * self.hidden_size
         self._names = []  # per (layer, direction): (w_ih, w_hh, b_ih, b_hh) parameter names, PyTorch's order
         for layer in range(self.num_layers):

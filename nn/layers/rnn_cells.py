@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 import autograd as ag
+from autograd.checks import float_dtype
 
 from .. import functional as F
 from .. import init
@@ -23,15 +24,14 @@ ACTIVATIONS = {"tanh": ag.tanh, "relu": ag.relu, "sigmoid": ag.sigmoid}
 
 def activation_of(nonlinearity, who: str):
     """The elementwise function named ``nonlinearity`` ('tanh', 'relu' or 'sigmoid')."""
-    if nonlinearity not in ACTIVATIONS:
+    if not isinstance(nonlinearity, str) or nonlinearity not in ACTIVATIONS:
         raise ValueError(f"{who}: nonlinearity must be one of {sorted(ACTIVATIONS)}, got {nonlinearity!r}")
     return ACTIVATIONS[nonlinearity]
 
 
 def as_float_input(x, params_dtype, who: str):
     """``x`` as a float Tensor of the parameters' dtype (a different float dtype is a TypeError, never a cast)."""
-    if not isinstance(x, ag.Tensor):
-        x = ag.tensor(x)
+    x = F._tensor(x, who)
     if x.dtype.kind != "f":
         raise TypeError(f"{who}: expected a floating-point input, got dtype {x.dtype}")
     if x.dtype != params_dtype:
@@ -66,7 +66,7 @@ class _Cell(Module):
         self.input_size = _non_negative_int(input_size, "input_size", who)
         self.hidden_size = _non_negative_int(hidden_size, "hidden_size", who)
         self.bias = bool(bias)
-        dtype = np.dtype(dtype or ag.get_default_dtype())
+        dtype = float_dtype(dtype, who)
         rows = self.gates * self.hidden_size
         self.weight_ih = Parameter(np.empty((rows, self.input_size), dtype=dtype))
         self.weight_hh = Parameter(np.empty((rows, self.hidden_size), dtype=dtype))

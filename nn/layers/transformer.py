@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-import autograd as ag
+from autograd.checks import float_dtype
 
 from .. import functional as F
 from ..module import Module
@@ -32,6 +32,7 @@ class TransformerEncoderLayer(Module):
                  activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True, dtype=None) -> None:
         super().__init__()
+        dtype = float_dtype(dtype, "TransformerEncoderLayer")
         if isinstance(activation, str):
             if activation not in _ACTIVATIONS:
                 raise ValueError(f"TransformerEncoderLayer: activation must be 'relu', 'gelu' or a callable, "
@@ -85,6 +86,8 @@ class TransformerEncoder(Module):
             raise TypeError(f"TransformerEncoder: encoder_layer must be a Module, got {type(encoder_layer).__name__}")
         if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
             raise ValueError(f"TransformerEncoder: num_layers must be a positive integer, got {num_layers!r}")
+        if norm is not None and not isinstance(norm, Module):
+            raise TypeError(f"TransformerEncoder: norm must be a Module or None, got {type(norm).__name__}")
         self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(int(num_layers))])
         self.num_layers = int(num_layers)
         self.norm = norm
@@ -117,7 +120,7 @@ class PositionalEncoding(Module):
         pe = np.zeros((max_len, d_model))
         pe[:, 0::2] = np.sin(pos * div)
         pe[:, 1::2] = np.cos(pos * div[: d_model // 2])
-        self.register_buffer("pe", pe.astype(np.dtype(dtype or ag.get_default_dtype())), persistent=False)
+        self.register_buffer("pe", pe.astype(float_dtype(dtype, "PositionalEncoding")), persistent=False)
 
     def forward(self, x):
         x = F._tensor(x, "PositionalEncoding")

@@ -207,11 +207,22 @@ def test_value_computed_outside_the_graph_is_refused():
 
 def test_shape_computed_from_a_dynamic_axis_is_refused():
     def f(x):
-        return x.reshape(x.shape[0] * 2, 2)                            # (N, 4) -> (2N, 2): fixed numbers
+        return x.reshape(x.shape[1], x.shape[0])                       # (N, M) -> (M, N): two fixed numbers
 
     with pytest.raises(agx.ExportError, match=r"op 'reshape'.*length of a dynamic axis"):
-        agx.export(f, _x(3, 4), None, dynamic_axes={"input": [0]})
-    agx.export(f, _x(3, 4), None)                                      # fine without the dynamic axis
+        agx.export(f, _x(3, 4), None, dynamic_axes={"input": [0, 1]})
+    agx.export(f, _x(3, 4), None)                                      # fine without the dynamic axes
+
+
+def test_reshape_whose_one_changing_axis_follows_the_batch_is_inferred(tmp_path):
+    def f(x):
+        return x.reshape(x.shape[0] * 2, 2).tanh()                     # (N, 4) -> (2N, 2): 2N written -1
+
+    proto = agx.export(f, _x(3, 4), tmp_path / "r.onnx", dynamic_axes={"input": [0], "output": [0]})
+    assert proto.graph.output[0].type.tensor_type.shape.dim[0].dim_param
+    x = _x(5, 4)
+    (got,) = _run(None, tmp_path / "r.onnx", x)
+    np.testing.assert_allclose(got, np.tanh(x.reshape(10, 2)), rtol=1e-6)
 
 
 def test_control_flow_on_values_is_refused():

@@ -71,6 +71,24 @@ RECIPES = {
     "BCELoss": R(inputs=(probs((8,)), probs((8,)))), "BCEWithLogitsLoss": R(inputs=((8,), probs((8,)))),
     "CrossEntropyLoss": R(inputs=((8, 5), ints((8,), 5))), "NLLLoss": R(inputs=(log_probs((8, 5)), ints((8,), 5))),
     "HingeLoss": R(inputs=((8,), signs((8,)))), "MultiMarginLoss": R(inputs=((8, 5), ints((8,), 5))),
+    "Conv1d": R((3, 4, 3), inputs=((2, 3, 8),)), "Conv2d": R((3, 4, 3), inputs=((2, 3, 8, 8),)),
+    "MaxPool1d": R((2,), inputs=((2, 3, 8),)), "MaxPool2d": R((2,), inputs=((2, 3, 8, 8),)),
+    "AvgPool1d": R((2,), inputs=((2, 3, 8),)), "AvgPool2d": R((2,), inputs=((2, 3, 8, 8),)),
+    "AdaptiveAvgPool1d": R((3,), inputs=((2, 3, 8),)), "AdaptiveAvgPool2d": R(((3, 2),), inputs=((2, 3, 8, 8),)),
+    "ResidualBlock": R((3, 4), {"stride": 2}, inputs=((2, 3, 8, 8),)),
+    "RNN": R((4, 5), inputs=((6, 2, 4),)), "LSTM": R((4, 5), inputs=((6, 2, 4),)),
+    "GRU": R((4, 5), inputs=((6, 2, 4),)), "RNNCell": R((4, 5), inputs=((2, 4),)),
+    "LSTMCell": R((4, 5), inputs=((2, 4),)), "GRUCell": R((4, 5), inputs=((2, 4),)),
+    "MultiheadAttention": R((4, 2), inputs=((5, 2, 4), (3, 2, 4), (3, 2, 4))),
+    "TransformerEncoderLayer": R((4, 2, 8), inputs=((5, 2, 4),)),
+    "TransformerEncoder": R((nn.TransformerEncoderLayer(4, 2, 8), 2), inputs=((5, 2, 4),)),
+    "PositionalEncoding": R((4, 16), inputs=((5, 2, 4),)),
+    "SelfAttentionUnit": R((4, 2, 8), inputs=((2, 5, 4),)),
+    "GuidedAttentionUnit": R((4, 2, 8), inputs=((2, 5, 4), (2, 3, 4))),
+    "SGA": R((4, 2, 8), inputs=((2, 5, 4), (2, 3, 4))),
+    "MCAEncoderDecoder": R((4, 2, 1, 8), inputs=((2, 5, 4), (2, 3, 4))),
+    "AttentionalReduction": R((4, 8, 6), inputs=((2, 5, 4),)),
+    "CoAttentionClassifier": R((4, 2, 3, 1, 8), inputs=((2, 5, 4), (2, 3, 4))),
 }
 NOT_CALLABLE = {"Module": "the abstract base class", "ModuleList": "a container without forward",
                 "ModuleDict": "a container without forward"}
@@ -185,6 +203,15 @@ F_ARGS = {
     "binary_cross_entropy_with_logits": (X[:, 0], probs((8,))()), "cross_entropy": (X, ints((8,), 4)()),
     "nll_loss": (log_probs((8, 4))(), ints((8,), 4)()), "hinge_loss": (X[:, 0], signs((8,))()),
     "multi_margin_loss": (X, ints((8,), 4)()),
+    "conv1d": (RNG.normal(size=(2, 3, 8)).astype(np.float32), RNG.normal(size=(4, 3, 3)).astype(np.float32)),
+    "conv2d": (RNG.normal(size=(2, 3, 6, 6)).astype(np.float32), RNG.normal(size=(4, 3, 3, 3)).astype(np.float32)),
+    "max_pool1d": (RNG.normal(size=(2, 3, 8)).astype(np.float32), 2),
+    "max_pool2d": (RNG.normal(size=(2, 3, 6, 6)).astype(np.float32), 2),
+    "avg_pool1d": (RNG.normal(size=(2, 3, 8)).astype(np.float32), 2),
+    "avg_pool2d": (RNG.normal(size=(2, 3, 6, 6)).astype(np.float32), 2),
+    "adaptive_avg_pool1d": (RNG.normal(size=(2, 3, 8)).astype(np.float32), 3),
+    "adaptive_avg_pool2d": (RNG.normal(size=(2, 3, 6, 6)).astype(np.float32), (3, 2)),
+    "scaled_dot_product_attention": tuple(RNG.normal(size=(2, n, 4)).astype(np.float32) for n in (5, 3, 3)),
 }
 BAD_OPERANDS = {"None": None, "str": "abc", "object array": np.array([1.0], dtype=object),
                 "str array": np.array(["a"]), "complex array": np.array([1j]), "ragged": [[1.0], [2.0, 3.0]],
@@ -204,10 +231,11 @@ def functional_cases():
         fn = getattr(F, name)
         args = F_ARGS.get(name, (X,))
         yield f"F.{name} valid", {name}, lambda fn=fn, a=args: fn(*a), "value"
-        for label, bad in BAD_OPERANDS.items():
-            yield f"F.{name}(<{label}>)", {name}, lambda fn=fn, a=args, b=bad: fn(b, *a[1:]), "error"
-            if len(args) > 1:
-                yield f"F.{name}(x, <{label}>)", {name}, lambda fn=fn, a=args, b=bad: fn(a[0], b, *a[2:]), "error"
+        for label, bad in BAD_OPERANDS.items():  # each required argument in turn made bad, the others valid
+            for pos in range(len(args)):
+                where = ", ".join(["x"] * pos + [f"<{label}>"])
+                yield f"F.{name}({where})", {name}, \
+                    lambda fn=fn, a=args, b=bad, i=pos: fn(*a[:i], b, *a[i + 1:]), "error"
         for kw in _defaults(fn, len(args)):
             for label, bad in BAD_KEYWORDS.items():
                 yield f"F.{name}({kw}=<{label}>)", {name}, lambda fn=fn, a=args, k=kw, b=bad: fn(*a, **{k: b}), "any"

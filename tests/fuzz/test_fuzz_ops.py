@@ -206,6 +206,7 @@ def test_random_inputs_and_mutations_drawn_by_hypothesis(data):
 # ----------------------------------------------------------------------------- public functions, by signature
 
 X = np.arange(6.0, dtype=np.float32).reshape(2, 3) / 7 - 0.3
+X4 = np.arange(64.0, dtype=np.float32).reshape(2, 2, 4, 4) / 63 - 0.4  # (N, C, H, W) for convolution and pooling
 
 # Valid positional arguments where a single tensor is not enough; any other public function is called as f(X).
 VALID_ARGS = {
@@ -221,6 +222,8 @@ VALID_ARGS = {
     "full": ((2, 3), 1.5), "full_like": (X, 2.0), "arange": (5,), "linspace": (0.0, 1.0, 5), "eye": (3,),
     "zeros": (2, 3), "ones": (2, 3), "rand": (2, 3), "randn": (2, 3), "randint": (5, 10, (3,)),
     "zeros_like": (X,), "ones_like": (X,),
+    "conv2d": (X4, X4[:3, :2]), "max_pool2d": (X4, 2), "avg_pool2d": (X4, 2), "sliding_windows": (X4, 2),
+    "fold_windows": (np.ones((2, 2, 2, 2, 2, 2), np.float32), (2, 2, 3, 3)),
 }
 BAD_OPERANDS = {
     "None": None, "str": "abc", "bytes": b"ab", "dict": {"a": 1}, "set": {1.0, 2.0}, "object()": object(),

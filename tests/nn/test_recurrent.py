@@ -384,7 +384,7 @@ def test_errors_name_the_module_and_shapes():
         m(x, lengths=[6, 2])
     with pytest.raises(ValueError, match=r"lengths has 3 entries but the batch has 2"):
         m(x, lengths=[1, 2, 3])
-    with pytest.raises(TypeError, match="LSTM: input dtype float64 does not match the parameters' dtype float32"):
+    with pytest.raises(TypeError, match="LSTM: input has dtype float64 but the module's parameters are float32"):
         m(np.zeros((5, 2, 3)))
     with pytest.raises(NotImplementedError, match="LSTM: proj_size=2"):
         nn.LSTM(3, 4, proj_size=2)

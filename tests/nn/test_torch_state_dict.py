@@ -179,3 +179,127 @@ def test_to_torch_without_torch_says_so(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # what an environment without PyTorch looks like to import
     with pytest.raises(ImportError, match="to_torch_state_dict: PyTorch is not installed"):
         nn.to_torch_state_dict(nn.Linear(2, 2))
+
+
+# ----------------------------------------------------------------------------- convolution, recurrent, attention
+
+class _TorchResidualBlock(torch.nn.Module):
+    """PyTorch's side of nn.ResidualBlock, same attribute names: relu(bn2(conv2(relu(bn1(conv1 x)))) + shortcut)."""
+
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        T = torch.nn
+        self.conv1, self.bn1 = T.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), T.BatchNorm2d(cout)
+        self.conv2, self.bn2 = T.Conv2d(cout, cout, 3, padding=1, bias=False), T.BatchNorm2d(cout)
+        self.shortcut = T.Sequential(T.Conv2d(cin, cout, 1, stride=stride, bias=False), T.BatchNorm2d(cout)) \
+            if stride != 1 or cin != cout else T.Identity()
+
+    def forward(self, x):
+        h = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(h)) + self.shortcut(x))
+
+
+def _eval_outputs_agree(m, tm, x):
+    """After the training-mode comparison (which updated both models' running statistics): eval outputs agree."""
+    m.eval()
+    tm.eval()
+    with torch.no_grad():
+        want = tm(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(m(ag.tensor(x)).data, want, atol=1e-5, rtol=1e-5)
+
+
+def test_conv2d_residual_blocks_with_batchnorm2d():
+    x = RNG.normal(size=(4, 3, 8, 8)).astype(np.float32)
+
+    def ours():
+        return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, dilation=1, groups=1), nn.ResidualBlock(4, 4),
+                             nn.ResidualBlock(4, 8, stride=2), nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=2))
+
+    def theirs():
+        return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), _TorchResidualBlock(4, 4),
+                                   _TorchResidualBlock(4, 8, stride=2),
+                                   torch.nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=2))
+
+    tm, m = theirs(), ours()
+    _randomize_torch(tm)
+    m.load_state_dict(nn.from_torch_state_dict(tm.state_dict()))
+    _compare(m, tm, x, atol=2e-5)
+    _eval_outputs_agree(m, tm, x)
+    m2, tm2 = ours(), theirs()
+    _randomize_ours(m2)
+    assert not tm2.load_state_dict(nn.to_torch_state_dict(m2), strict=True).missing_keys
+    _compare(m2, tm2, x, atol=2e-5)
+    _eval_outputs_agree(m2, tm2, x)
+    assert "2.shortcut.1.running_var" in tm2.state_dict()
+
+
+def _flat(parts, cat):
+    return cat([p.reshape(-1) for p in parts])
+
+
+class _Recurrent:
+    """Both libraries' wrappers over one recurrent layer ``rnn``: output, h_n (and c_n) flattened into one
+    vector, so one comparison covers every output and its gradient."""
+
+    @staticmethod
+    def ours(kind):
+        class Wrap(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.rnn = getattr(nn, kind)(3, 5, num_layers=2, bidirectional=True, batch_first=True)
+
+            def forward(self, x):
+                out, state = self.rnn(x)
+                parts = [out] + (list(state) if isinstance(state, tuple) else [state])
+                return _flat(parts, lambda ps: ag.concatenate(ps, axis=0))
+        return Wrap()
+
+    @staticmethod
+    def theirs(kind):
+        class Wrap(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.rnn = getattr(torch.nn, kind)(3, 5, num_layers=2, bidirectional=True, batch_first=True)
+
+            def forward(self, x):
+                out, state = self.rnn(x)
+                parts = [out] + (list(state) if isinstance(state, tuple) else [state])
+                return _flat(parts, lambda ps: torch.cat(ps))
+        return Wrap()
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_lstm_gru_bidirectional_two_layers(kind):
+    x = RNG.normal(size=(2, 6, 3)).astype(np.float32)
+    _both_ways(lambda: _Recurrent.ours(kind), lambda: _Recurrent.theirs(kind), x)
+    assert "rnn.weight_hh_l1_reverse" in _Recurrent.ours(kind).state_dict()
+
+
+def test_multihead_attention_and_transformer_encoder_layer():
+    x = RNG.normal(size=(2, 5, 8)).astype(np.float32)
+
+    class Ours(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+
+        def forward(self, x):
+            out, w = self.attn(x, x, x)
+            return ag.concatenate([out.reshape(-1), w.reshape(-1)], axis=0)
+
+    class Theirs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+
+        def forward(self, x):
+            out, w = self.attn(x, x, x)
+            return torch.cat([out.reshape(-1), w.reshape(-1)])
+
+    _both_ways(Ours, Theirs, x)
+    _both_ways(lambda: nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True),
+               lambda: torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True), x)
+    _both_ways(lambda: nn.TransformerEncoderLayer(8, 4, dim_feedforward=12, dropout=0.0, activation="gelu",
+                                                  norm_first=True),
+               lambda: torch.nn.TransformerEncoderLayer(8, 4, dim_feedforward=12, dropout=0.0, activation="gelu",
+                                                        norm_first=True), x.swapaxes(0, 1).copy())
