@@ -21,6 +21,7 @@ class _ThreadState(threading.local):
     scope = ()                # modules the current op runs inside, outermost first
     observers = ()            # objects told about each forward op and backward step
     backward_node = None      # the node whose backward is being recorded (create_graph), if any
+    tracer = None             # autograd.capture's recorder while it records a call (autograd/capture.py)
 
 
 

@@ -150,6 +150,8 @@ class Op:
         if type(out) is not np.ndarray:
             out = np.asarray(out)  # NumPy returns scalars for 0-d results
         st = state
+        if st.tracer is not None:  # autograd.capture is recording this call (see autograd/capture.py)
+            st.tracer.on_op(op, args, arrays, (out,), params)
         if not (record and st.grad_enabled):
             if st.anomaly:
                 check_forward(op, (out,), arrays)
@@ -180,6 +182,8 @@ class Op:
     def _several(self, args, edges, arrays, outs, params, record):
         """The rest of ``apply`` for an op with several outputs: one Tensor each."""
         st = state
+        if st.tracer is not None:  # autograd.capture is recording this call (see autograd/capture.py)
+            st.tracer.on_op(self, args, arrays, outs, params)
         if not (record and st.grad_enabled):
             if st.anomaly:
                 check_forward(self, outs, arrays)
