@@ -278,7 +278,6 @@ class _Program:
             else:
                 none_pattern = (True,) * len(node._inputs)
             routes = []
-            refs = self.steps[step][1]
             for i, (x, isnone) in enumerate(zip(node._inputs, none_pattern)):
                 if type(x) is not InputEdge:
                     if not isnone and isinstance(x, Tensor) and x.requires_grad:

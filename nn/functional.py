@@ -303,7 +303,8 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
                     _write_stat(num_batches_tracked, ag.add(nbt, 1))
                 factor = momentum if momentum is not None else 1.0 / float(nbt if nbt is not None else 1)
                 _write_stat(running_mean, ag.multiply(rm, 1.0 - factor) + factor * (mean.detach() + ref).reshape(c))
-                _write_stat(running_var, ag.multiply(rv, 1.0 - factor) + factor * var.detach().reshape(c) * (n / (n - 1)))
+                unbiased = factor * var.detach().reshape(c) * (n / (n - 1))
+                _write_stat(running_var, ag.multiply(rv, 1.0 - factor) + unbiased)
         out = (xs - mean) * (var + eps) ** -0.5
     else:
         inv = (1.0 / np.sqrt(rv + eps)).astype(rv.dtype, copy=False)
