@@ -178,6 +178,8 @@ class _Recorder:
                 return
             self.backward = (t, g, gs)
             self.grad_actions = self._grad_actions()
+            self.pre_grads = {key: (x.grad, x.grad._version if x.grad is not None else None)
+                              for key, x in self.leaves.items() if x.requires_grad}
         self.in_backward = True
 
     def _grad_actions(self):
@@ -541,6 +543,11 @@ class capture:  # noqa: N801  (used like a function and as a decorator, as autog
                     raise _Unsupported(f"tensor of shape {t.shape} was changed in place during the call (an "
                                        "optimiser step inside fn?); call the optimiser after the captured step")
             program = _Program(rec, returned)
+            for t in program.plan[1] if program.plan is not None else ():
+                before, version = rec.pre_grads.get(id(t), (None, None))
+                g = t.grad
+                if g is None or not (g is before and g._version == version or before is None and g._version == 0):
+                    raise _Unsupported(f"fn changes the .grad of a tensor of shape {t.shape} after backward")
         except _Unsupported as e:
             sig.eager = str(e)
             self._warn(sig.eager)
