@@ -106,6 +106,7 @@ class _Recorder:
         self.layout_of = {}    # (address, shape, strides, dtype) -> slot: finds views such as Tensor.data
         self.arrays = []       # slot -> array (kept alive so ids stay unique)
         self.steps = []        # (op, refs, dyn params, out slots, params)
+        self.specs = []        # per step: the roles of ``saved`` as forward set them, (kind, index)
         self.written = set()   # ids of tensors written by StatWrite (replayed, so their version may change)
         self.node_step = {}    # id(op) -> step index
         self.leaves = {}       # id(tensor) -> tensor, every leaf read
@@ -159,6 +160,8 @@ class _Recorder:
             self.written.add(id(refs[0][1]))
         self.node_step[id(op)] = len(self.steps)
         self.steps.append((op, refs, dyn, tuple(self._new_slot(o) for o in outs), params))
+        self.specs.append(tuple((0, it.index) if type(it) is Input else (1, it.index) if type(it) is Output
+                                else (2, pos) for pos, it in enumerate(op.saved)))
 
     def on_backward_call(self, roots, root_grads, retain_graph, create_graph, inputs):
         if self.backward is not None:
@@ -235,6 +238,7 @@ class _Program:
         self.grad_leaves = [t for t in rec.leaves.values() if t.requires_grad]
         self.leaf_meta = [(t, t.shape, t.dtype) for t in rec.leaves.values()]
         self.plan = self._plan() if rec.backward is not None else None
+        self.run = None
 
     def _plan(self):
         """Simulate the engine's walk (autograd/engine.py ``_Walk.run``) on the recorded graph."""
@@ -304,78 +308,120 @@ class _Program:
         return visits, order, root_buf, len(gbuf), rgslot, rgrad
 
     def replay(self, in_arrays):
-        vals = [None] * self.n
-        for s, a in zip(self.in_slots, in_arrays):
-            vals[s] = a
-        kept = []
-        for op, refs, dyn, outs, params in self.steps:
-            arrays = [vals[r[1]] if r[0] == _SLOT else r[1]._data if r[0] == _LEAF else r[1] for r in refs]
-            if dyn:
-                params = dict(params)
-                for k, s in dyn:
-                    params[k] = vals[s]
-            op.saved = ()
-            out = op.forward(*arrays, **params)
-            if type(out) is tuple:
-                out = _as_outputs(out, arrays)
-            else:
-                out = (out if type(out) is np.ndarray else np.asarray(out),)
-            for s, o in zip(outs, out):
-                vals[s] = o
-            kept.append((op, arrays, out, op.saved))
+        """Run the recorded step on new arrays; the values of the slots fn returns, by slot."""
+        if self.run is None:
+            self.run = _compile(self)
         if self.plan is not None:
-            self._backward(vals, kept)
-        return vals
+            for t, action in self.rec.grad_actions or ():  # zero_grad() inside fn, as the recording saw it
+                if action == "none":
+                    t.grad = None
+                elif action == "zero" and t.grad is not None:
+                    if t.grad.grad_fn is None and t.grad._data.flags.writeable:
+                        t.grad._data[...] = 0
+                    else:
+                        t.grad = Tensor._wrap(np.zeros(t.shape, t.grad.dtype))
+        return self.run(*in_arrays)
 
-    def _backward(self, vals, kept):
-        visits, order, root_buf, nbuf, rgslot, rgrad = self.plan
-        for t, action in self.rec.grad_actions or ():  # zero_grad() inside fn, as the recording saw it
-            if action == "none":
-                t.grad = None
-            elif action == "zero" and t.grad is not None:
-                if t.grad.grad_fn is None and t.grad._data.flags.writeable:
-                    t.grad._data[...] = 0
-                else:
-                    t.grad = Tensor._wrap(np.zeros(t.shape, t.grad.dtype))
-        gb = [None] * nbuf
-        root = self.rec.backward[0]
-        g0 = vals[rgslot] if rgslot is not None else (np.ones(root.shape, dtype=root.dtype)
-                                                        if _is_ones(rgrad) else rgrad)
-        gb[root_buf] = g0
-        handed = {id(g0)}
-        totals = [None] * len(order)
+
+def _returned_slots(returned, out):
+    if returned is not None:
+        if returned[0] == "slot":
+            out.add(returned[1])
+        else:
+            for r in returned[1]:
+                _returned_slots(r, out)
+    return out
+
+
+def _compile(program):
+    """Python source for the whole step, straight-line: one call per forward, one per backward, the engine's sums."""
+    ns = {"nd": np.ndarray, "asarray": np.asarray, "as_outputs": _as_outputs, "unb": unbroadcast,
+          "acc": accumulate_grad, "ones": np.ones, "Tensor": Tensor}
+    lines = [f"def run({', '.join(f's{s}' for s in program.in_slots)}):"]
+    exprs = []
+    for i, (op, refs, dyn, outs, params) in enumerate(program.steps):
+        ns[f"o{i}"], ns[f"f{i}"], ns[f"p{i}"] = op, op.forward, params
+        args = []
+        for j, (kind, x) in enumerate(refs):
+            if kind == _SLOT:
+                args.append(f"s{x}")
+            elif kind == _LEAF:
+                ns[f"l{i}_{j}"] = x
+                args.append(f"l{i}_{j}._data")
+            else:
+                ns[f"c{i}_{j}"] = x
+                args.append(f"c{i}_{j}")
+        exprs.append(args)
+        call = f"f{i}({', '.join(args)}"
+        if dyn:
+            lines.append(f"    p = dict(p{i})")
+            lines += [f"    p[{k!r}] = s{slot}" for k, slot in dyn]
+            call += ", **p)" if args else "**p)"
+        elif params:
+            call += ", **p" + str(i) + ")" if args else "**p" + str(i) + ")"
+        else:
+            call += ")"
+        lines.append(f"    o{i}.saved = ()")
+        if len(outs) == 1:  # (a forward returning a 1-tuple gives one output too)
+            lines.append(f"    x = {call}")
+            lines.append(f"    s{outs[0]} = x if x.__class__ is nd else as_outputs(x, [{', '.join(args)}])[0] "
+                         "if x.__class__ is tuple else asarray(x)")
+        else:
+            lines.append(f"    {', '.join(f's{o}' for o in outs)}, = as_outputs({call}, [{', '.join(args)}])")
+        if program.plan is not None and program.rec.specs[i]:
+            lines.append(f"    sp{i} = o{i}.saved")
+    if program.plan is not None:
+        visits, order, root_buf, nbuf, rgslot, rgrad = program.plan
+        root = program.rec.backward[0]
+        if rgslot is not None:
+            lines.append(f"    g{root_buf} = s{rgslot}")
+        elif _is_ones(rgrad):
+            ns["root_shape"], ns["root_dtype"] = root.shape, root.dtype
+            lines.append(f"    g{root_buf} = ones(root_shape, dtype=root_dtype)")
+        else:
+            ns["root_grad"] = rgrad
+            lines.append(f"    g{root_buf} = root_grad")
+        lines.append(f"    handed = {{id(g{root_buf})}}")
+        filled, totals = {root_buf}, set()
         for step, outs_in, routes in visits:
             if outs_in is None:
                 continue
-            op, arrays, outs, spec = kept[step]
-            grads = [None if b is None else gb[b] for b in outs_in]
-            op._arrays, op._outs = arrays, outs  # what a backward may read besides ``saved``
+            spec = program.rec.specs[step]
+            outs = program.steps[step][3]
             if spec:
-                op.saved = [arrays[it.index] if type(it) is Input else outs[it.index] if type(it) is Output
-                            else it for it in spec]
-                try:
-                    result = op.backward(*grads)
-                finally:
-                    op.saved = spec
-            else:
-                result = op.backward(*grads)
-            op._arrays = op._outs = None
-            result = result if type(result) is tuple else (result,)
+                items = [exprs[step][k] if kind == 0 else f"s{outs[k]}" if kind == 1 else f"sp{step}[{k}]"
+                         for kind, k in spec]
+                lines.append(f"    o{step}.saved = [{', '.join(items)}]")
+            gs = ", ".join("None" if b is None else f"g{b}" for b in outs_in)
+            ns[f"b{step}"] = program.steps[step][0].backward
+            lines.append(f"    r = b{step}({gs})")
+            lines.append("    if r.__class__ is not tuple: r = (r,)")
             for kind, j, i in routes:
-                g = result[i]
-                shape = np.shape(arrays[i])
-                if g.shape != shape:
-                    g = unbroadcast(g, shape)
-                if kind:
-                    totals[j] = g if totals[j] is None else totals[j] + g
-                else:
-                    gb[j] = g if gb[j] is None else gb[j] + g
-        for t, g in zip(order, totals):
-            if g is None:
+                ns[f"sh{step}_{i}"] = _arg_shape(program, step, i)
+                lines.append(f"    x = r[{i}]")
+                lines.append(f"    if x.shape != sh{step}_{i}: x = unb(x, sh{step}_{i})")
+                name = f"t{j}" if kind else f"g{j}"
+                seen = totals if kind else filled
+                lines.append(f"    {name} = x" if j not in seen else f"    {name} = {name} + x")
+                seen.add(j)
+        for j, t in enumerate(order):
+            if j not in totals:
                 continue
-            shared = id(g) in handed
-            handed.add(id(g))
-            accumulate_grad(t, g, False, copy=shared)
+            ns[f"L{j}"] = t
+            lines.append(f"    acc(L{j}, t{j}, False, id(t{j}) in handed)")
+            lines.append(f"    handed.add(id(t{j}))")
+    keep = sorted(_returned_slots(program.returned, set()))
+    lines.append("    return {" + ", ".join(f"{k}: s{k}" for k in keep) + "}")
+    exec(compile("\n".join(lines), "<capture>", "exec"), ns)  # noqa: S102  (source built above from the recording)
+    return ns["run"]
+
+
+def _arg_shape(program, step, i):
+    """The shape of input ``i`` of a step as recorded (the engine reduces a broadcast gradient to it)."""
+    kind, x = program.steps[step][1][i]
+    if kind == _SLOT:
+        return np.shape(program.rec.arrays[x])
+    return np.shape(x._data) if kind == _LEAF else np.shape(x)
 
 
 def _is_ones(g):
@@ -490,8 +536,7 @@ class capture:  # noqa: N801  (used like a function and as a decorator, as autog
         sig.calls += 1
         program = sig.program
         if program is not None and not (self.check and sig.calls % self.check == 0) and self._live(program):
-            vals = program.replay(_in_arrays(args))
-            return _rebuild(program.returned, vals)
+            return _rebuild(program.returned, program.replay(_in_arrays(args)))
         return self._record(sig, args)
 
     def _live(self, program):
