@@ -106,6 +106,7 @@ class _Recorder:
         self.layout_of = {}    # (address, shape, strides, dtype) -> slot: finds views such as Tensor.data
         self.arrays = []       # slot -> array (kept alive so ids stay unique)
         self.steps = []        # (op, refs, dyn params, out slots, params)
+        self.grad_shapes = {}  # id(node) -> the shapes of the gradients its backward returned
         self.specs = []        # per step: the roles of ``saved`` as forward set them, (kind, index)
         self.written = set()   # ids of tensors written by StatWrite (replayed, so their version may change)
         self.node_step = {}    # id(op) -> step index
@@ -205,6 +206,7 @@ class _Recorder:
 
     def on_backward(self, node, grad_outputs, grad_inputs):
         self.visited.append((node, tuple(g is None for g in grad_inputs)))
+        self.grad_shapes[id(node)] = tuple(None if g is None else np.shape(g) for g in grad_inputs)
 
 
 def _layout(a):
@@ -361,7 +363,6 @@ def _compile(program):
             call += ", **p" + str(i) + ")" if args else "**p" + str(i) + ")"
         else:
             call += ")"
-        lines.append(f"    o{i}.saved = ()")
         if len(outs) == 1:  # (a forward returning a 1-tuple gives one output too)
             lines.append(f"    x = {call}")
             lines.append(f"    s{outs[0]} = x if x.__class__ is nd else as_outputs(x, [{', '.join(args)}])[0] "
@@ -399,7 +400,8 @@ def _compile(program):
             for kind, j, i in routes:
                 ns[f"sh{step}_{i}"] = _arg_shape(program, step, i)
                 lines.append(f"    x = r[{i}]")
-                lines.append(f"    if x.shape != sh{step}_{i}: x = unb(x, sh{step}_{i})")
+                if program.rec.grad_shapes[id(program.steps[step][0])][i] != ns[f"sh{step}_{i}"]:
+                    lines.append(f"    if x.shape != sh{step}_{i}: x = unb(x, sh{step}_{i})")
                 name = f"t{j}" if kind else f"g{j}"
                 seen = totals if kind else filled
                 lines.append(f"    {name} = x" if j not in seen else f"    {name} = {name} + x")
@@ -685,3 +687,6 @@ def _difference(a, b):
     if a.returned != b.returned:
         return "fn returns different things"
     return ""
+
+
+capture.CaptureChanged = CaptureChanged  # reachable as autograd.capture.CaptureChanged
