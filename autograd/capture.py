@@ -508,7 +508,7 @@ class capture:  # noqa: N801  (used like a function and as a decorator, as autog
         self._signatures = {}
         self._warned = set()
         self.fn = None
-        if fn is not None:
+        if fn is not None or check is None:  # capture(check=N) alone is the decorator form
             self._set(fn)
 
     def _set(self, fn):
