@@ -6,7 +6,8 @@ notes every op (``Op.apply`` tells it), the one ``backward`` call and the order 
 nodes and sums their gradients. The two recordings must agree: the same ops with the same parameters and
 the same constants (a constant that changed between the calls was computed from the data outside the
 ops, so it cannot be replayed; the signature then stays eager, with a one-time warning). Later calls
-replay: each recorded Op's NumPy ``forward``/``backward`` runs on the new arrays in the recorded order,
+replay straight-line Python generated from the recording: each recorded Op's NumPy ``forward``/``backward``
+runs on the new arrays in the recorded order (no Tensor or node is made),
 gradients are summed in the engine's order and stored with the engine's ``accumulate_grad``, so every
 value is bitwise identical to eager. Parameters and buffers are read live (an optimiser step between
 calls is seen); random draws made by ops (``Draw``, ``DropoutMask``) draw fresh numbers in eager's order.
@@ -14,8 +15,9 @@ calls is seen); random draws made by ops (``Draw``, ``DropoutMask``) draw fresh 
 Not replayed, so refused (eager with a one-time warning): hooks, ``retain_grad``, ``retain_graph``,
 ``create_graph``, ``backward(inputs=...)``, ``autograd.grad``, anomaly mode, observers (``viz.record``),
 more than one backward, in-place changes of a tensor's value during the call (an optimiser step inside
-``fn``). Python control flow that depends on the data is not seen: ``check=N`` re-records every N calls
-and raises if the ops changed.
+``fn``), ``.grad`` changed after backward. Python control flow that depends on the data is not seen:
+``check=N`` re-records every N calls and raises if the ops changed. A replay reuses the recorded Op objects,
+so one captured function runs in one thread at a time.
 """
 from __future__ import annotations
 
@@ -30,6 +32,9 @@ from .op import Input, InputEdge, Op, Output, _as_outputs
 from .tensor import Tensor
 
 __all__ = ["capture", "Draw", "DropoutMask", "StatWrite", "CAPTURE_OPS", "CaptureChanged"]
+
+
+MAX_SIGNATURES = 16  # recordings kept per captured function
 
 
 class CaptureChanged(RuntimeError):
@@ -313,6 +318,8 @@ class _Program:
         """Run the recorded step on new arrays; the values of the slots fn returns, by slot."""
         if self.run is None:
             self.run = _compile(self)
+            rec = self.rec  # what only the compilation needed: the recorded values
+            rec.arrays, rec.slot_of, rec.layout_of, rec.watch = None, None, None, None
         if self.plan is not None:
             for t, action in self.rec.grad_actions or ():  # zero_grad() inside fn, as the recording saw it
                 if action == "none":
@@ -532,6 +539,11 @@ class capture:  # noqa: N801  (used like a function and as a decorator, as autog
         key = (tuple(_arg_key(a) for a in args), state.grad_enabled, _module_key(_modules(self.fn, args)))
         sig = self._signatures.get(key)
         if sig is None:
+            if len(self._signatures) >= MAX_SIGNATURES:  # forget the oldest: an argument changing every call
+                self._signatures.pop(next(iter(self._signatures)))
+                self._note(f"more than {MAX_SIGNATURES} signatures (shapes, dtypes, other arguments); an argument "
+                           "that changes on every call (a Python number such as the learning rate) makes every "
+                           "call a new recording: pass it as an array or read it inside fn")
             sig = self._signatures[key] = _Signature()
         if sig.eager:
             return self._eager(sig.eager, args)
@@ -562,6 +574,11 @@ class capture:  # noqa: N801  (used like a function and as a decorator, as autog
             self._warned.add(why)
             warnings.warn(f"capture({self.fn.__name__}): {why}; running it eagerly (a replay cannot honour this)",
                           RuntimeWarning, stacklevel=3)
+
+    def _note(self, message):
+        if message not in self._warned:
+            self._warned.add(message)
+            warnings.warn(f"capture({self.fn.__name__}): {message}", RuntimeWarning, stacklevel=3)
 
     def _eager(self, why, args):
         self._warn(why)
@@ -613,7 +630,7 @@ class capture:  # noqa: N801  (used like a function and as a decorator, as autog
                 sig.eager = f"the two first recordings differ ({diff}): fn depends on the data outside the ops"
                 self._warn(sig.eager)
                 return out
-            sig.program = program
+            sig.program, sig.first = program, None
         else:
             sig.first = program
         return out

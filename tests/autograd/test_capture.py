@@ -285,5 +285,17 @@ def test_decorator_forms():
         return (w * 3).sum()
 
     assert [a().item() for _ in range(3)] == [4.0] * 3 and [b().item() for _ in range(3)] == [6.0] * 3
+    replayed = a()  # what fn returns comes back as a detached Tensor of its value
+    assert isinstance(replayed, ag.Tensor) and replayed.grad_fn is None and not replayed.requires_grad
     with pytest.raises(ValueError, match="check"):
         ag.capture(a, check=0)
+
+
+def test_an_argument_changing_every_call_keeps_the_cache_bounded():
+    import sys
+    w = ag.tensor(np.ones(2), requires_grad=True)
+    f = ag.capture(lambda lr: (w * lr).sum())
+    limit = sys.modules["autograd.capture"].MAX_SIGNATURES
+    with pytest.warns(RuntimeWarning, match="signatures"):
+        values = [f(float(k)).item() for k in range(limit + 3)]
+    assert values == [2.0 * k for k in range(limit + 3)] and len(f._signatures) == limit
