@@ -15,3 +15,4 @@ from .functional import grad, hessian, jacobian, jvp, value_and_grad, vjp  # noq
 __graphgrad__ = True  # lets nn and viz tell this package from PyPI's HIPS autograd
 __version__ = "0.1.0"
 from .dlpack import from_dlpack  # noqa: F401
+from .capture import capture  # noqa: F401,E402

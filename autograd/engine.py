@@ -58,6 +58,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     ``create_graph`` the backward computations are themselves recorded, so the returned gradients
     can be differentiated again.
     """
+    if state.tracer is not None:  # autograd.capture is recording this call (see autograd/capture.py)
+        state.tracer.on_backward_call(roots, root_grads, retain_graph, create_graph, inputs)
     walk = _Walk(retain_graph, create_graph, inputs)
     previous = state.grad_enabled
     state.grad_enabled = bool(create_graph)

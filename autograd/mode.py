@@ -19,22 +19,32 @@ class _ThreadState(threading.local):
     grad_enabled = True
     scope = ()                # modules the current op runs inside, outermost first
     backward_node = None      # the node whose backward is being recorded (create_graph), if any
-    watched = False           # anomaly or observers: the one switch each op reads for both
+    watched = False           # anomaly, observers or a capture recording: the one switch each op reads for all
     _anomaly = False
     _observers = ()
+    _tracer = None
+
+    def _rewatch(self):
+        self.watched = bool(self._anomaly) or bool(self._observers) or self._tracer is not None
 
     def _set_anomaly(self, value):
         self._anomaly = value
-        self.watched = bool(value) or bool(self._observers)
+        self._rewatch()
 
     def _set_observers(self, value):
         self._observers = value
-        self.watched = bool(self._anomaly) or bool(value)
+        self._rewatch()
+
+    def _set_tracer(self, value):
+        self._tracer = value
+        self._rewatch()
 
     anomaly = property(lambda self: self._anomaly, _set_anomaly,
                        doc="False, or the active ``detect_anomaly`` instance.")
     observers = property(lambda self: self._observers, _set_observers,
                          doc="Objects told about each forward op and backward step.")
+    tracer = property(lambda self: self._tracer, _set_tracer,
+                      doc="autograd.capture's recorder while it records a call (autograd/capture.py), or None.")
 
 
 state = _ThreadState()

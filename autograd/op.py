@@ -18,7 +18,6 @@ Tensor, or a constant) and, until backward frees it, the input and output arrays
 """
 from __future__ import annotations
 
-from sys import getrefcount as _refcount
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -152,6 +151,8 @@ class Op:
         if type(out) is not np.ndarray:
             out = np.asarray(out)  # NumPy returns scalars for 0-d results
         st = state
+        if st.watched and st.tracer is not None:  # autograd.capture is recording this call (autograd/capture.py)
+            st.tracer.on_op(op, args, arrays, (out,), params)
         if not (record and st.grad_enabled):
             if st.watched and st.anomaly:
                 check_forward(op, (out,), arrays)
@@ -170,7 +171,7 @@ class Op:
         vbox = None
         if out.base is not None:  # a view of an input shares the input's version counter
             vbox = _shared_version(out, args, arrays)
-        elif _refcount(out) > _FRESH_REFS:  # held by more than this frame and ``_outs``: perhaps an input
+        else:
             for a in arrays:
                 if out is a:  # the input array itself, handed back
                     vbox = _shared_version(out, args, arrays)
@@ -183,6 +184,8 @@ class Op:
     def _several(self, args, edges, arrays, outs, params, record):
         """The rest of ``apply`` for an op with several outputs: one Tensor each."""
         st = state
+        if st.watched and st.tracer is not None:  # autograd.capture is recording this call (autograd/capture.py)
+            st.tracer.on_op(self, args, arrays, outs, params)
         if not (record and st.grad_enabled):
             if st.anomaly:
                 check_forward(self, outs, arrays)
@@ -454,14 +457,6 @@ def once_differentiable(value, grad_output, inputs, reason):
     return t
 
 
-def _fresh_refs():
-    """The reference count a freshly computed output has in ``apply`` (a local and ``op._outs``)."""
-    out = np.empty(0)
-    outs = (out,)  # noqa: F841  (held, like ``op._outs``)
-    return _refcount(out)
-
-
-_FRESH_REFS = _fresh_refs()
 
 
 def _shared_version(out, args, arrays):

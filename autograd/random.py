@@ -47,7 +47,7 @@ def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     shape = shape_arg("rand", shape)
     d = _float_dtype("rand", dtype)
     draw_dtype = d if d in (np.float32, np.float64) else np.float64
-    return _leaf("rand", _generator.random(shape, dtype=draw_dtype).astype(d, copy=False), requires_grad)
+    return _leaf("rand", _draw("random", shape, draw_dtype, d), requires_grad)
 
 
 def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -55,7 +55,7 @@ def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     shape = shape_arg("randn", shape)
     d = _float_dtype("randn", dtype)
     draw_dtype = d if d in (np.float32, np.float64) else np.float64
-    return _leaf("randn", _generator.standard_normal(shape, dtype=draw_dtype).astype(d, copy=False), requires_grad)
+    return _leaf("randn", _draw("standard_normal", shape, draw_dtype, d), requires_grad)
 
 
 def randint(low: int, high: int | None = None, size=(), dtype=np.int64) -> Tensor:
@@ -72,6 +72,13 @@ def randint(low: int, high: int | None = None, size=(), dtype=np.int64) -> Tenso
     if d.kind not in "iu":
         raise TypeError(f"randint: dtype must be an integer dtype, got {d}")
     return Tensor(_generator.integers(low, high, size=shape, dtype=d))
+
+
+def _draw(method, shape, draw_dtype, dtype):
+    """``generator().method(shape)`` in ``dtype``, drawn by an op so a captured step (autograd.capture) redraws it."""
+    from .capture import Draw
+
+    return Draw.apply(method=method, shape=shape, draw_dtype=draw_dtype, dtype=dtype)._data
 
 
 def _leaf(name: str, arr: np.ndarray, requires_grad) -> Tensor:

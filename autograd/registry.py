@@ -518,6 +518,9 @@ register(OpEntry("Function", "two outputs", _SinCos.apply, (_R,), "elementwise",
 INTERNAL_OPS = frozenset({
     _OnceDifferentiable,  # a gradient computed outside the graph (Function, op saving a view); refuses a backward
 })
+from .capture import CAPTURE_OPS  # noqa: E402  (random draws and statistic writes as ops a replay repeats)
+
+INTERNAL_OPS = INTERNAL_OPS | CAPTURE_OPS
 
 
 # ----------------------------------------------------------------------------- public functions without gradients
@@ -537,6 +540,7 @@ NOT_OPS = frozenset({
     "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian",
     "Function", "FunctionCtx", "gradcheck", "gradgradcheck", "GradcheckError", "detect_anomaly", "is_anomaly_enabled",
     "from_dlpack",  # DLPack exchange (autograd/dlpack.py)
+    "capture",  # record a training step once and replay it (autograd/capture.py)
 })
 
 

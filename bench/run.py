@@ -11,6 +11,7 @@ import numpy as np
 SUITES = ("bench.overhead", "bench.mlp", "bench.bench_viz", "bench.attention",
           "bench.lstm", "bench.targets")
 SUITES += ("bench.cnn",)  # convolutions and pooling
+SUITES += ("bench.capture",)
 
 
 def _one_blas_thread() -> str:

@@ -80,12 +80,9 @@ def dropout(input, p: float = 0.5, training: bool = True) -> Tensor:
     _check_float(x, "dropout")
     if p == 1:
         return x * np.zeros(x.shape, dtype=x.dtype)
-    from autograd.random import generator
+    from autograd.capture import DropoutMask  # an op, so a captured step draws a fresh mask on each replay
 
-    gen_dtype = np.float32 if x.dtype == np.float32 else np.float64
-    keep = generator().random(x.shape, dtype=gen_dtype) >= p
-    mask = keep.astype(x.dtype) * np.asarray(1.0 / (1.0 - p), dtype=x.dtype)
-    return x * mask
+    return x * DropoutMask.apply(shape=x.shape, p=p, dtype=x.dtype)
 
 
 def _check_p(p, fn: str) -> None:
@@ -258,12 +255,17 @@ def _stat_array(t):
 
 
 def _write_stat(stat, value) -> None:
-    """Update a running statistic in place: tracked ``copy_`` for a Tensor buffer, a plain write for an ndarray."""
+    """Update a running statistic in place: tracked (a version bump) for a Tensor buffer, a plain write for an
+    ndarray; the write is an op so that a captured step (autograd.capture) repeats it."""
+    from autograd.capture import StatWrite
+
     if isinstance(stat, Tensor):
+        stat._check_inplace("copy_")
         with ag.no_grad():
-            stat.copy_(value)
+            StatWrite.apply(stat, value)
+        stat._updated()
     else:
-        np.asarray(stat)[...] = value
+        StatWrite.apply(np.asarray(stat), value)
 
 
 def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=None, training: bool = False,
@@ -298,11 +300,13 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
         var = xs.var(axis=axes, keepdims=True)
         if training and rm is not None and rv is not None:
             nbt = _stat_array(num_batches_tracked)
-            if nbt is not None:
-                _write_stat(num_batches_tracked, nbt + 1)
-            factor = momentum if momentum is not None else 1.0 / float(nbt if nbt is not None else 1)
-            _write_stat(running_mean, rm * (1.0 - factor) + factor * (mean.data + ref).reshape(c))
-            _write_stat(running_var, rv * (1.0 - factor) + factor * var.data.reshape(c) * (n / (n - 1)))
+            with ag.no_grad():  # as ops on the statistics' own arrays, so a captured step repeats them
+                if nbt is not None:
+                    _write_stat(num_batches_tracked, ag.add(nbt, 1))
+                factor = momentum if momentum is not None else 1.0 / float(nbt if nbt is not None else 1)
+                _write_stat(running_mean, ag.multiply(rm, 1.0 - factor) + factor * (mean.detach() + ref).reshape(c))
+                unbiased = factor * var.detach().reshape(c) * (n / (n - 1))
+                _write_stat(running_var, ag.multiply(rv, 1.0 - factor) + unbiased)
         out = (xs - mean) * (var + eps) ** -0.5
     else:
         inv = (1.0 / np.sqrt(rv + eps)).astype(rv.dtype, copy=False)

@@ -74,6 +74,8 @@ CALLS = {
 NUMERIC_FIRST = {"zeros", "ones", "full", "rand", "randn", "randint", "arange", "linspace", "eye", "manual_seed",
                  "set_default_dtype", "set_grad_enabled", "detect_anomaly"}
 CALLABLE_FIRST = {"grad", "value_and_grad", "jacobian", "hessian", "vjp", "jvp", "gradcheck", "gradgradcheck"}
+CALLS["capture"] = (lambda: None,)  # autograd.capture wraps a step function
+CALLABLE_FIRST |= {"capture"}
 # Public names that take no argument a wrong type could go into, are exception/context classes, or take
 # a graph-free callable by design.
 NOT_CHECKED = {"Function", "FunctionCtx", "GradcheckError", "no_grad", "enable_grad", "is_grad_enabled",
