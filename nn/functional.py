@@ -236,18 +236,14 @@ def gelu(input, approximate: str = "none") -> Tensor:
 # ----------------------------------------------------------------------------- normalisation
 
 
-def _shifted(x: Tensor, axes: tuple[int, ...], in_graph: bool) -> tuple[Tensor, np.ndarray]:
+def _shifted(x: Tensor, axes: tuple[int, ...]) -> tuple[Tensor, np.ndarray]:
     """``x - ref`` with ``ref`` the first value of each group along ``axes``, and ref's values. The shifted values
     have the same variance and a mean smaller by ref, but a constant feature becomes exactly 0 (so it normalises
-    to exactly 0) and a large common offset no longer rounds away the small differences. ``in_graph`` takes ref
-    as a slice of x, so the result stays a function of x alone (an exported graph computes it too); otherwise
-    ref is a constant (one node fewer; the same values and gradients, since the statistics do not depend on it)."""
-    index = tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))
-    if in_graph:
-        ref = x[index]
-        return x - ref, ref.data
-    ref = np.array(x.data[index])
-    return x - ref, ref
+    to exactly 0) and a large common offset no longer rounds away the small differences. ref is taken in the
+    graph (a slice of x), so the result stays a function of x alone: an exported graph and a captured replay
+    compute it too."""
+    ref = x[tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))]
+    return x - ref, ref.data
 
 
 def _stat_array(t):
@@ -295,7 +291,7 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
         if training and n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input shape "
                              f"{x.shape} (a last batch of one sample? pass drop_last=True to the DataLoader)")
-        xs, ref = _shifted(x, axes, in_graph=False)  # batch statistics: training only, never exported
+        xs, ref = _shifted(x, axes)
         mean = xs.mean(axis=axes, keepdims=True)
         var = xs.var(axis=axes, keepdims=True)
         if training and rm is not None and rv is not None:
@@ -333,7 +329,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     if k == 0 or x.ndim < k or tuple(x.shape[-k:]) != ns:
         raise ValueError(f"layer_norm: input shape {x.shape} does not end with normalized_shape {ns}")
     axes = tuple(range(x.ndim - k, x.ndim))
-    xs, _ = _shifted(x, axes, in_graph=True)  # layer statistics: also at inference, so exported
+    xs, _ = _shifted(x, axes)
     mean = xs.mean(axis=axes, keepdims=True)
     var = xs.var(axis=axes, keepdims=True)
     eps = number(eps, "eps", "layer_norm", low=0)

@@ -281,7 +281,7 @@ def _title(model, ops) -> str:
     return label(f"{type(model).__name__} ({mode} mode)", note)
 
 
-def draw_model(model, example_input, depth: int | None = None, max_nodes: int = 60, rankdir: str = "TB",
+def draw_model(model, example_input, depth: int | None = None, max_nodes: int = 80, rankdir: str = "TB",
                show_params: bool = True, show_shapes: bool = True, group_repeats: bool | None = None) -> Drawing:
     """The graph of ``model(example_input)`` with one cluster per module, nested ``depth`` levels deep.
 
