@@ -2,6 +2,7 @@
 a matrix product uses, the 1/n of a mean, the reshape/transpose back, softmax's correction; each checked against
 a hand computation, and a description is never shown when it does not reproduce the gradient the engine sent."""
 import numpy as np
+from _vizdot import Dot
 
 import autograd as ag
 import nn
@@ -116,3 +117,16 @@ def test_no_description_when_it_would_not_reproduce_the_sent_gradient():
     assert derivation(op, 0, g, 2 * g @ b.data.T, ["a", "b"], 8) is None  # a wrong value is never explained
     line = _line(viz.Stepper((a * a).sum() + ag.logsumexp(a, axis=1).sum()), "logsumexp")
     assert "rule" not in line and line.count(" = ") == 1  # no formatter: the rule line plus the gradient sent
+
+
+def test_draw_backward_edges_write_the_product_out_after_a_recorded_backward():
+    a = ag.tensor([[1.0, 2.0]], requires_grad=True, name="a")
+    b = ag.tensor([[3.0], [-4.0]], requires_grad=True, name="b")
+    loss = ((a @ b) * ag.tensor([[2.0]])).sum()
+    with viz.record():
+        loss.backward()
+    d = Dot(viz.draw_backward(loss).source)
+    (mm,) = d.by_label_start("matmul backward")
+    labels = {d.lines(dst)[0]: attrs["label"] for src, dst, attrs in d.edges if src == mm}
+    assert labels["accumulate into b"] == "∂L/∂in1 = aᵀ · g with aᵀ = [[1.], [2.]] = [[2.], [4.]]"
+    assert labels["accumulate into a"] == "∂L/∂in0 = g · bᵀ with bᵀ = [[ 3., -4.]] = [[ 6., -8.]]"
