@@ -15,6 +15,7 @@ from autograd.engine import unbroadcast
 
 from . import _style as S
 from ._derive import derivation
+from ._explain import ELEMENTWISE, local_derivative
 from ._fold import fused_groups
 from ._format import constant_text, label, meta_text, one_line, params_text, summary_text, value_text
 from ._names import module_paths, op_location, tensor_namer
@@ -454,6 +455,10 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
                     continue
                 how = derivation(m, i, g_in, gi, [input_name(y) if isinstance(y, TENSORS) else None
                                                  for y in input_items(m)], mx) if g_in is not None else None
+                if how is None and g_in is not None and m.name in ELEMENTWISE:
+                    local = local_derivative(g_in, gi)
+                    if local is not None and local.size <= mx:
+                        how = f"g \u2299 {one_line(summary_text(local, mx))}"  # g times the local derivative
                 entry[1].append(f"\u2202L/\u2202in{i} = " + (f"{how} = " if how else "")
                                 + one_line(summary_text(gi, mx)))
         for key, (dst, parts, total, nm) in edges.items():

@@ -130,3 +130,16 @@ def test_draw_backward_edges_write_the_product_out_after_a_recorded_backward():
     labels = {d.lines(dst)[0]: attrs["label"] for src, dst, attrs in d.edges if src == mm}
     assert labels["accumulate into b"] == "∂L/∂in1 = aᵀ · g with aᵀ = [[1.], [2.]] = [[2.], [4.]]"
     assert labels["accumulate into a"] == "∂L/∂in0 = g · bᵀ with bᵀ = [[ 3., -4.]] = [[ 6., -8.]]"
+
+
+def test_draw_backward_edges_of_elementwise_ops_show_the_local_derivative():
+    u = ag.tensor([0.5, -1.0], requires_grad=True, name="u")
+    loss = (u.tanh() * ag.tensor([2.0, 3.0])).sum()
+    with viz.record():
+        loss.backward()
+    d = Dot(viz.draw_backward(loss).source)
+    (node,) = d.by_label_start("tanh backward")
+    (edge,) = [attrs["label"] for src, _, attrs in d.edges if src == node]
+    local = 1 - np.tanh([0.5, -1.0]) ** 2  # ∂tanh(u)/∂u by hand
+    assert edge.startswith(f"∂L/∂in0 = g ⊙ {_text(local)} = ")
+    np.testing.assert_allclose(_result(edge), [2.0, 3.0] * local, atol=1e-4)
