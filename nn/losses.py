@@ -91,6 +91,7 @@ def _data(t):
 # ----------------------------------------------------------------------------- regression
 
 
+@fused("∂L/∂x = 2(x − t) per element (/ N for the mean)")
 def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     """Mean squared error: (input - target)² reduced per ``reduction``."""
     _check_reduction(reduction, "mse_loss")
@@ -99,6 +100,7 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     return _reduce(d * d, reduction)
 
 
+@fused("∂L/∂x = sign(x − t) per element (/ N for the mean)")
 def l1_loss(input, target, reduction: str = "mean") -> Tensor:
     """Mean absolute error: |input - target| reduced per ``reduction``."""
     _check_reduction(reduction, "l1_loss")
@@ -119,6 +121,7 @@ def _clamped_log(p: Tensor) -> Tensor:
     return ag.where(positive, ag.clip(ag.log(safe), lo=_LOG_FLOOR), _LOG_FLOOR)
 
 
+@fused("∂L/∂p = (p − t) / (p(1 − p)) per element (times weight, / N for the mean)")
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:
     """-(t log p + (1 - t) log(1 - p)) for probabilities p in [0, 1]; each log clamped at -100.
 
@@ -169,6 +172,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
     return _reduce(loss, reduction)
 
 
+@fused("∂L/∂x = −y where y·x < margin, else 0 (/ N for the mean)")
 def hinge_loss(input, target, margin: float = 1.0, reduction: str = "mean") -> Tensor:
     """Binary hinge loss max(0, margin - y x) for labels y in {-1, +1}."""
     fn = "hinge_loss"
@@ -297,6 +301,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     return _nll(logp, t, w, ignore_index, reduction, float(label_smoothing))
 
 
+@fused("∂L/∂x[n, c] = −w_c for c = target[n], else 0 (/ Σ w_target for the mean)")
 def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood: -w[t] * input[n, t] for log-probabilities (N, C) or (N, C, d1, ...)."""
     fn = "nll_loss"
@@ -307,6 +312,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     return _nll(x, t, w, ignore_index, reduction)
 
 
+@fused("∂L/∂x[i] = w_y·p·mᵢ^(p−1)/C for i ≠ y with mᵢ = margin − x[y] + x[i] > 0; ∂L/∂x[y] = −Σ of those")
 def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None,
                       reduction: str = "mean") -> Tensor:
     """Multi-class hinge: Σ_{i≠y} w[y] max(0, margin - x[y] + x[i])^p / C per sample (p is 1 or 2)."""

@@ -3,12 +3,14 @@
 For node ``y = f(u, ...)`` receiving ``∂L/∂y`` the step sends ``∂L/∂u = ∂L/∂y · ∂y/∂u`` to each input.
 The rule ``∂y/∂u`` is the op's own text (``node.rule``, declared next to its backward). For an
 elementwise op the local derivative's value is shown too: the gradient sent divided by the one received
-(exact where the received gradient is non-zero; ``nan`` marks where it is zero and says nothing).
+(exact where the received gradient is non-zero; ``nan`` marks where it is zero and says nothing). For the other
+families (matmul, linear, reductions, shape ops, softmax) ``_derive`` writes the product out with the operand's value.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ._derive import derivation
 from ._format import one_line, summary_text
 
 # Ops whose output element i depends on element i of each (broadcast) input only: sent = received ⊙ local.
@@ -37,7 +39,8 @@ def explain_step(op, received: tuple, sent: tuple, inputs: list, mx: int) -> lis
     lines = []
     if op.rule:
         lines.append(f"local rule: {op.rule}")
-    lines.append("chain rule: \u2202L/\u2202input = \u2202L/\u2202y \u00b7 \u2202y/\u2202input")
+    lines.append("chain rule: \u2202L/\u2202input = \u2202L/\u2202y \u00b7 \u2202y/\u2202input, "
+                 "with g = \u2202L/\u2202y received")
     elementwise = op.name in ELEMENTWISE and len(outs) == 1
     for i, s in enumerate(sent):
         if s is None:
@@ -53,6 +56,8 @@ def explain_step(op, received: tuple, sent: tuple, inputs: list, mx: int) -> lis
             d = one_line(summary_text(local, mx))
             lines.append(f"{head}: \u2202y/\u2202{name} = {d}; \u2202L/\u2202{name} = "
                          f"{one_line(summary_text(outs[0][1], mx))} \u2299 {d} = {result}")
+        elif len(outs) == 1 and (how := derivation(op, i, outs[0][1], s, [n for n, _ in inputs], mx)):
+            lines.append(f"{head}: \u2202L/\u2202{name} = {how} = {result}")
         else:
             lines.append(f"{head}: \u2202L/\u2202{name} = {result}")
     return lines

@@ -11,10 +11,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from autograd import Tensor
+from autograd.engine import unbroadcast
 
 from . import _style as S
+from ._derive import derivation
+from ._explain import ELEMENTWISE, local_derivative
+from ._fold import fused_groups
 from ._format import constant_text, label, meta_text, one_line, params_text, summary_text, value_text
-from ._names import function_call, module_paths, op_location, tensor_namer
+from ._names import module_paths, op_location, tensor_namer
 from ._walk import TENSORS, as_tensor_roots, collect_ops, input_items, output_data, tensor_inputs
 from .record import received_gradient, sent_gradients
 from .render import Drawing
@@ -117,16 +121,9 @@ class ForwardGraph:
 
     def _fold_calls(self):
         """Fold the ops of each fused-function call (two or more ops) into the node of its first op."""
-        calls: dict[int, tuple] = {}
-        for op in self.ops:
-            call = next((m for m in op.scope or () if function_call(m) is not None), None)  # outermost
-            if call is not None:
-                calls.setdefault(id(call), (call, []))[1].append(op)
+        groups, _ = fused_groups(self.ops)
         root_ids = {self.tensor_id(t) for t in self.roots}
-        for call, members in calls.values():
-            if len(members) < 2:
-                continue
-            rep = members[0]
+        for rep, (call, members) in groups.items():
             mine = {f"op{self.index[op]}" for op in members}
             outs = {output_id(self.index[op], j) for op in members for j in range(len(op.outputs))}
             used_outside = {src for src, dst, _ in self.edges if src in outs and dst not in mine} | (outs & root_ids)
@@ -355,8 +352,18 @@ def _grad_lines(op, max_value_elements):
     return lines
 
 
+def _outside_outputs(members, ops, roots):
+    """``(op, k)`` for the outputs of a folded call's ops that a root is or an op outside the call reads."""
+    inside = set(members)
+    used = {(t.grad_fn, t.output_index) for t in roots}
+    for op in ops:
+        if op not in inside:
+            used |= {(x.grad_fn, x.output_index) for _, x in tensor_inputs(op) if x.grad_fn is not None}
+    return [(m, k) for m in members for k in range(len(m.outputs)) if (m, k) in used]
+
+
 def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=None,
-                  legend: bool = True, explain: bool = True) -> Drawing:
+                  legend: bool = True, explain: bool = True, expand: bool = False) -> Drawing:
     """The backward graph of ``out``: one node per backward function, edges in the direction gradients flow.
 
     After ``backward()`` each node shows the gradient it received when known (``retain_grad``
@@ -365,7 +372,9 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
     were freed by the backward are dashed. Nodes say which layer they belong to (``in 2 (Linear)``)
     and leaves their ``state_dict`` key; ``names`` (a Module or a mapping) as in ``draw_graph``.
     ``explain`` writes each node's chain rule: its local derivative rule (``node.rule``) and, after a recorded
-    backward, the gradient it sent along each edge (incoming gradient times local derivative).
+    backward, the gradient it sent along each edge (incoming gradient times local derivative, written out
+    with the operand for matrix products, reductions, shape ops and softmax).
+    A fused function such as ``cross_entropy`` is one node with its own rule; ``expand=True`` draws its ops.
     ``legend`` adds a key to the colours under the graph.
     """
     _check_options("draw_backward", rankdir, max_value_elements)
@@ -374,13 +383,21 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
     name_of = tensor_namer(names, ops, "draw_backward")
     paths = module_paths(ops)
     index = {op: k for k, op in enumerate(ops)}
+    groups, group_of = ({}, {}) if expand else fused_groups(ops)
     dot = _new_drawing("backward", rankdir)
     leaves: dict[int, tuple[str, Tensor]] = {}
+    mx = max_value_elements
 
     def leaf_id(t):
         if id(t) not in leaves:
             leaves[id(t)] = (f"acc{len(leaves)}", t)
         return leaves[id(t)][0]
+
+    def node_id(op):
+        return f"b{index[group_of.get(op, op)]}"
+
+    def input_name(x):
+        return name_of(x) if isinstance(x, Tensor) else x.grad_fn.output_name(x.output_index)
 
     for r, t in enumerate(roots):
         if not t.requires_grad:
@@ -390,37 +407,68 @@ def draw_backward(out, rankdir: str = "TB", max_value_elements: int = 8, names=N
         nm = name_of(t) or ("output" if len(roots) == 1 else f"output {r}")
         seed = known_gradient(t.grad_fn, t.output_index) if t.grad_fn is not None else None
         dot.node(sid, label(f"start: \u2202{nm}/\u2202{nm}", meta_text(t.data),
-                            summary_text(seed, max_value_elements) if seed is not None else None),
+                            summary_text(seed, mx) if seed is not None else None),
                  tooltip="the gradient backward starts from", **S.SEED)
-        dot.edge(sid, f"b{index[t.grad_fn]}" if t.grad_fn is not None else leaf_id(t))
+        dot.edge(sid, node_id(t.grad_fn) if t.grad_fn is not None else leaf_id(t))
 
     for op in ops:
-        k = index[op]
+        if group_of.get(op, op) is not op:
+            continue  # drawn in its call's node
         attrs = dict(S.BACKWARD_OP)
-        if op.freed:
-            attrs.update(S.FREED)
-        out_names = ", ".join(n for n in map(op.output_name, range(len(op.outputs))) if n)
         where = op_location(op, paths)
-        lines = [f"{op.name} backward", out_names and f"(for {out_names})", where and f"in {where}",
-                 explain and op.rule and f"rule: {op.rule}", *_grad_lines(op, max_value_elements)]
-        if op.freed:
+        if op in groups:
+            call, members = groups[op]
+            freed = any(m.freed for m in members)
+            known = [(m, k, known_gradient(m, k)) for m, k in _outside_outputs(members, ops, roots)]
+            grads = [f"grad {summary_text(g, mx) if g is not None else meta_text(m.outputs[k])}" for m, k, g in known]
+            lines = [f"{call.function_name} backward", f"{len(members)} ops folded (expand=True shows them)",
+                     where and f"in {where}", explain and f"rule: {call.rule}", *grads]
+            tip = f"backward of {call.function_name}: " + ", ".join(m.name for m in members)
+        else:
+            members, freed = [op], op.freed
+            out_names = ", ".join(n for n in map(op.output_name, range(len(op.outputs))) if n)
+            lines = [f"{op.name} backward", out_names and f"(for {out_names})", where and f"in {where}",
+                     explain and op.rule and f"rule: {op.rule}", *_grad_lines(op, mx)]
+            tip = f"backward of {op.name}"
+        if freed:
+            attrs.update(S.FREED)
             lines.append("saved values freed")
-        dot.node(f"b{k}", label(*lines), tooltip=f"backward of {op.name}", **attrs)
-        sent = sent_gradients(op) if explain else None
-        for i, x in tensor_inputs(op):
-            if not x.requires_grad:
-                continue
-            parts = []
-            if x.grad_fn is not None and len(x.grad_fn.outputs) > 1:
-                parts.append(f"out {x.output_index}")  # say which output of the producer the gradient is for
-            if sent is not None and i < len(sent) and sent[i] is not None:
-                parts.append(f"\u2202L/\u2202in{i} = " + one_line(summary_text(sent[i], max_value_elements)))
+        dot.node(node_id(op), label(*lines), tooltip=tip, **attrs)
+        edges: dict = {}  # key -> [destination, parts of the label, summed gradient, input's name]
+        for m in members:
+            sent = sent_gradients(m) if explain else None
+            g_in = known_gradient(m, 0) if explain and len(m.outputs) == 1 else None
+            for i, x in tensor_inputs(m):
+                if not x.requires_grad or (x.grad_fn is not None and node_id(x.grad_fn) == node_id(op)):
+                    continue  # no gradient, or an edge inside a folded call
+                dst = node_id(x.grad_fn) if x.grad_fn is not None else leaf_id(x)
+                key = (dst, x.output_index) if op in groups else i
+                entry = edges.setdefault(key, [dst, [], None, input_name(x)])
+                if x.grad_fn is not None and len(x.grad_fn.outputs) > 1 and not entry[1]:
+                    entry[1].append(f"out {x.output_index}")  # which output of the producer the gradient is for
+                gi = sent[i] if sent is not None and i < len(sent) else None
+                if gi is None:
+                    continue
+                if op in groups:
+                    gi = unbroadcast(np.asarray(gi), tuple(x.shape))
+                    entry[2] = gi if entry[2] is None else entry[2] + gi
+                    continue
+                how = derivation(m, i, g_in, gi, [input_name(y) if isinstance(y, TENSORS) else None
+                                                 for y in input_items(m)], mx) if g_in is not None else None
+                if how is None and g_in is not None and m.name in ELEMENTWISE:
+                    local = local_derivative(g_in, gi)
+                    if local is not None and local.size <= mx:
+                        how = f"g \u2299 {one_line(summary_text(local, mx))}"  # g times the local derivative
+                entry[1].append(f"\u2202L/\u2202in{i} = " + (f"{how} = " if how else "")
+                                + one_line(summary_text(gi, mx)))
+        for key, (dst, parts, total, nm) in edges.items():
+            if total is not None:
+                parts.append(f"\u2202L/\u2202{nm or 'input'} = " + one_line(summary_text(total, mx)))
             extra = {"label": label(*parts)} if parts else {}
-            dst = f"b{index[x.grad_fn]}" if x.grad_fn is not None else leaf_id(x)
-            dot.edge(f"b{k}", dst, **S.GRAD_EDGE, **extra)
+            dot.edge(node_id(op), dst, **S.GRAD_EDGE, **extra)
     for nid, t in leaves.values():
         nm = name_of(t) or "leaf"
-        grad = ("grad " + summary_text(t.grad.data, max_value_elements)) if t.grad is not None else "grad: none yet"
+        grad = ("grad " + summary_text(t.grad.data, mx)) if t.grad is not None else "grad: none yet"
         dot.node(nid, label(f"accumulate into {nm}", meta_text(t.data), grad), tooltip="leaf .grad", **S.ACCUMULATE)
     if legend:
         dot.attr(label=S.BACKWARD_LEGEND, labelloc="b", labeljust="l", fontsize="9", fontcolor="#555555")

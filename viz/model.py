@@ -16,6 +16,7 @@ import numpy as np
 from autograd import Tensor
 
 from . import _style as S
+from ._fold import fused_groups
 from ._format import constant_text, label, one_line, params_text, shape_text, value_text
 from ._modelrun import Analysis, run_model
 from ._walk import TENSORS, collect_ops, input_items
@@ -71,10 +72,12 @@ def _param_arrays(params: dict):
 class _Layout:
     """Display units at a given depth (op nodes and module boxes), their clusters and edges."""
 
-    def __init__(self, an: Analysis, roots, inputs, depth: int, show_params: bool):
+    def __init__(self, an: Analysis, roots, inputs, depth: int, show_params: bool, expand: bool = False):
         self.an, self.depth = an, depth
         self.unit_of = {}
-        self.units = {}  # node id -> (kind, payload, cluster path)
+        self.units = {}  # node id -> (kind, payload, cluster path); kind "op", "box" or "call" (a fused loss)
+        groups, group_of = ({}, {}) if expand else fused_groups(an.ops)
+        op_index = {op: k for k, op in enumerate(an.ops)}
         box_ids = {}
         blocks_by_depth = sorted(an.blocks, key=lambda b: (b.depth, -len(b.unit)))
         block_of_op = {}
@@ -97,6 +100,11 @@ class _Layout:
                 nid = box_ids.setdefault(id(box), f"m{len(box_ids)}")
                 if nid not in self.units:
                     self.units[nid] = ("box", box, path)
+            elif op in group_of:  # one node for the whole call, in the cluster of the call's first op
+                first = group_of[op]
+                nid = f"f{op_index[first]}"
+                if nid not in self.units:
+                    self.units[nid] = ("call", groups[first], path)
             else:
                 nid = f"op{k}"
                 self.units[nid] = ("op", op, path)
@@ -140,7 +148,7 @@ class _Layout:
                     self._edge(src, dst, x.shape, loop)
                 elif id(x) in input_ids:
                     self._edge(input_ids[id(x)], dst, x.shape, False)
-                elif id(x) in param_names and self.units[dst][0] == "op":
+                elif id(x) in param_names and self.units[dst][0] in ("op", "call"):
                     pid = self.params.setdefault(id(x), (f"p{len(self.params)}", x, param_names[id(x)],
                                                          self.units[dst][2]))[0]
                     self._edge(pid, dst, None, False)
@@ -217,6 +225,12 @@ class _Layout:
             if kind == "op":
                 lab = label(payload.name, params_text(payload.name, payload.params), _constants_text(payload))
                 place(path, (nid, {"label": lab, **S.OP}))
+            elif kind == "call":
+                call, members = payload
+                lab = label(call.function_name, f"{len(members)} ops folded (expand=True shows them)")
+                tip = f"{call.function_name}: " + ", ".join(m.name for m in members)
+                place(path, (nid, {"label": lab, "tooltip": tip[:300], **S.OP,
+                                   **{k: v for k, v in S.MODULE_BOX.items() if k in ("shape", "fillcolor", "color")}}))
             else:
                 m = payload
                 n_par = _param_count(m)
@@ -282,7 +296,8 @@ def _title(model, ops) -> str:
 
 
 def draw_model(model, example_input, depth: int | None = None, max_nodes: int = 80, rankdir: str = "TB",
-               show_params: bool = True, show_shapes: bool = True, group_repeats: bool | None = None) -> Drawing:
+               show_params: bool = True, show_shapes: bool = True, group_repeats: bool | None = None,
+               expand: bool = False) -> Drawing:
     """The graph of ``model(example_input)`` with one cluster per module, nested ``depth`` levels deep.
 
     Modules ``depth`` levels below the model are drawn as one box each (``depth=0``: the whole
@@ -291,7 +306,8 @@ def draw_model(model, example_input, depth: int | None = None, max_nodes: int = 
     into one dashed "×n" cluster when that is needed to fit (``group_repeats`` forces it on or
     off). ``example_input`` may be a tuple of arguments. Edges carry tensor shapes; dashed edges
     labelled "next" carry a value from one repetition into the next (an RNN's hidden state). The
-    returned drawing's ``depth`` and ``node_count`` attributes say what was chosen.
+    returned drawing's ``depth`` and ``node_count`` attributes say what was chosen. A fused function the model
+    calls (``cross_entropy``) is one node, inside its module's cluster if any; ``expand=True`` draws its ops.
     """
     if not callable(model) or not hasattr(model, "named_modules"):
         raise TypeError(f"draw_model: expected an nn.Module, got {type(model).__name__}")
@@ -313,16 +329,16 @@ def draw_model(model, example_input, depth: int | None = None, max_nodes: int = 
 
     if depth is not None:
         grouped = bool(group_repeats) if group_repeats is not None else False
-        lay = _Layout(analysis(grouped), roots, inputs, int(depth), show_params)
+        lay = _Layout(analysis(grouped), roots, inputs, int(depth), show_params, expand)
         if group_repeats is None and lay.node_count() > max_nodes:
-            lay = _Layout(analysis(True), roots, inputs, int(depth), show_params)
+            lay = _Layout(analysis(True), roots, inputs, int(depth), show_params, expand)
         return lay.draw(rankdir, show_shapes, title)
     options = (False, True) if group_repeats is None else (bool(group_repeats),)
     top = analysis(options[0]).max_level + 1
     fallback = None
     for d in range(top, 0, -1):
         for grouped in options:
-            lay = _Layout(analysis(grouped), roots, inputs, d, show_params)
+            lay = _Layout(analysis(grouped), roots, inputs, d, show_params, expand)
             if lay.node_count() <= max_nodes:
                 return lay.draw(rankdir, show_shapes, title)
             if fallback is None or lay.node_count() < fallback.node_count():

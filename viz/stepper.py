@@ -123,8 +123,9 @@ class Stepper:
     """Step through how ``out`` was computed (forward) and differentiated (backward), one node per frame.
 
     The graph is laid out once and every frame only restyles it, so nodes never move. Each backward step
-    explains the chain rule at its node: the op's local rule (``node.rule``), the local derivative's value for
-    elementwise ops, and the product with the incoming gradient that each input receives.
+    explains the chain rule at its node: the op's local rule (``node.rule``), the local derivative's value (for
+    elementwise ops; the operand of a matrix product, the 1/n of a mean, the reshape or transpose back, softmax's
+    correction term), and the product with the incoming gradient that each input receives.
     Outside Jupyter use ``.frames``, ``len()``, ``.step()`` and ``.save_html(path)``; in Jupyter
     the Stepper displays as a slider with buttons (ipywidgets), which ``step()``/``goto()`` move, or as the
     same self-contained HTML page when ipywidgets is missing. ``gradient`` seeds a non-scalar output's

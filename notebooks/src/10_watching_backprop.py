@@ -122,7 +122,9 @@ stepper.goto(f.index)
 # %% [markdown]
 # **Second layer's bias and weights.** The addition passes $\Delta z^{[2]}$ unchanged to both inputs
 # (its rule: ∂(a + b)/∂b = 1), so $\Delta b^{[1]} = \Delta z^{[2]}$; the matrix product's rule sends
-# $a^{[1]\top}\Delta z^{[2]}$ to θ¹ and $\Delta z^{[2]}\theta^{[1]\top}$ back to $a^{[1]}$.
+# $a^{[1]\top}\Delta z^{[2]}$ to θ¹ and $\Delta z^{[2]}\theta^{[1]\top}$ back to $a^{[1]}$. Its caption writes
+# the product out with the operand it multiplies by, `∂L/∂theta1 = a1ᵀ · g with a1ᵀ = […] = […]`, where g is
+# the $\Delta z^{[2]}$ it received: the hand formula $\Delta\theta^{[1]} = a^{[1]\top}\Delta z^{[2]}$ term by term.
 
 # %%
 f = step_of("z2")
@@ -132,6 +134,14 @@ f = next(f for f in backward if f.op.name == "matmul" and f.op.inputs[1].tensor 
 print(f.details)
 assert "Bᵀ" in f.details
 assert np.allclose(sent(f, 1), hand["dtheta1"]) and np.allclose(sent(f, 0), hand["da1"])
+assert np.allclose(received(f), hand["dz2"])                           # g is Δz2
+line = next(ln for ln in f.details.splitlines() if ln.startswith("  input 1"))
+assert "∂L/∂theta1 = a1ᵀ · g with a1ᵀ = " in line
+operand, product = line.split(" with a1ᵀ = ")[1].split(" = ")
+assert np.allclose(np.array(eval(operand)), A1.T, atol=1e-4)             # the operand shown is a1ᵀ
+assert np.allclose(np.array(eval(product)), hand["dtheta1"], atol=1e-4)  # and the product is Δθ1
+line = next(ln for ln in f.details.splitlines() if ln.startswith("  input 0"))
+assert "g · theta1ᵀ with theta1ᵀ = " in line                           # Δa1 = Δz2 θ1ᵀ
 
 # %% [markdown]
 # **Hidden sigmoid.** Its local derivative is $a^{[1]}(1 - a^{[1]})$, four numbers this time; the
@@ -156,6 +166,7 @@ assert np.allclose(sent(f, 1), hand["db0"])
 f = next(f for f in backward if f.op.name == "matmul" and f.op.inputs[1].tensor is theta0)
 print(f.details)
 assert np.allclose(sent(f, 1), hand["dtheta0"])
+assert "∂L/∂theta0 = a0ᵀ · g with a0ᵀ = " in f.details                 # Δθ0 = a0ᵀ Δz1, written out
 assert f is backward[-1]                                     # the last step of the backward pass
 
 # %% [markdown]
