@@ -151,10 +151,11 @@ class Op:
         if type(out) is not np.ndarray:
             out = np.asarray(out)  # NumPy returns scalars for 0-d results
         st = state
-        if st.watched and st.tracer is not None:  # autograd.capture is recording this call (autograd/capture.py)
+        watched = st.watched
+        if watched and st.tracer is not None:  # autograd.capture is recording this call (autograd/capture.py)
             st.tracer.on_op(op, args, arrays, (out,), params)
         if not (record and st.grad_enabled):
-            if st.watched and st.anomaly:
+            if watched and st.anomaly:
                 check_forward(op, (out,), arrays)
             return Tensor._wrap(out)
         # What backward and the node interface need (as in _record, written out on this hot path).
@@ -165,7 +166,6 @@ class Op:
         op._order = next(clock)
         op._scope = st.scope
         op._extra = None
-        watched = st.watched
         if watched and st.anomaly:
             op._note("site", check_forward(op, op._outs))
         vbox = None
