@@ -132,44 +132,14 @@ def _route(g, arg, like, axis, k, stride, dilation):
     return into
 
 
-def _tiles(x, kernel, stride, dilation):
-    """x (N, C, H, W) as (N, C, Ho, kH, Wo, kW) when its windows tile it exactly (stride = kernel, no
-    dilation, no leftover rows or columns): a reshape, no copy; None otherwise."""
-    (kh, kw), (n, c, h, w) = kernel, x.shape
-    if stride != kernel or dilation != (1, 1) or h % kh or w % kw:
-        return None
-    try:
-        return x.reshape(n, c, h // kh, kh, w // kw, kw, copy=False)
-    except ValueError:  # a layout that cannot be split without a copy
-        return None
-
-
-def _tile_max(t):
-    """Max over each tile of ``t`` (N, C, Ho, kH, Wo, kW) and the row-major offset of its first maximum."""
-    kh, kw = t.shape[3], t.shape[5]
-    out = t[:, :, :, 0, :, 0].copy()
-    arg = np.zeros(out.shape, np.int8 if kh * kw <= 127 else np.int32)
-    for k in range(1, kh * kw):
-        v = t[:, :, :, k // kw, :, k % kw]
-        arg += (v > out) * (k - arg)  # strict: the first maximum keeps the gradient, as in PyTorch
-        np.maximum(out, v, out=out)
-    return out, arg
-
-
 class WindowMax(Op):
-    """Max pooling of x (N, C, H, W) over its windows: in one pass over the offsets when the windows tile x,
-    separably (over each row's columns, then over rows) otherwise; the gradient goes to each window's first
-    maximum in row-major order."""
+    """Max pooling of x (N, C, H, W) over its windows, separably (over each row's columns, then over rows);
+    the gradient goes to each window's first maximum in row-major order."""
 
     name = "window_max"
     rule = "∂max_window(x)/∂x = 1 at the window's first maximum, 0 elsewhere"
 
     def forward(self, x, kernel=(1, 1), stride=(1, 1), dilation=(1, 1)):
-        tiles = _tiles(x, kernel, stride, dilation)
-        if tiles is not None:
-            out, arg = _tile_max(tiles)
-            self.saved = (INPUT[0], kernel, stride, dilation, None, arg)
-            return out
         (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
         ho, wo = window_count(x.shape[2], kh, sh, dh), window_count(x.shape[3], kw, sw, dw)
         rows, arg_w = _first_max(x, 3, kw, wo, sw, dw)  # (N, C, H, Wo): each row's window maxima
@@ -179,31 +149,15 @@ class WindowMax(Op):
 
     def backward(self, g):
         x, (kh, kw), stride, dilation, arg_h, arg_w = self.saved
-        if arg_h is None:  # tiles: arg_w is the offset k = i·kW + j of each window's first maximum
-            if isinstance(g, Tensor):
-                return _fold(g.reshape(g.shape + (1, 1)) * self._hot(arg_w, kh, kw, g.dtype), shape=x.shape,
-                             stride=stride, dilation=dilation)
-            into = np.empty_like(x, dtype=g.dtype)
-            tiles = _tiles(into, (kh, kw), stride, dilation)
-            if tiles is None:  # empty_like kept a layout that does not split
-                into = np.empty(x.shape, g.dtype)
-                tiles = _tiles(into, (kh, kw), stride, dilation)
-            for k in range(kh * kw):
-                np.multiply(g, arg_w == k, out=tiles[:, :, :, k // kw, :, k % kw])
-            return into
         if isinstance(g, Tensor):  # recorded: a constant one-hot mask times g, folded (linear in g)
             ho = arg_h.shape[2]
             row = (np.arange(ho) * stride[0])[:, None] + arg_h.astype(np.int64) * dilation[0]
             k = arg_h.astype(np.int64) * kw + np.take_along_axis(arg_w, row, axis=2)
-            return _fold(g.reshape(g.shape + (1, 1)) * self._hot(k, kh, kw, g.dtype), shape=x.shape, stride=stride,
+            hot = (k[..., None] == np.arange(kh * kw)).reshape(k.shape + (kh, kw))
+            return _fold(g.reshape(g.shape + (1, 1)) * hot.astype(g.dtype), shape=x.shape, stride=stride,
                          dilation=dilation)
         rows = _route(g, arg_h, arg_w, 2, kh, stride[0], dilation[0])
         return _route(rows, arg_w, x, 3, kw, stride[1], dilation[1])
-
-    @staticmethod
-    def _hot(k, kh, kw, dtype):
-        """The one-hot (…, kH, kW) mask of offsets ``k`` (row-major within the window)."""
-        return (k[..., None] == np.arange(kh * kw)).reshape(k.shape + (kh, kw)).astype(dtype)
 
 
 def _columns(x, kernel, stride, dilation, groups):
