@@ -191,6 +191,20 @@ def _zero_padded(x, padding):
     return out
 
 
+def _input_grad(w, gm, padded_shape, out_nhw, stride, dilation):
+    """fold(Wᵀ G) without the (C·kH·kW, N·Ho·Wo) columns: one (C, O) @ (O, N·Ho·Wo) product per kernel
+    offset, added into a channel-major padded buffer (one product's worth of temporary memory)."""
+    (n, ho, wo), c = out_nhw, w.shape[1]
+    out = np.zeros((c, n) + tuple(padded_shape[2:]), np.result_type(w, gm))
+    part = np.empty((c, gm.shape[1]), out.dtype)
+    for i in range(w.shape[2]):
+        rows = _offset_slice(i, ho, stride[0], dilation[0])
+        for j in range(w.shape[3]):
+            np.matmul(w[:, :, i, j].T, gm, out=part)
+            out[:, :, rows, _offset_slice(j, wo, stride[1], dilation[1])] += part.reshape(c, n, ho, wo)
+    return out.transpose(1, 0, 2, 3)
+
+
 class Conv2dOp(Op):
     """Cross-correlation of x (N, C, H, W), zero-padded, with weight (O, C/groups, kH, kW), plus an optional bias.
 
@@ -225,7 +239,11 @@ class Conv2dOp(Op):
             if isinstance(g, Tensor):
                 cols = _columns(_zero_padded(x, padding), kernel, stride, dilation, groups)
             gw = (gm @ cols.swapaxes(-1, -2)).reshape(w.shape)
-        if self.needs_grad(0):
+        if self.needs_grad(0) and groups == 1 and not isinstance(g, Tensor):
+            gx = _input_grad(w, gm, padded_shape, (n, ho, wo), stride, dilation)
+            if any(padding):
+                gx = gx[:, :, padding[0]:padding[0] + x.shape[2], padding[2]:padding[2] + x.shape[3]]
+        elif self.needs_grad(0):
             dcols = _by_group(w, groups, w.shape[1] * kernel[0] * kernel[1]).swapaxes(-1, -2) @ gm
             dwin = dcols.reshape((x.shape[1],) + tuple(kernel) + (n, ho, wo)).transpose((3, 0, 4, 5, 1, 2))
             gx = _fold(dwin, shape=padded_shape, stride=stride, dilation=dilation)
