@@ -51,20 +51,10 @@ def _check_float(x: Tensor, fn: str) -> None:
 
 
 def linear(input, weight, bias=None) -> Tensor:
-    """``input @ weight.T + bias`` with ``weight`` of shape (out_features, in_features), as PyTorch."""
+    """``input @ weight.T + bias`` with ``weight`` of shape (out_features, in_features), as PyTorch: one node
+    (``autograd.linear``, which checks the shapes), not a transpose, a matmul and an add."""
     x, w = _tensor(input, "linear"), _tensor(weight, "linear")
-    if w.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {w.shape}")
-    if x.ndim == 0 or x.shape[-1] != w.shape[1]:
-        raise ValueError(f"linear: input shape {x.shape} does not match weight shape {w.shape} "
-                         f"(the input's last dimension must be in_features={w.shape[1]})")
-    if bias is None:
-        return _linear(x, w)  # one node (autograd.linear), not a transpose, a matmul and an add
-    b = _tensor(bias, "linear")
-    if b.shape != (w.shape[0],):
-        raise ValueError(f"linear: bias shape {b.shape} does not match weight shape {w.shape} "
-                         f"(expected ({w.shape[0]},))")
-    return _linear(x, w, b)
+    return _linear(x, w, None if bias is None else _tensor(bias, "linear"))
 
 
 def dropout(input, p: float = 0.5, training: bool = True) -> Tensor:
