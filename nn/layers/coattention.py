@@ -27,24 +27,6 @@ def _ffn(d_model: int, dim_feedforward: int, dropout: float) -> Sequential:
     return Sequential(Linear(d_model, dim_feedforward), ReLU(), Dropout(dropout), Linear(dim_feedforward, d_model))
 
 
-class SelfAttentionUnit(Module):
-    """SA (N3): x = norm1(x + MHA(x, x, x)); x = norm2(x + FFN(x)). Every position attends to its own input."""
-
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1) -> None:
-        super().__init__()
-        self.attn = MultiheadAttention(d_model, nhead, dropout=dropout, batch_first=True)
-        self.ffn = _ffn(d_model, dim_feedforward, dropout)
-        self.norm1, self.norm2 = LayerNorm(d_model), LayerNorm(d_model)
-        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
-
-    def forward(self, x, x_mask=None, need_weights: bool = False):
-        """``x`` (N, L, d); returns x, or (x, weights (N, heads, L, L)) with ``need_weights``."""
-        a, w = self.attn(x, x, x, key_padding_mask=x_mask, need_weights=need_weights, average_attn_weights=False)
-        x = self.norm1(x + self.dropout1(a))
-        x = self.norm2(x + self.dropout2(self.ffn(x)))
-        return (x, w) if need_weights else x
-
-
 class GuidedAttentionUnit(Module):
     """GA (N4): queries from x, keys and values from the guide y: x = norm1(x + MHA(x, y, y)); x = norm2(x + FFN(x))."""
 
@@ -61,6 +43,15 @@ class GuidedAttentionUnit(Module):
         x = self.norm1(x + self.dropout1(a))
         x = self.norm2(x + self.dropout2(self.ffn(x)))
         return (x, w) if need_weights else x
+
+
+class SelfAttentionUnit(GuidedAttentionUnit):
+    """SA (N3): x = norm1(x + MHA(x, x, x)); x = norm2(x + FFN(x)). Every position attends to its own input:
+    guided attention with x as its own guide."""
+
+    def forward(self, x, x_mask=None, need_weights: bool = False):
+        """``x`` (N, L, d); returns x, or (x, weights (N, heads, L, L)) with ``need_weights``."""
+        return super().forward(x, x, x_mask, need_weights)
 
 
 class SGA(Module):
