@@ -22,6 +22,7 @@ so one captured function runs in one thread at a time.
 from __future__ import annotations
 
 import functools
+from heapq import heappop, heappush
 import warnings
 
 import numpy as np
@@ -251,13 +252,13 @@ class _Program:
         """Simulate the engine's walk (autograd/engine.py ``_Walk.run``) on the recorded graph."""
         rec = self.rec
         root, rgrad, rgslot = rec.backward
-        pending = {}
+        consumed = set()
         stack, seen = [root.grad_fn], {root.grad_fn}
         while stack:
             for x in stack.pop()._inputs:
                 if type(x) is InputEdge:
                     p = x[0]
-                    pending[p] = pending.get(p, 0) + 1
+                    consumed.add(p)
                     if p not in seen:
                         seen.add(p)
                         stack.append(p)
@@ -271,14 +272,14 @@ class _Program:
         def buf(node, k):
             return gbuf.setdefault((id(node), k), len(gbuf))
 
-        if root.grad_fn in pending:
+        if root.grad_fn in consumed:
             raise _Unsupported("backward of a tensor that other ops of the graph consume")
         root_buf = buf(root.grad_fn, root._index)
-        ready = [root.grad_fn]
+        queue, queued = [(-root.grad_fn._order, root.grad_fn)], {root.grad_fn}  # newest first, as the engine
         visits, leaf_index, order = [], {}, []
         seen = 0
-        while ready:
-            node = ready.pop()
+        while queue:
+            node = heappop(queue)[1]
             step = rec.node_step[id(node)]
             nout = len(self.steps[step][3])
             outs_in = tuple(gbuf.get((id(node), k)) for k in range(nout))
@@ -302,10 +303,9 @@ class _Program:
                 producer, k = x[0], x[1]
                 if not isnone:
                     routes.append((0, buf(producer, k), i))
-                left = pending[producer] - 1
-                pending[producer] = left
-                if not left:
-                    ready.append(producer)
+                if producer not in queued:
+                    queued.add(producer)
+                    heappush(queue, (-producer._order, producer))
             visits.append((step, outs_in if ran else None, tuple(routes)))
         if seen != len(rec.visited):
             raise _Unsupported("the engine's backward order could not be reproduced")

@@ -2,13 +2,15 @@
 
 The graph is made of ``Op`` nodes (see ``autograd.op``); each Tensor produced by an op points
 at it through ``grad_fn`` and its ``output_index``; each node knows, per input, the producing
-node and output (an edge), a leaf Tensor, or a constant. The walk is a loop over a work list
-(Kahn's algorithm: a node runs once every consumer has sent its gradient), so a chain of any
-length never touches Python's recursion limit.
+node and output (an edge), a leaf Tensor, or a constant. A node is always recorded after the nodes
+whose outputs it consumes, so visiting nodes newest first (a heap keyed by creation order) runs each
+one after all its consumers have sent their gradient, with no dependency counts; the walk is a
+loop, so a chain of any length never touches Python's recursion limit.
 """
 from __future__ import annotations
 
 import threading
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -65,7 +67,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     state.grad_enabled = bool(create_graph)
     try:
         walk.seed(roots, root_grads)
-        walk.plan()
+        if walk.targets is not None:
+            walk.plan()
         walk.run()
         return walk.finish(allow_unused)
     finally:
@@ -102,19 +105,18 @@ class _Targets:
 
 
 class _Walk:
-    """One backward pass: gradient buffers per node, dependency counts, and sums per leaf."""
+    """One backward pass: gradient buffers per node and sums per leaf."""
 
     def __init__(self, retain_graph, create_graph, inputs):
         self.retain_graph = retain_graph
         self.create_graph = create_graph
         self.targets = None if inputs is None else _Targets(inputs)
-        self.grads = {}     # node -> one gradient (or None) per output, summed over consumers
-        self.pending = {}   # node -> consumer edges whose gradient has not arrived yet
+        self.grads = {}     # node -> one gradient (or None) per output, summed over consumers; in it = queued
         self.needed = None  # with inputs=: the nodes that lead to a wanted tensor
         self.leaves = {}    # id(leaf) -> [leaf, summed gradient]: hooks and .grad see each leaf's total once
         self.handed = set()  # ids of arrays the caller holds or already stored as some .grad (never alias two)
 
-    # ------------------------------------------------------------------ 1. seed and plan
+    # ------------------------------------------------------------------ 1. seed (and, for inputs=, plan)
     def seed(self, roots, root_grads):
         """Gradients arriving at each root's node (or directly at a leaf root)."""
         for i, (t, g) in enumerate(zip(roots, root_grads)):
@@ -133,34 +135,27 @@ class _Walk:
                 self._add(t.grad_fn, t._index, g)
 
     def plan(self):
-        """Count, for every node reachable from the roots, the consumer edges that feed it gradient."""
-        pending = self.pending = dict.fromkeys(self.grads, 0)  # (the roots first: counted, never pushed again)
-        stack = list(pending)
+        """With ``inputs=``: find the nodes reachable from the roots that lead to a wanted tensor."""
+        reached = set(self.grads)
+        stack = list(reached)
         while stack:
             for x in stack.pop()._inputs:
-                if type(x) is InputEdge:
-                    producer = x[0]
-                    n = pending.get(producer)
-                    if n is None:
-                        pending[producer] = 1
-                        stack.append(producer)
-                    else:
-                        pending[producer] = n + 1
-        if self.targets is not None:
-            self.needed = _leading_to(pending, self.targets)
+                if type(x) is InputEdge and x[0] not in reached:
+                    reached.add(x[0])
+                    stack.append(x[0])
+        self.needed = _leading_to(reached, self.targets)
 
     # ------------------------------------------------------------------ 2. run
     def run(self):
-        """Visit each node once all its gradient has arrived, newest first among the ready ones."""
-        ready = sorted((n for n in self.grads if not self.pending[n]), key=lambda n: n._order)
-        grads_of, pending, needed, create_graph = self.grads, self.pending, self.needed, self.create_graph
+        """Visit each reached node once, newest first: by then every consumer of its outputs has run."""
+        grads_of, needed, create_graph = self.grads, self.needed, self.create_graph
+        queue = [(-n._order, n) for n in grads_of]
+        queue.sort()
         watch, free = self.targets is not None, not self.retain_graph
         anomaly, observers = state.anomaly, state.observers
-        while ready:
-            node = ready.pop()
-            grads = grads_of.pop(node, None)
-            if grads is None:  # no gradient arrived at any output
-                grads = [None] * node._n_outputs()
+        while queue:
+            node = heappop(queue)[1]
+            grads = grads_of.pop(node)
             if watch or node._extra:
                 self._received(node, grads)
             if needed is not None and node not in needed:
@@ -173,26 +168,22 @@ class _Walk:
                     for obs in observers:
                         obs.on_backward(node, tuple(grads), in_grads)
             else:
-                in_grads = (None,) * len(node._inputs)  # nothing arrived: still release the producers' counts
-            # Send each input's gradient along its edge; a producer is ready once all its consumers have sent.
+                in_grads = (None,) * len(node._inputs)  # nothing arrived: visit the producers all the same
+            # Send each input's gradient along its edge; the first edge to reach a producer queues it.
             arrays = node._arrays or node._inputs  # freed (None): no gradient to send
             for x, a, g in zip(node._inputs, arrays, in_grads):
                 if type(x) is InputEdge:
                     producer = x[0]
-                    if g is not None:
-                        if g.shape != a.shape:
-                            g = unbroadcast(g, a.shape)
-                        buf = grads_of.get(producer)
-                        if buf is None:  # the first gradient to arrive (``_meta``: the producer was freed)
-                            buf = grads_of[producer] = [None] * len(producer._outs or producer._meta)
-                            buf[x[1]] = g
-                        else:
-                            k = x[1]
-                            buf[k] = g if buf[k] is None else buf[k] + g
-                    left = pending[producer] - 1
-                    pending[producer] = left
-                    if not left:
-                        ready.append(producer)
+                    if g is not None and g.shape != a.shape:
+                        g = unbroadcast(g, a.shape)
+                    buf = grads_of.get(producer)
+                    if buf is None:  # (``_meta``: the producer was freed by an earlier backward)
+                        buf = grads_of[producer] = [None] * len(producer._outs or producer._meta)
+                        buf[x[1]] = g
+                        heappush(queue, (-producer._order, producer))
+                    elif g is not None:
+                        k = x[1]
+                        buf[k] = g if buf[k] is None else buf[k] + g
                 elif g is not None and isinstance(x, Tensor) and x.requires_grad:  # a leaf (else a constant)
                     self._add_leaf(x, g if g.shape == a.shape else unbroadcast(g, a.shape))
             if free:
