@@ -145,7 +145,7 @@ class Op:
                 if type(a) is tuple:
                     a = _TupleConstant(a)
             edges.append(a)
-        out = op.forward(*arrays, **params)
+        out = op.forward(*arrays, **params) if params else op.forward(*arrays)
         if type(out) is tuple:
             return op._several(args, edges, arrays, _as_outputs(out, arrays), params, record)
         if type(out) is not np.ndarray:
