@@ -25,9 +25,10 @@ class Adadelta(Optimizer):
     def _update(self, group, params: list[Tensor]) -> None:
         lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
         for p in params:
-            g = self._grad(p, group["maximize"])
+            g = self._grad(p, group["maximize"])  # may be p.grad's own array: never written into
+            d, e, f = self._scratch(p, 0), self._scratch(p, 1), self._scratch(p, 2)  # reused: no temporaries
             if wd != 0:
-                g = g + wd * p.data
+                g = np.add(np.multiply(p.data, wd, out=d), g, out=d)
             state = self.state.get(p)
             if state is None:
                 state = self.state[p] = {"step": 0, "square_avg": np.zeros_like(p.data),
@@ -35,8 +36,10 @@ class Adadelta(Optimizer):
             state["step"] += 1
             v, u = state["square_avg"], state["acc_delta"]
             v *= rho
-            v += (1 - rho) * (g * g)
-            delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+            v += np.multiply(np.multiply(g, g, out=e), 1 - rho, out=e)
+            delta = np.sqrt(np.add(u, eps, out=e), out=e)
+            delta /= np.sqrt(np.add(v, eps, out=f), out=f)
+            delta *= g
             u *= rho
-            u += (1 - rho) * (delta * delta)
-            p.sub_(lr * delta)
+            u += np.multiply(np.multiply(delta, delta, out=f), 1 - rho, out=f)
+            p.sub_(np.multiply(delta, lr, out=delta))

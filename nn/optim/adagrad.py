@@ -41,12 +41,13 @@ class Adagrad(Optimizer):
         for p in params:
             state = self._init_state(p, group)
             state["step"] += 1
-            g = self._grad(p, group["maximize"])
+            g = self._grad(p, group["maximize"])  # may be p.grad's own array: never written into
+            d, e = self._scratch(p, 0), self._scratch(p, 1)  # reused work space: no temporaries
             if wd != 0:
-                g = g + wd * p.data
+                g = np.add(np.multiply(p.data, wd, out=d), g, out=d)
             clr = lr / (1 + (state["step"] - 1) * decay)
             s = state["sum"]
-            s += g * g
-            denom = np.sqrt(s)
+            s += np.multiply(g, g, out=e)
+            denom = np.sqrt(s, out=e)
             denom += eps
-            p.sub_(clr * g / denom)
+            p.sub_(np.divide(np.multiply(g, clr, out=d), denom, out=d))

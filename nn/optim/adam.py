@@ -53,7 +53,9 @@ class Adam(Optimizer):
             v *= b2
             v += np.multiply(np.multiply(g, g, out=e), 1 - b2, out=e)
             if group["amsgrad"]:
-                vmax = state.setdefault("max_exp_avg_sq", np.zeros_like(p.data))
+                vmax = state.get("max_exp_avg_sq")
+                if vmax is None:  # (a state dict loaded from a run without amsgrad)
+                    vmax = state["max_exp_avg_sq"] = np.zeros_like(p.data)
                 np.maximum(vmax, v, out=vmax)
                 v = vmax
             denom = np.sqrt(v, out=e)

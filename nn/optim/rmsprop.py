@@ -28,9 +28,10 @@ class RMSprop(Optimizer):
     def _update(self, group, params: list[Tensor]) -> None:
         lr, alpha, eps, wd, mu = group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"]
         for p in params:
-            g = self._grad(p, group["maximize"])
+            g = self._grad(p, group["maximize"])  # may be p.grad's own array: never written into
+            d, e = self._scratch(p, 0), self._scratch(p, 1)  # reused work space: no temporaries
             if wd != 0:
-                g = g + wd * p.data
+                g = np.add(np.multiply(p.data, wd, out=d), g, out=d)
             state = self.state.get(p)
             if state is None:
                 state = self.state[p] = {"step": 0, "square_avg": np.zeros_like(p.data)}
@@ -41,19 +42,21 @@ class RMSprop(Optimizer):
             state["step"] += 1
             v = state["square_avg"]
             v *= alpha
-            v += (1 - alpha) * (g * g)
+            v += np.multiply(np.multiply(g, g, out=e), 1 - alpha, out=e)
             if group["centered"]:
                 m = state["grad_avg"]
                 m *= alpha
-                m += (1 - alpha) * g
-                avg = np.sqrt(v - m * m)
+                m += np.multiply(g, 1 - alpha, out=e)
+                avg = np.sqrt(np.subtract(v, np.multiply(m, m, out=e), out=e), out=e)
             else:
-                avg = np.sqrt(v)
+                avg = np.sqrt(v, out=e)
             avg += eps
             if mu > 0:
-                buf = state.setdefault("momentum_buffer", np.zeros_like(p.data))
+                buf = state.get("momentum_buffer")
+                if buf is None:  # (momentum switched on after the first step)
+                    buf = state["momentum_buffer"] = np.zeros_like(p.data)
                 buf *= mu
-                buf += g / avg
-                p.sub_(lr * buf)
+                buf += np.divide(g, avg, out=d)
+                p.sub_(np.multiply(buf, lr, out=d))
             else:
-                p.sub_(lr * g / avg)
+                p.sub_(np.divide(np.multiply(g, lr, out=d), avg, out=d))

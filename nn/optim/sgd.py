@@ -45,7 +45,7 @@ class SGD(Optimizer):
                 if not group["nesterov"]:
                     g = buf
                 elif g is d:  # weight decay already fills the work space
-                    g = d + mu * buf
+                    g = np.add(d, np.multiply(buf, mu, out=self._scratch(p, 1)), out=d)
                 else:
                     g = np.add(np.multiply(buf, mu, out=d), g, out=d)
             p.sub_(np.multiply(g, lr, out=d))
