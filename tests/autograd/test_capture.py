@@ -112,6 +112,47 @@ def test_attention_replays_bitwise():
     _side_by_side(make, _batches((2, 5, 8), (2, 1)))
 
 
+def _class_batches(n_classes, ignored=-100):
+    """Batches of 6 samples and integer targets; the later ones with a target set to ``ignored``."""
+    rs = np.random.default_rng(1)
+    out = []
+    for i in range(5):
+        t = rs.integers(0, n_classes, 6)
+        if i >= 2:
+            t[i] = ignored
+        out.append((rs.standard_normal((6, 5)).astype(np.float32), t))
+    return out
+
+
+@pytest.mark.parametrize("kw", [{}, {"weight": np.array([0.5, 2.0, 1.0, 1.5])}, {"label_smoothing": 0.1},
+                                {"ignore_index": 2, "reduction": "sum"}])
+def test_cross_entropy_replays_new_targets_bitwise(kw):
+    def make():
+        ag.manual_seed(0)
+        m = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 4))
+        return m, nn.optim.SGD(m.parameters(), lr=0.1), \
+            lambda model, x, t: nn.functional.cross_entropy(model(ag.tensor(x)), t, **kw)
+    _side_by_side(make, _class_batches(4, kw.get("ignore_index", -100)))
+
+
+def test_cross_entropy_replay_checks_the_targets_range():
+    m = nn.Linear(5, 4)
+
+    def step(x, t):
+        loss = nn.functional.cross_entropy(m(ag.tensor(x)), t)
+        loss.backward()
+        return loss
+
+    f = ag.capture(step)
+    x = np.ones((3, 5), np.float32)
+    for _ in range(3):
+        f(x, np.array([0, 1, 2]))
+    assert next(iter(f._signatures.values())).program is not None
+    with pytest.raises(ValueError, match=r"cross_entropy: target class indices must be in \[0, 4\) for input "
+                                         r"shape \(3, 4\), got \[4\]"):
+        f(x, np.array([0, 4, 2]))
+
+
 def test_dropout_masks_differ_between_replays_and_equal_eager():
     x = ag.tensor(np.ones((4, 50), dtype=np.float32))
     w = ag.tensor(np.ones((4, 50), dtype=np.float32), requires_grad=True)
