@@ -29,6 +29,7 @@ activations per signature for as long as the captured function lives.
 from __future__ import annotations
 
 import functools
+import re
 import warnings
 
 import numpy as np
@@ -364,6 +365,7 @@ def _compile(program):
     if program.plan is not None:
         c.backward()
     keep = sorted(_returned_slots(program.returned, set()))
+    c.lines = _free_after_last_use(c.lines, {f"s{k}" for k in keep})
     c.lines.append("    return {" + ", ".join(f"{k}: s{k}" for k in keep) + "}")
     if c.uses_errstate:
         c.lines.insert(1, "    with errstate(over='ignore'): eobj = ecv.get()" if _ERR_VAR is not None else
@@ -372,6 +374,35 @@ def _compile(program):
     program.buffers = c.buffers
     exec(compile(program.source, "<capture>", "exec"), c.ns)  # noqa: S102  (source built above from the recording)
     return c.ns["run"]
+
+
+_LOCAL = re.compile(r"\b(?:s|sp|m|g|t|q)\d+\b")
+
+
+def _free_after_last_use(lines, keep):
+    """``lines`` with ``del`` statements after each local value's last use (as the engine frees a node's values
+    once its backward ran), so a replay's peak memory is eager's, not every value of the step at once."""
+    last = {}
+    statements = []  # (first line, last line) of each statement: a ``with`` header and its body are one
+    for k, line in enumerate(lines):
+        if k and line.startswith("        ") and statements:
+            statements[-1] = (statements[-1][0], k)
+        else:
+            statements.append((k, k))
+    for n, (a, b) in enumerate(statements):
+        for line in lines[a:b + 1]:
+            for name in _LOCAL.findall(line):
+                last[name] = n
+    dead = {}
+    for name, n in last.items():
+        if name not in keep:
+            dead.setdefault(n, []).append(name)
+    out = []
+    for n, (a, b) in enumerate(statements):
+        out += lines[a:b + 1]
+        if n and n in dead:
+            out.append(f"    del {', '.join(sorted(dead[n]))}")
+    return out
 
 
 class _Compiler:
@@ -501,9 +532,10 @@ class _Compiler:
                 src, new = got[i]
                 ns[f"sh{step}_{i}"] = _arg_shape(program, step, i)
                 lines.append(f"    x = {src}")
-                if self.rec.grad_shapes[id(program.steps[step][0])][i] != ns[f"sh{step}_{i}"]:
-                    lines.append(f"    if x.shape != sh{step}_{i}: x = unb(x, sh{step}_{i})")
-                    new = True  # (the recorded shapes differ, so it is summed: a new array)
+                recorded = self.rec.grad_shapes[id(program.steps[step][0])][i]
+                if recorded != ns[f"sh{step}_{i}"]:
+                    lines.append(f"    x = {_unbroadcast_source('x', recorded, ns[f'sh{step}_{i}'])}")
+                    new = True  # (summed over the broadcast axes: a new array)
                 name = f"t{j}" if kind else f"g{j}"
                 seen = totals if kind else filled
                 if j not in seen:
@@ -546,8 +578,20 @@ class _Compiler:
         gs = ", ".join("None" if b is None else f"g{b}" for b in outs_in)
         ns[f"b{step}"] = op.backward
         lines.append(f"    r = b{step}({gs})")
+        if spec:
+            lines.append(f"    o{step}.saved = ()")  # (its values are freed as eager frees them)
         lines.append("    if r.__class__ is not tuple: r = (r,)")
         return {i: (f"r[{i}]", False) for _, _, i in routes}
+
+
+def _unbroadcast_source(x, gshape, shape):
+    """The source of ``unbroadcast(x, shape)`` for a gradient of shape ``gshape``: the same sum and reshape."""
+    lead = len(gshape) - len(shape)
+    if lead < 0 or any(s != 1 and s != gshape[i + lead] for i, s in enumerate(shape)):
+        raise RuntimeError(f"internal: gradient of shape {gshape} cannot be reduced to input shape {shape}")
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
+    src = f"{x}.sum(axis={axes!r}, keepdims=True)" if axes else x
+    return f"{src}.reshape({shape!r})" if lead else src
 
 
 def _store(t, g, handed, bufids, fresh):
@@ -653,7 +697,7 @@ class _Transpose(_Kernel):
 class _Sum(_Kernel):
     def forward(self, c, i, args, out, slot, params):
         c.ns[f"ax{i}"], c.ns[f"kd{i}"] = params["axis"], params["keepdims"]
-        return [f"{out} = np.sum({args[0]}, axis=ax{i}, keepdims=kd{i})",
+        return [f"{out} = np.add.reduce({args[0]}, axis=ax{i}, keepdims=kd{i})",  # (what np.sum calls)
                 f"if {out}.__class__ is not nd: {out} = asarray({out})"]
 
     def backward(self, c, i, g, args, out, needs, params):
@@ -694,11 +738,11 @@ class _Linear(_Kernel):
     def backward(self, c, i, g, args, out, needs, params):
         x, w = c.value(c.program.steps[i][1][0]), c.value(c.program.steps[i][1][1])
         c.ns[f"r{i}"] = (x.shape[0], w.shape[0])
-        lines = [f"g2 = {g}.reshape(r{i})"]
-        srcs = [("(g2 @ " + args[1] + ").reshape(" + f"{x.shape!r})", "new") if needs[0] else (None, None),
-                (f"g2.T @ {args[0]}.reshape({(x.shape[0], w.shape[1])!r})", "new") if needs[1] else (None, None)]
+        lines = [f"q{i} = {g}.reshape(r{i})"]
+        srcs = [(f"(q{i} @ {args[1]}).reshape({x.shape!r})", "new") if needs[0] else (None, None),
+                (f"q{i}.T @ {args[0]}.reshape({(x.shape[0], w.shape[1])!r})", "new") if needs[1] else (None, None)]
         if len(args) == 3:
-            srcs.append(("g2.sum(axis=0)", "new") if needs[2] else (None, None))
+            srcs.append((f"q{i}.sum(axis=0)", "new") if needs[2] else (None, None))
         return lines, srcs
 
 

@@ -200,6 +200,31 @@ def test_inlined_kernels_with_buffers_replay_bitwise_and_never_overwrite_what_wa
     assert program.buffers and "np.matmul" in program.source and "f0(" not in program.source
 
 
+def test_a_replay_frees_values_after_their_last_use_as_eager_does():
+    import tracemalloc
+
+    w = ag.tensor(np.ones(50_000), requires_grad=True)
+
+    def step():
+        w.grad = None
+        y = w
+        for _ in range(10):
+            y = ag.exp(y * 0.5) * 0.5  # exp is called, not inlined: its values are new arrays on every call
+        loss = y.sum()
+        loss.backward()
+        return loss
+
+    peaks = []
+    for f in (step, ag.capture(step)):
+        for _ in range(3):
+            f()
+        tracemalloc.start()
+        f()
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] <= peaks[0]
+
+
 def test_dropout_masks_differ_between_replays_and_equal_eager():
     x = ag.tensor(np.ones((4, 50), dtype=np.float32))
     w = ag.tensor(np.ones((4, 50), dtype=np.float32), requires_grad=True)
