@@ -4,7 +4,10 @@
 2. the overhead benchmark's 200-op elementwise chain (16 float32), forward + backward;
 3. the CNN, LSTM and attention training steps of ``cnn.py``, ``lstm.py`` and ``attention.py`` (forward, loss,
    backward captured; the SGD step after each call), against the hand-written NumPy steps there (the floors),
-   with eager ``nn`` alongside: best CPU time of one step, the three taking turns.
+   with eager ``nn`` alongside: best CPU time of one step, the three taking turns. Each step runs in a fresh
+   process (what ran before in the same process changes glibc malloc's state, and with it how often the
+   NumPy floor page-faults), once with the default allocator and once with freed memory kept
+   (``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_`` = 1 GiB, as ``attention.py`` does).
 The MLP runs first: after the chain's many small allocations the same replay measured about twice as slow
 (glibc malloc's state; with freed memory kept, ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_`` large, both
 orders agree).
@@ -81,8 +84,9 @@ def run() -> list[dict]:
         "baseline": f"NumPy by hand {base / N_OPS:.2f} µs/op",
         "result": f"{ours / base:.2f}x NumPy (target ≤ 1.5x)",
     })
-    for name, make in (("CNN", _cnn), ("LSTM", _lstm), ("attention", _attention)):
-        rows.append(_train_row(name, *make()))
+    for label, env in (("default malloc", {}), ("malloc keeps freed memory", _KEEP_FREED_MEMORY)):
+        for name in _TRAIN_STEPS:
+            rows.append(_train_row_in_subprocess(name, label, env))
     return rows
 
 
@@ -179,6 +183,30 @@ def _best_cpu_ms(fns: dict, rounds: int = 15) -> dict:
             fn()
             best[name] = min(best[name], (time.process_time() - start) * 1000)
     return best
+
+
+_TRAIN_STEPS = {"CNN": _cnn, "LSTM": _lstm, "attention": _attention}
+_KEEP_FREED_MEMORY = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
+
+
+def _train_row_in_subprocess(name, label, env_extra):
+    """``_train_row`` of one training step, measured in a new process with ``env_extra`` in its environment."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **env_extra, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    code = ("import json; from bench.run import _one_blas_thread; _one_blas_thread(); from bench import capture; "
+            f"print(json.dumps(capture._train_row({name!r}, *capture._TRAIN_STEPS[{name!r}]())))")
+    try:
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                              cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    except subprocess.CalledProcessError as e:
+        return {"benchmark": f"captured {name} training step ({label})", "result": f"failed: {e.stderr[-300:]}"}
+    row = json.loads(done.stdout.strip().splitlines()[-1])
+    row["benchmark"] = row["benchmark"].replace(" training step:", f" training step ({label}):")
+    return row
 
 
 def _train_row(name, what, eager, captured, floor, replay):
