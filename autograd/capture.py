@@ -127,6 +127,7 @@ class _Recorder:
         self.arrays = []       # slot -> array (kept alive so ids stay unique)
         self.steps = []        # (op, refs, dyn params, out slots, params)
         self.grad_shapes = {}  # id(node) -> the shapes of the gradients its backward returned
+        self.grad_outs = {}    # id(node) -> (shape, dtype) of the gradients its backward received
         self.specs = []        # per step: the roles of ``saved`` as forward set them, (kind, index)
         self.written = set()   # ids of tensors written by StatWrite (replayed, so their version may change)
         self.node_step = {}    # id(op) -> step index
@@ -227,6 +228,8 @@ class _Recorder:
     def on_backward(self, node, grad_outputs, grad_inputs):
         self.visited.append((node, tuple(g is None for g in grad_inputs)))
         self.grad_shapes[id(node)] = tuple(None if g is None else np.shape(g) for g in grad_inputs)
+        self.grad_outs[id(node)] = tuple(None if g is None else (np.shape(g), np.asarray(g).dtype)
+                                         for g in grad_outputs)
 
 
 def _layout(a):
@@ -419,6 +422,7 @@ class _Compiler:
         self.exprs = []          # per step: the source of each argument
         self.kernel_of = {}      # step -> kernel used for it
         self.uses_errstate = False
+        self.owned = False       # (per backward step) whether the kernel may write over the arriving gradient
         self.buffers = {}        # slot -> preallocated array
         self.ns["bufids"] = self.bufids = set()
         self.unbuffered = self._handed_slots()
@@ -558,6 +562,9 @@ class _Compiler:
         kernel = self.kernel_of.get(step)
         if kernel is not None:
             (g,) = [f"g{b}" for b in outs_in]
+            value = self.rec.arrays[program.steps[step][3][0]]
+            # The arriving gradient may be written over: new, referenced by nothing else, of the output's layout.
+            self.owned = fresh.get(g, False) and self.rec.grad_outs.get(id(op)) == ((value.shape, value.dtype),)
             srcs = kernel.backward(self, step, g, self.exprs[step], f"s{program.steps[step][3][0]}",
                                    [op.needs_grad(i) for i in range(len(op._inputs))],
                                    program.steps[step][4])
@@ -645,6 +652,13 @@ class _Multiply(_Kernel):
         return [f"{out} = np.multiply({args[0]}, {args[1]}{c.buffer(slot)})"]
 
     def backward(self, c, i, g, args, out, needs, params):
+        if c.owned and needs.count(True) == 1:  # g * other, into g itself where the product has g's dtype
+            k = needs.index(True)
+            other, value = c.value(c.program.steps[i][1][1 - k]), c.rec.arrays[c.program.steps[i][3][0]]
+            if np.result_type(value, other) == value.dtype:
+                srcs = [(None, None), (None, None)]
+                srcs[k] = (g, "new")
+                return [f"np.multiply({g}, {args[1 - k]}, out={g})"], srcs
         return [], [(f"{g} * {args[1]}", "new") if needs[0] else (None, None),
                     (f"{g} * {args[0]}", "new") if needs[1] else (None, None)]
 
@@ -654,6 +668,8 @@ class _Tanh(_Kernel):
         return [f"{out} = np.tanh({args[0]}{c.buffer(slot)})"]
 
     def backward(self, c, i, g, args, out, needs, params):
+        if c.owned:
+            return [f"np.multiply({g}, 1 - {out} * {out}, out={g})"], [(g, "new")]
         return [], [(f"{g} * (1 - {out} * {out})", "new")]
 
 
@@ -673,6 +689,8 @@ class _Sigmoid(_Kernel):
         return lines + [f"{out} += 1", f"{out} = np.reciprocal({out}, out={out})"]
 
     def backward(self, c, i, g, args, out, needs, params):
+        if c.owned:  # (g · s) · (1 − s), as eager evaluates it
+            return [f"np.multiply({g}, {out}, out={g})", f"np.multiply({g}, 1 - {out}, out={g})"], [(g, "new")]
         return [], [(f"{g} * {out} * (1 - {out})", "new")]
 
 
@@ -682,6 +700,8 @@ class _Relu(_Kernel):
         return [f"m{i} = np.greater({args[0]}, 0{mask})", f"{out} = np.maximum({args[0]}, 0{c.buffer(slot)})"]
 
     def backward(self, c, i, g, args, out, needs, params):
+        if c.owned:
+            return [f"np.multiply({g}, m{i}, out={g})"], [(g, "new")]
         return [], [(f"{g} * m{i}", "new")]
 
 
