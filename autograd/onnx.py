@@ -66,6 +66,8 @@ NOT_EXPORTABLE.update({  # autograd/capture.py: effects a captured step repeats,
     "dropout_mask": "dropout is the identity in eval mode, the mode a model is exported in",
     "stat_write": "running statistics are updated in training only, never in an exported (eval) graph",
 })
+NOT_EXPORTABLE["class_pick"] = ("picking each row's target class belongs to a loss (nn/losses.py), "
+                                 "not to an inference graph")
 
 
 def exporter(*names: str):

@@ -13,6 +13,8 @@ import numpy as np
 
 import autograd as ag
 from autograd.checks import array, integer, number
+from autograd.op import Op
+from autograd.ops.index import _scatter_add  # getitem's backward: the same values, recorded under create_graph
 from autograd.tensor import Tensor
 
 from ._fused import fused
@@ -191,8 +193,9 @@ def hinge_loss(input, target, margin: float = 1.0, reduction: str = "mean") -> T
 # ----------------------------------------------------------------------------- multi-class
 
 
-def _class_target(target, x: Tensor, fn: str, ignore_index: int | None) -> np.ndarray:
-    """Integer class indices shaped (N, d1, ...) for an input (N, C, d1, ...), each in [0, C)."""
+def _class_target(target, x: Tensor, fn: str, ignore_index: int | None, check_range: bool = True) -> np.ndarray:
+    """Integer class indices shaped (N, d1, ...) for an input (N, C, d1, ...), each in [0, C) (the range is
+    checked here unless ``check_range`` is False: ``ClassPick`` checks it on every call, replays included)."""
     if target is None:
         raise TypeError(f"{fn}: target must hold integer class indices, got None")
     if ignore_index is not None:
@@ -204,13 +207,68 @@ def _class_target(target, x: Tensor, fn: str, ignore_index: int | None) -> np.nd
     want = x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
     if t.shape != want:
         raise ValueError(f"{fn}: input shape {x.shape} expects target shape {want}, got {t.shape}")
-    c = x.shape[1] if x.ndim >= 2 else x.shape[0]
+    if check_range:
+        _check_class_range(t, x.shape, fn, ignore_index)
+    return t
+
+
+def _check_class_range(t: np.ndarray, x_shape: tuple, fn: str, ignore_index: int | None) -> None:
+    """ValueError naming ``fn`` unless every class index (but ``ignore_index``) lies in [0, C)."""
+    c = x_shape[1] if len(x_shape) >= 2 else x_shape[0]
     check = t if ignore_index is None else t[t != ignore_index]
     if check.size and (check.min() < 0 or check.max() >= c):
         bad = np.unique(check[(check < 0) | (check >= c)])
-        raise ValueError(f"{fn}: target class indices must be in [0, {c}) for input shape {x.shape}, got "
+        raise ValueError(f"{fn}: target class indices must be in [0, {c}) for input shape {x_shape}, got "
                          f"{bad[:5].tolist()}" + ("" if ignore_index is None else f" (ignore_index={ignore_index})"))
+
+
+class ClassPick(Op):
+    """``a[n, target[n]]`` for a (M, C) ``a`` and M class indices (any shape), ``a[n, 0]`` where the target is
+    ``ignore_index``; and, as a second output without gradient, 1 where the target counts and 0 where it is
+    ignored (in ``a``'s dtype). The target is an input, so a captured replay reads each call's targets and checks
+    their range (an error names ``fn`` and the loss's input shape ``x_shape``). The backward adds the gradient
+    at the picked places, as ``getitem``'s does."""
+
+    name = "class_pick"
+
+    def forward(self, a, target, ignore_index=-100, fn="class_pick", x_shape=None):
+        _check_class_range(target, a.shape if x_shape is None else x_shape, fn, ignore_index)
+        tf = target.reshape(-1)
+        valid = tf != ignore_index
+        index = (np.arange(tf.shape[0]), tf if valid.all() else np.where(valid, tf, 0))
+        self.saved = (a.shape, index)
+        return a[index], valid.astype(a.dtype)
+
+    rule = "∂a[n, tₙ]/∂a = 1 at the picked element of each row, 0 elsewhere"
+    def backward(self, g, g_counted):
+        shape, index = self.saved
+        if g is None:
+            return None, None
+        return _scatter_add(g, shape=shape, index=index, basic=False), None
+
+
+def _pick_targets(shape):
+    """Class indices for a (M, C) input, one of them ignore_index (-100) when M > 1."""
+    t = np.arange(shape[0]) % shape[1]
+    if t.size > 1:
+        t[1] = -100
     return t
+
+
+def _pick_reference(a):
+    t = _pick_targets(a.shape)
+    return a[np.arange(t.size), np.where(t == -100, 0, t)]
+
+
+def _register():
+    from autograd.registry import REAL, OpEntry, register
+
+    register(OpEntry("class_pick", "one target ignored", lambda a: ClassPick.apply(a, _pick_targets(a.shape))[0],
+                     (REAL,), "index", (ClassPick,), shape_opts={"min_ndim": 2, "max_ndim": 2},
+                     reference=_pick_reference))
+
+
+_register()
 
 
 def _class_weight(weight, c: int, x: Tensor, fn: str):
@@ -234,32 +292,22 @@ def _classes_last(x: Tensor) -> Tensor:
     return x.transpose(*perm).reshape(-1, x.shape[1])
 
 
-def _nll(logp: Tensor, t: np.ndarray, weight, ignore_index: int, reduction: str,
-         label_smoothing: float = 0.0) -> Tensor:
-    """Negative log-likelihood of class indices ``t`` under log-probabilities ``logp`` (checked inputs)."""
+def _nll(logp: Tensor, t: np.ndarray, weight, ignore_index: int, reduction: str, label_smoothing: float = 0.0,
+         fn: str = "nll_loss", x_shape=None) -> Tensor:
+    """Negative log-likelihood of class indices ``t`` under log-probabilities ``logp`` (checked but for the
+    targets' range, which ``ClassPick`` checks). Whatever is read from ``t`` is computed by ops taking it as an
+    input, in one graph whatever the targets are, so a captured replay honours each call's targets."""
     c = logp.shape[1] if logp.ndim >= 2 else logp.shape[0]
+    x_shape = logp.shape if x_shape is None else x_shape
     lp = _classes_last(logp)
-    tf = t.reshape(-1)
-    valid = tf != ignore_index
-    all_valid = bool(valid.all())
-    safe = tf if all_valid else np.where(valid, tf, 0)
-    picked = lp[np.arange(tf.shape[0]), safe]
-    if weight is not None:
-        w_t = weight[safe] * valid
-    elif not all_valid:
-        w_t = valid.astype(lp.dtype)
-    else:
-        w_t = None
-    losses = -picked if w_t is None else -(picked * w_t)
-    if w_t is None and label_smoothing == 0:
-        return _reduce(losses, reduction) if reduction != "none" else losses.reshape(t.shape)
-    if reduction == "mean":
-        denom = float(tf.shape[0]) if w_t is None else float(w_t.sum())
+    picked, valid = ClassPick.apply(lp, t, ignore_index=ignore_index, fn=fn, x_shape=x_shape)  # valid: 1 or 0
+    w_t = valid if weight is None else ClassPick.apply(np.broadcast_to(weight, lp.shape), t,
+                                                       ignore_index=ignore_index, fn=fn, x_shape=x_shape)[0] * valid
+    losses = -(picked * w_t)  # (x·1 is x bitwise: -picked where every target counts)
     smooth = None
     if label_smoothing > 0:
         smooth = -(lp * weight).sum(axis=1) if weight is not None else -lp.sum(axis=1)
-        if not all_valid:
-            smooth = smooth * valid.astype(lp.dtype)
+        smooth = smooth * valid
     if reduction == "none":
         out = losses if smooth is None else (1.0 - label_smoothing) * losses + (label_smoothing / c) * smooth
         return out.reshape(t.shape)
@@ -269,7 +317,7 @@ def _nll(logp: Tensor, t: np.ndarray, weight, ignore_index: int, reduction: str,
     if reduction == "sum":
         return total
     with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: NaN, as PyTorch
-        return total / denom
+        return total / w_t.sum()  # over the counted targets (their summed weights): the mean's quotient
 
 
 def _check_class_input(input, fn: str) -> Tensor:
@@ -295,10 +343,10 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
             or not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{fn}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
     x = _check_class_input(input, fn)
-    t = _class_target(target, x, fn, ignore_index)
+    t = _class_target(target, x, fn, ignore_index, check_range=False)
     w = _class_weight(weight, x.shape[1] if x.ndim >= 2 else x.shape[0], x, fn)
     logp = ag.log_softmax(x, axis=1 if x.ndim >= 2 else 0)
-    return _nll(logp, t, w, ignore_index, reduction, float(label_smoothing))
+    return _nll(logp, t, w, ignore_index, reduction, float(label_smoothing), fn, x.shape)
 
 
 @fused("∂L/∂x[n, c] = −w_c for c = target[n], else 0 (/ Σ w_target for the mean)")
@@ -307,9 +355,9 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     fn = "nll_loss"
     _check_reduction(reduction, fn)
     x = _check_class_input(input, fn)
-    t = _class_target(target, x, fn, ignore_index)
+    t = _class_target(target, x, fn, ignore_index, check_range=False)
     w = _class_weight(weight, x.shape[1] if x.ndim >= 2 else x.shape[0], x, fn)
-    return _nll(x, t, w, ignore_index, reduction)
+    return _nll(x, t, w, ignore_index, reduction, 0.0, fn, x.shape)
 
 
 @fused("∂L/∂x[i] = w_y·p·mᵢ^(p−1)/C for i ≠ y with mᵢ = margin − x[y] + x[i] > 0; ∂L/∂x[y] = −Σ of those")

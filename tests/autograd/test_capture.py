@@ -112,6 +112,119 @@ def test_attention_replays_bitwise():
     _side_by_side(make, _batches((2, 5, 8), (2, 1)))
 
 
+def _class_batches(n_classes, ignored=-100):
+    """Batches of 6 samples and integer targets; the later ones with a target set to ``ignored``."""
+    rs = np.random.default_rng(1)
+    out = []
+    for i in range(5):
+        t = rs.integers(0, n_classes, 6)
+        if i >= 2:
+            t[i] = ignored
+        out.append((rs.standard_normal((6, 5)).astype(np.float32), t))
+    return out
+
+
+@pytest.mark.parametrize("kw", [{}, {"weight": np.array([0.5, 2.0, 1.0, 1.5])}, {"label_smoothing": 0.1},
+                                {"ignore_index": 2, "reduction": "sum"}])
+def test_cross_entropy_replays_new_targets_bitwise(kw):
+    def make():
+        ag.manual_seed(0)
+        m = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 4))
+        return m, nn.optim.SGD(m.parameters(), lr=0.1), \
+            lambda model, x, t: nn.functional.cross_entropy(model(ag.tensor(x)), t, **kw)
+    _side_by_side(make, _class_batches(4, kw.get("ignore_index", -100)))
+
+
+def test_cross_entropy_replay_checks_the_targets_range():
+    m = nn.Linear(5, 4)
+
+    def step(x, t):
+        loss = nn.functional.cross_entropy(m(ag.tensor(x)), t)
+        loss.backward()
+        return loss
+
+    f = ag.capture(step)
+    x = np.ones((3, 5), np.float32)
+    for _ in range(3):
+        f(x, np.array([0, 1, 2]))
+    assert next(iter(f._signatures.values())).program is not None
+    with pytest.raises(ValueError, match=r"cross_entropy: target class indices must be in \[0, 4\) for input "
+                                         r"shape \(3, 4\), got \[4\]"):
+        f(x, np.array([0, 4, 2]))
+
+
+def _kernel_step(params, returns):
+    """A step through every op the replay inlines (transpose, matmul, linear, add, multiply, relu, tanh, sigmoid,
+    sum), on arrays large enough for out= buffers; it returns the loss and intermediate values (one a view)."""
+    w, b, v, c = params
+
+    def step(x):
+        for p in params:
+            p.grad = None
+        h = (ag.tensor(x) @ w.T + b).relu()
+        k = ag.linear(h, v, c).tanh() * 1.5
+        y = k.sigmoid() * 2.0 + h
+        loss, flat = (y * y).sum(), k.reshape(-1)
+        loss.backward()
+        return (loss, h, flat)[:returns]
+    return step
+
+
+@pytest.mark.parametrize("returns", [1, 3])
+def test_inlined_kernels_with_buffers_replay_bitwise_and_never_overwrite_what_was_handed_out(returns):
+    rs = np.random.default_rng(0)
+    shapes = [(48, 40), (48,), (48, 48), (48,)]
+    values = [rs.standard_normal(s).astype(np.float32) for s in shapes]
+    batches = [rs.standard_normal((64, 40)).astype(np.float32) for _ in range(6)]
+    runs = []
+    for captured in (False, True):
+        params = [ag.tensor(a.copy(), requires_grad=True) for a in values]
+        step = _kernel_step(params, returns)
+        f = ag.capture(step) if captured else step
+        held, copies = [], []
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for x in batches:
+                out = f(x)
+                out = out if isinstance(out, tuple) else (out,)
+                arrays = [o.data for o in out] + [p.grad.data for p in params]
+                held.append(arrays)
+                copies.append([a.copy() for a in arrays])
+        for h, cp in zip(held, copies):  # what a call handed out is as it was, after all the later calls
+            assert all(np.array_equal(a, b) for a, b in zip(h, cp))
+        runs.append((copies, f))
+    (eager, _), (replayed, f) = runs
+    for i, (a, b) in enumerate(zip(eager, replayed)):
+        assert all(u.dtype == v.dtype and u.tobytes() == v.tobytes() for u, v in zip(a, b)), f"call {i}"
+    program = next(iter(f._signatures.values())).program
+    assert program.buffers and "np.matmul" in program.source and "f0(" not in program.source
+
+
+def test_a_replay_frees_values_after_their_last_use_as_eager_does():
+    import tracemalloc
+
+    w = ag.tensor(np.ones(50_000), requires_grad=True)
+
+    def step():
+        w.grad = None
+        y = w
+        for _ in range(10):
+            y = ag.exp(y * 0.5) * 0.5  # exp is called, not inlined: its values are new arrays on every call
+        loss = y.sum()
+        loss.backward()
+        return loss
+
+    peaks = []
+    for f in (step, ag.capture(step)):
+        for _ in range(3):
+            f()
+        tracemalloc.start()
+        f()
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] <= peaks[0]
+
+
 def test_dropout_masks_differ_between_replays_and_equal_eager():
     x = ag.tensor(np.ones((4, 50), dtype=np.float32))
     w = ag.tensor(np.ones((4, 50), dtype=np.float32), requires_grad=True)
@@ -185,6 +298,24 @@ def test_parameters_are_read_live_and_parameter_set_changes_record_anew():
     model.weight = nn.Parameter(np.zeros((2, 3), np.float32))
     assert f(x).item() == pytest.approx(float(model.bias.data.sum() * 2))
     assert len(f._signatures) == 3
+
+
+def test_a_leaf_starting_to_require_grad_records_anew():
+    w, v = ag.tensor(np.ones(3)), ag.tensor(np.ones(3), requires_grad=True)
+
+    def step():
+        loss = (w * v * 2).sum()
+        loss.backward()
+        return loss
+
+    f = ag.capture(step)
+    for _ in range(3):
+        f()
+    w.requires_grad_(True)
+    for _ in range(3):
+        w.grad = None
+        f()
+        assert np.array_equal(w.grad.data, [2.0, 2.0, 2.0])
 
 
 def test_check_n_raises_when_the_op_sequence_changes():

@@ -292,6 +292,16 @@ TORCH["lstm_cell_step[batch 2, hidden 1]"] = _torch_lstm_step
 TORCH["gru_cell_step[batch 2, hidden 1]"] = _torch_gru_step
 TORCH["gru_cell_step[no bias]"] = lambda *xs: _torch_gru_step(*xs, bias=False)
 
+
+def _torch_class_pick(a):
+    from nn.losses import _pick_targets
+
+    t = torch.from_numpy(_pick_targets(tuple(a.shape)))
+    return a[torch.arange(t.shape[0]), torch.where(t == -100, 0, t)]
+
+
+TORCH["class_pick[one target ignored]"] = _torch_class_pick  # nn/losses.py: cross_entropy's target selection
+
 # Convolution and pooling: autograd's padding is (top, bottom, left, right); F.pad lists the last axis first.
 def _sides(x, p, value=0.0):
     return F.pad(x, (p[2], p[3], p[0], p[1]), value=value)
