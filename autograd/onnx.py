@@ -66,8 +66,10 @@ NOT_EXPORTABLE.update({  # autograd/capture.py: effects a captured step repeats,
     "dropout_mask": "dropout is the identity in eval mode, the mode a model is exported in",
     "stat_write": "running statistics are updated in training only, never in an exported (eval) graph",
 })
-NOT_EXPORTABLE["class_pick"] = ("picking each row's target class belongs to a loss (nn/losses.py), "
+NOT_EXPORTABLE["class_pick"] = ("picking each row's target class belongs to a loss (nn/_class_ops.py), "
                                  "not to an inference graph")
+NOT_EXPORTABLE["softmax_cross_entropy"] = ("a loss against class targets (nn/_class_ops.py), not part of an "
+                                           "inference graph")
 
 
 def exporter(*names: str):

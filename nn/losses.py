@@ -13,10 +13,9 @@ import numpy as np
 
 import autograd as ag
 from autograd.checks import array, integer, number
-from autograd.op import Op
-from autograd.ops.index import _scatter_add  # getitem's backward: the same values, recorded under create_graph
 from autograd.tensor import Tensor
 
+from ._class_ops import ClassPick, SoftmaxCrossEntropy, check_class_range
 from ._fused import fused
 from .module import Module
 
@@ -208,67 +207,8 @@ def _class_target(target, x: Tensor, fn: str, ignore_index: int | None, check_ra
     if t.shape != want:
         raise ValueError(f"{fn}: input shape {x.shape} expects target shape {want}, got {t.shape}")
     if check_range:
-        _check_class_range(t, x.shape, fn, ignore_index)
+        check_class_range(t, x.shape, fn, ignore_index)
     return t
-
-
-def _check_class_range(t: np.ndarray, x_shape: tuple, fn: str, ignore_index: int | None) -> None:
-    """ValueError naming ``fn`` unless every class index (but ``ignore_index``) lies in [0, C)."""
-    c = x_shape[1] if len(x_shape) >= 2 else x_shape[0]
-    check = t if ignore_index is None else t[t != ignore_index]
-    if check.size and (check.min() < 0 or check.max() >= c):
-        bad = np.unique(check[(check < 0) | (check >= c)])
-        raise ValueError(f"{fn}: target class indices must be in [0, {c}) for input shape {x_shape}, got "
-                         f"{bad[:5].tolist()}" + ("" if ignore_index is None else f" (ignore_index={ignore_index})"))
-
-
-class ClassPick(Op):
-    """``a[n, target[n]]`` for a (M, C) ``a`` and M class indices (any shape), ``a[n, 0]`` where the target is
-    ``ignore_index``; and, as a second output without gradient, 1 where the target counts and 0 where it is
-    ignored (in ``a``'s dtype). The target is an input, so a captured replay reads each call's targets and checks
-    their range (an error names ``fn`` and the loss's input shape ``x_shape``). The backward adds the gradient
-    at the picked places, as ``getitem``'s does."""
-
-    name = "class_pick"
-
-    def forward(self, a, target, ignore_index=-100, fn="class_pick", x_shape=None):
-        _check_class_range(target, a.shape if x_shape is None else x_shape, fn, ignore_index)
-        tf = target.reshape(-1)
-        valid = tf != ignore_index
-        index = (np.arange(tf.shape[0]), tf if valid.all() else np.where(valid, tf, 0))
-        self.saved = (a.shape, index)
-        return a[index], valid.astype(a.dtype)
-
-    rule = "∂a[n, tₙ]/∂a = 1 at the picked element of each row, 0 elsewhere"
-    def backward(self, g, g_counted):
-        shape, index = self.saved
-        if g is None:
-            return None, None
-        return _scatter_add(g, shape=shape, index=index, basic=False), None
-
-
-def _pick_targets(shape):
-    """Class indices for a (M, C) input, one of them ignore_index (-100) when M > 1."""
-    t = np.arange(shape[0]) % shape[1]
-    if t.size > 1:
-        t[1] = -100
-    return t
-
-
-def _pick_reference(a):
-    t = _pick_targets(a.shape)
-    return a[np.arange(t.size), np.where(t == -100, 0, t)]
-
-
-def _register():
-    from autograd.registry import REAL, OpEntry, register
-
-    register(OpEntry("class_pick", "one target ignored", lambda a: ClassPick.apply(a, _pick_targets(a.shape))[0],
-                     (REAL,), "index", (ClassPick,), shape_opts={"min_ndim": 2, "max_ndim": 2},
-                     reference=_pick_reference))
-
-
-_register()
 
 
 def _class_weight(weight, c: int, x: Tensor, fn: str):
@@ -345,6 +285,10 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     x = _check_class_input(input, fn)
     t = _class_target(target, x, fn, ignore_index, check_range=False)
     w = _class_weight(weight, x.shape[1] if x.ndim >= 2 else x.shape[0], x, fn)
+    if w is None and label_smoothing == 0:  # the common case as one node
+        loss = SoftmaxCrossEntropy.apply(_classes_last(x), t, ignore_index=ignore_index, reduction=reduction,
+                                         fn=fn, x_shape=x.shape)
+        return loss.reshape(t.shape) if reduction == "none" and loss.shape != t.shape else loss
     logp = ag.log_softmax(x, axis=1 if x.ndim >= 2 else 0)
     return _nll(logp, t, w, ignore_index, reduction, float(label_smoothing), fn, x.shape)
 

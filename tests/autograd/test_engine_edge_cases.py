@@ -380,7 +380,9 @@ def _free_interval(dom):
 
 def _fits(entry, shape):
     o = entry.shape_opts
-    if len(shape) < o.get("min_ndim", 0) or (shape and min(shape) < o.get("min_side", 1)):
+    if not o.get("min_ndim", 0) <= len(shape) <= o.get("max_ndim", len(shape)):
+        return False
+    if shape and min(shape) < o.get("min_side", 1):
         return False
     if shape and max(shape) > o.get("max_side", max(shape)):  # e.g. a fixed mask covers at most max_side
         return False

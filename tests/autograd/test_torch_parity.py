@@ -294,13 +294,23 @@ TORCH["gru_cell_step[no bias]"] = lambda *xs: _torch_gru_step(*xs, bias=False)
 
 
 def _torch_class_pick(a):
-    from nn.losses import _pick_targets
+    from nn._class_ops import _pick_targets
 
     t = torch.from_numpy(_pick_targets(tuple(a.shape)))
     return a[torch.arange(t.shape[0]), torch.where(t == -100, 0, t)]
 
 
-TORCH["class_pick[one target ignored]"] = _torch_class_pick  # nn/losses.py: cross_entropy's target selection
+TORCH["class_pick[one target ignored]"] = _torch_class_pick  # nn/_class_ops.py: cross_entropy's target selection
+
+
+def _torch_cross_entropy(a, reduction):
+    from nn._class_ops import _pick_targets
+
+    return F.cross_entropy(a, torch.from_numpy(_pick_targets(tuple(a.shape))), reduction=reduction)
+
+
+for _r in ("mean", "sum", "none"):  # nn/_class_ops.py: cross_entropy without weights or smoothing, one node
+    TORCH[f"softmax_cross_entropy[{_r}, one target ignored]"] = lambda a, r=_r: _torch_cross_entropy(a, r)
 
 # Convolution and pooling: autograd's padding is (top, bottom, left, right); F.pad lists the last axis first.
 def _sides(x, p, value=0.0):

@@ -97,12 +97,13 @@ def test_draw_backward_folds_the_loss_into_one_node_whose_edge_carries_sigmoid_m
 
 
 class _WithLoss(nn.Module):
-    """A model whose forward ends in its loss module (cross-entropy inside an nn.CrossEntropyLoss)."""
+    """A model whose forward ends in its loss module (cross-entropy inside an nn.CrossEntropyLoss; with label
+    smoothing it is several ops, without it one ``softmax_cross_entropy`` node)."""
 
-    def __init__(self):
+    def __init__(self, **loss_options):
         super().__init__()
         self.net = nn.MLP([3, 4, 2])
-        self.loss = nn.CrossEntropyLoss()
+        self.loss = nn.CrossEntropyLoss(**loss_options)
 
     def forward(self, x, target):
         return self.loss(self.net(x), target)
@@ -110,15 +111,18 @@ class _WithLoss(nn.Module):
 
 def test_draw_model_draws_the_loss_as_one_node_inside_its_module_cluster():
     ag.manual_seed(0)
-    model = _WithLoss()
+    model = _WithLoss(label_smoothing=0.1)
     x, target = ag.randn(5, 3), np.array([0, 1, 1, 0, 1])
     d = Dot(viz.draw_model(model, (x, target), depth=3).source)
     calls = [n for n in d.nodes if d.lines(n)[0] == "cross_entropy"]
     assert len(calls) == 1 and "ops folded" in d.lines(calls[0])[1]
     assert "loss (CrossEntropyLoss)" in d.cluster_of[calls[0]]
-    assert not any(d.lines(n)[0] in ("log_softmax", "getitem") for n in d.nodes)
+    assert not any(d.lines(n)[0] in ("log_softmax", "class_pick") for n in d.nodes)
     full = Dot(viz.draw_model(model, (x, target), depth=3, expand=True).source)
     assert any(full.lines(n)[0] == "log_softmax" for n in full.nodes)
+    plain = Dot(viz.draw_model(_WithLoss(), (x, target), depth=3).source)  # one node already: nothing to fold
+    single = [n for n in plain.nodes if plain.lines(n)[0] == "softmax_cross_entropy"]
+    assert len(single) == 1 and "loss (CrossEntropyLoss)" in plain.cluster_of[single[0]]
 
 
 @pytest.mark.parametrize("name, make, grad", [

@@ -47,7 +47,7 @@ def test_backward_graph_names_leaves_and_layers_after_record():
     assert layer_of["relu backward"] == "in 1 (ReLU)"
     assert firsts["start: \u2202output/\u2202output"]
     # the loss ran outside any module: no location line
-    assert not any(ln.startswith("in ") for ln in d.lines(firsts["cross_entropy backward"]))
+    assert not any(ln.startswith("in ") for ln in d.lines(firsts["softmax_cross_entropy backward"]))
 
 
 def test_explicit_names_and_tensor_name_take_precedence():

@@ -1,0 +1,136 @@
+"""The ops of the class-index losses (``cross_entropy``, ``nll_loss``): picking each row's target class, and
+softmax cross-entropy as one node. Both take the targets as an input, check their range on every call (a
+captured replay included) and are registered, so the property tests gradcheck them to second order."""
+from __future__ import annotations
+
+import numpy as np
+
+from autograd.op import INPUT, Op
+from autograd.ops.elementwise import _exp
+from autograd.ops.index import _scatter_add  # getitem's backward: the same values, recorded under create_graph
+from autograd.ops.base import as_float
+from autograd.ops.reduce import _shifted_lse
+
+
+def check_class_range(t: np.ndarray, x_shape: tuple, fn: str, ignore_index: int | None) -> None:
+    """ValueError naming ``fn`` unless every class index (but ``ignore_index``) lies in [0, C)."""
+    c = x_shape[1] if len(x_shape) >= 2 else x_shape[0]
+    check = t if ignore_index is None else t[t != ignore_index]
+    if check.size and (check.min() < 0 or check.max() >= c):
+        bad = np.unique(check[(check < 0) | (check >= c)])
+        raise ValueError(f"{fn}: target class indices must be in [0, {c}) for input shape {x_shape}, got "
+                         f"{bad[:5].tolist()}" + ("" if ignore_index is None else f" (ignore_index={ignore_index})"))
+
+
+def _target_index(name, a, target, ignore_index):
+    """(rows, classes) picking each row's target of a (M, C) ``a``, class 0 where it is ``ignore_index``; and
+    which rows count."""
+    if a.ndim != 2 or target.size != a.shape[0]:
+        raise ValueError(f"{name}: expects (M, C) values and M targets, got shapes {a.shape} and {target.shape}")
+    tf = target.reshape(-1)
+    valid = tf != ignore_index
+    return (np.arange(tf.shape[0]), tf if valid.all() else np.where(valid, tf, 0)), valid
+
+
+class ClassPick(Op):
+    """``a[n, target[n]]`` for a (M, C) ``a`` and M class indices (any shape), ``a[n, 0]`` where the target is
+    ``ignore_index``; and, as a second output without gradient, 1 where the target counts and 0 where it is
+    ignored (in ``a``'s dtype). The target is an input, so a captured replay reads each call's targets and checks
+    their range (an error names ``fn`` and the loss's input shape ``x_shape``). The backward adds the gradient
+    at the picked places, as ``getitem``'s does."""
+
+    name = "class_pick"
+
+    def forward(self, a, target, ignore_index=-100, fn="class_pick", x_shape=None):
+        index, valid = _target_index(self.name, a, target, ignore_index)
+        check_class_range(target, a.shape if x_shape is None else x_shape, fn, ignore_index)
+        self.saved = (a.shape, index)
+        return a[index], valid.astype(a.dtype)
+
+    rule = "∂a[n, tₙ]/∂a = 1 at the picked element of each row, 0 elsewhere"
+    def backward(self, g, g_counted):
+        shape, index = self.saved
+        if g is None:
+            return None, None
+        return _scatter_add(g, shape=shape, index=index, basic=False), None
+
+
+class SoftmaxCrossEntropy(Op):
+    """Cross-entropy of (M, C) scores ``z`` against M class indices in one node: −log softmax(z)[n, tₙ] per row
+    (0 for a row whose target is ``ignore_index``), summed, averaged over the counted rows (NaN when none
+    counts, with a zero gradient, as PyTorch), or per row. What ``cross_entropy`` computes without class weights or smoothing."""
+
+    name = "softmax_cross_entropy"
+
+    def forward(self, z, target, ignore_index=-100, reduction="mean", fn="cross_entropy", x_shape=None):
+        index, valid = _target_index(self.name, z, target, ignore_index)
+        check_class_range(target, z.shape if x_shape is None else x_shape, fn, ignore_index)
+        z = as_float(z)
+        m, log_sum = _shifted_lse(z, (1,))
+        losses = -((z[index] - m[:, 0]) - log_sum[:, 0])  # the picked entries of log_softmax's (z - m) - log_sum
+        counted = valid.astype(z.dtype)
+        if not valid.all():
+            losses = losses * counted
+        if reduction == "none":
+            per_row, out = counted, losses
+        elif reduction == "sum":
+            per_row, out = counted, losses.sum()
+        else:
+            n = counted.sum()
+            with np.errstate(invalid="ignore"):  # no row counts: a NaN mean (0 / 0) and a zero gradient, as PyTorch
+                per_row, out = (counted / n if n else counted), losses.sum() / n
+        self.saved = (INPUT[0], m, index, per_row)  # m: a constant shift (softmax does not depend on it)
+        return np.asarray(out, dtype=z.dtype)
+
+    rule = "∂L/∂zₙ = (softmax(zₙ) − onehot(tₙ))·g, per counted row (÷ their number for the mean)"
+    def backward(self, g):
+        z, m, index, per_row = self.saved
+        e = _exp(z - m)
+        onehot = np.zeros(z.shape, dtype=per_row.dtype)
+        onehot[index] = 1
+        return (e / e.sum(axis=1, keepdims=True) - onehot) * (per_row * g).reshape(-1, 1), None
+
+
+# ----------------------------------------------------------------------------- registry entries
+
+
+def _pick_targets(shape):
+    """Class indices for a (M, C) input, one of them ignore_index (-100) when M > 1 (zeros for other ranks)."""
+    if len(shape) != 2:
+        return np.zeros(shape[:1], dtype=np.int64)
+    t = np.arange(shape[0]) % shape[1]
+    if t.size > 1:
+        t[1] = -100
+    return t
+
+
+def _pick_reference(a):
+    t = _pick_targets(a.shape)
+    return a[np.arange(t.size), np.where(t == -100, 0, t)]
+
+
+def _cross_entropy_reference(a, reduction):
+    """The same loss in NumPy: log_softmax by log-sum-exp, the ignored row left out."""
+    t = _pick_targets(a.shape)
+    logp = a - a.max(axis=1, keepdims=True)
+    logp = logp - np.log(np.exp(logp).sum(axis=1, keepdims=True))
+    counted = t != -100
+    losses = np.where(counted, -logp[np.arange(t.size), np.where(counted, t, 0)], 0.0)
+    return {"none": losses, "sum": losses.sum(), "mean": losses.sum() / counted.sum()}[reduction]
+
+
+def _register():
+    from autograd.registry import REAL, OpEntry, register
+
+    two_d = {"min_ndim": 2, "max_ndim": 2}
+    register(OpEntry("class_pick", "one target ignored", lambda a: ClassPick.apply(a, _pick_targets(a.shape))[0],
+                     (REAL,), "index", (ClassPick,), shape_opts=two_d, reference=_pick_reference))
+    for reduction in ("mean", "sum", "none"):
+        register(OpEntry(
+            "softmax_cross_entropy", f"{reduction}, one target ignored",
+            lambda a, r=reduction: SoftmaxCrossEntropy.apply(a, _pick_targets(a.shape), reduction=r),
+            (REAL,), "index", (SoftmaxCrossEntropy,), shape_opts=two_d,
+            reference=lambda a, r=reduction: _cross_entropy_reference(a, r)))
+
+
+_register()
