@@ -388,7 +388,7 @@ def _free_after_last_use(lines, keep):
     last = {}
     statements = []  # (first line, last line) of each statement: a ``with`` header and its body are one
     for k, line in enumerate(lines):
-        if k and line.startswith("        ") and statements:
+        if k and (line.startswith("        ") or line.startswith("    finally:")) and statements:
             statements[-1] = (statements[-1][0], k)
         else:
             statements.append((k, k))
@@ -687,7 +687,7 @@ class _Sigmoid(_Kernel):
         if _ERR_VAR is None:
             lines = ["with errstate(over='ignore'):", f"    {out} = np.exp({first}{buf})"]
         else:
-            lines = ["tok = ecv.set(eobj)", f"{out} = np.exp({first}{buf})", "ecv.reset(tok)"]
+            lines = ["tok = ecv.set(eobj)", f"try: {out} = np.exp({first}{buf})", "finally: ecv.reset(tok)"]
         return lines + [f"{out} += 1", f"{out} = np.reciprocal({out}, out={out})"]
 
     def backward(self, c, i, g, args, out, needs, params):

@@ -227,6 +227,31 @@ def test_a_replay_frees_values_after_their_last_use_as_eager_does():
     assert peaks[1] <= peaks[0]
 
 
+@pytest.mark.parametrize("error_state", ["context variable", "np.errstate"])
+def test_inlined_sigmoid_ignores_overflow_as_eager_and_restores_the_error_state(error_state, monkeypatch):
+    import sys
+    if error_state == "np.errstate":  # the path taken where NumPy keeps its error state elsewhere
+        monkeypatch.setattr(sys.modules["autograd.capture"], "_ERR_VAR", None)
+    w = ag.tensor(np.array([-1000.0, -3.0, 0.5, 2.0], np.float32), requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        loss = (w * ag.tensor(x)).sigmoid().sum()
+        loss.backward()
+        return loss
+
+    f = ag.capture(step)
+    with warnings.catch_warnings(), np.errstate(over="raise"):
+        warnings.simplefilter("error")
+        for k in range(4):
+            x = np.full(4, 1.0 + k, np.float32)
+            got, g = f(x).data.copy(), w.grad.data.copy()
+            want = step(x).data
+            assert got.tobytes() == want.tobytes() and g.tobytes() == w.grad.data.tobytes()
+        assert np.geterr()["over"] == "raise"
+    assert "np.exp" in next(iter(f._signatures.values())).program.source
+
+
 def test_dropout_masks_differ_between_replays_and_equal_eager():
     x = ag.tensor(np.ones((4, 50), dtype=np.float32))
     w = ag.tensor(np.ones((4, 50), dtype=np.float32), requires_grad=True)
