@@ -638,7 +638,9 @@ class _Kernel:
     tests) taken once, at compilation. ``backward`` returns (lines, per input (source, "new" | "pass" | None))."""
 
     def applies(self, c, i, op, refs, params):
-        return True
+        """Whether the inlined code is the op's here; by default where the result has an axis (NumPy's ufuncs
+        give a scalar, not the 0-d array an op returns, for 0-d operands)."""
+        return np.ndim(c.rec.arrays[c.program.steps[i][3][0]]) > 0
 
 
 class _Add(_Kernel):
@@ -708,6 +710,9 @@ class _Relu(_Kernel):
 
 
 class _Transpose(_Kernel):
+    def applies(self, c, i, op, refs, params):
+        return True
+
     def forward(self, c, i, args, out, slot, params):
         c.ns[f"ax{i}"], c.ns[f"inv{i}"] = params["axes"], tuple(np.argsort(params["axes"]))
         return [f"{out} = {args[0]}.transpose(ax{i})"]
@@ -717,6 +722,9 @@ class _Transpose(_Kernel):
 
 
 class _Sum(_Kernel):
+    def applies(self, c, i, op, refs, params):
+        return True  # (a 0-d result is made an array as Op.apply makes it one)
+
     def forward(self, c, i, args, out, slot, params):
         c.ns[f"ax{i}"], c.ns[f"kd{i}"] = params["axis"], params["keepdims"]
         return [f"{out} = np.add.reduce({args[0]}, axis=ax{i}, keepdims=kd{i})",  # (what np.sum calls)

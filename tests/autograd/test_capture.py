@@ -252,6 +252,24 @@ def test_inlined_sigmoid_ignores_overflow_as_eager_and_restores_the_error_state(
     assert "np.exp" in next(iter(f._signatures.values())).program.source
 
 
+def test_zero_dimensional_values_replay_as_arrays():
+    w = ag.tensor(np.float32(1.5), requires_grad=True)
+    v = ag.tensor(np.ones(3, np.float32), requires_grad=True)
+
+    def step():
+        w.grad = v.grad = None
+        a = (w * 2.0 + 1.0).tanh().relu()
+        loss = (v * a).sum() + a
+        loss.backward()
+        return loss, a
+
+    f = ag.capture(step)
+    got = [[t.data for t in f()] + [w.grad.data, v.grad.data] for _ in range(4)]
+    want = [t.data for t in step()] + [w.grad.data, v.grad.data]
+    for values in got:
+        assert all(type(a) is np.ndarray and a.tobytes() == b.tobytes() for a, b in zip(values, want))
+
+
 def test_dropout_masks_differ_between_replays_and_equal_eager():
     x = ag.tensor(np.ones((4, 50), dtype=np.float32))
     w = ag.tensor(np.ones((4, 50), dtype=np.float32), requires_grad=True)
