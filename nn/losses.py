@@ -249,6 +249,8 @@ class ClassPick(Op):
 
 def _pick_targets(shape):
     """Class indices for a (M, C) input, one of them ignore_index (-100) when M > 1."""
+    if len(shape) != 2:
+        raise ValueError(f"class_pick: input must be 2-D (rows, classes), got shape {shape}")
     t = np.arange(shape[0]) % shape[1]
     if t.size > 1:
         t[1] = -100
