@@ -10,7 +10,7 @@ replay straight-line Python generated from the recording, in the recorded order,
 made: the common ops (add, multiply, tanh, sigmoid, relu, sum, transpose, 2-D matmul and linear) are inlined
 as the same NumPy calls their ``forward``/``backward`` make, with what those decide per call (which inputs
 need a gradient, dtype tests, NumPy's error state) decided once; the others call the recorded Op's
-``forward``/``backward``. Results of inlined forwards of 4 KiB or more are written (``out=``) into buffers
+``forward``/``backward``. Results of inlined forwards of 1 MiB or more are written (``out=``) into buffers
 made once per signature, except for what a replay hands out (what ``fn`` returns, and every value sharing its
 memory), which is new on every call; gradients stay new arrays, and one that is (a view of) a buffer is
 copied before it is stored in ``.grad``. Gradients are summed in the engine's order and stored as the engine's
@@ -388,7 +388,7 @@ def _free_after_last_use(lines, keep):
     last = {}
     statements = []  # (first line, last line) of each statement: a ``with`` header and its body are one
     for k, line in enumerate(lines):
-        if k and line.startswith("        ") and statements:
+        if k and (line.startswith("        ") or line.startswith("    finally:")) and statements:
             statements[-1] = (statements[-1][0], k)
         else:
             statements.append((k, k))
@@ -622,7 +622,9 @@ def _store(t, g, handed, bufids, fresh):
 
 # ----------------------------------------------------------------------------- kernels
 
-_BUFFER_MIN_BYTES = 1 << 12  # smaller results are allocated per replay (an out= argument costs about as much)
+# Smaller results are new arrays on every replay: malloc hands back memory still hot in cache, which beat
+# persistent buffers in the MLP benchmark (128 KiB activations: 1.02x against 1.05x hand NumPy).
+_BUFFER_MIN_BYTES = 1 << 20
 
 try:  # NumPy's floating-point error state is a context variable: set it directly (np.errstate costs ~1 µs)
     from numpy._core._ufunc_config import _extobj_contextvar as _ERR_VAR
@@ -636,7 +638,9 @@ class _Kernel:
     tests) taken once, at compilation. ``backward`` returns (lines, per input (source, "new" | "pass" | None))."""
 
     def applies(self, c, i, op, refs, params):
-        return True
+        """Whether the inlined code is the op's here; by default where the result has an axis (NumPy's ufuncs
+        give a scalar, not the 0-d array an op returns, for 0-d operands)."""
+        return np.ndim(c.rec.arrays[c.program.steps[i][3][0]]) > 0
 
 
 class _Add(_Kernel):
@@ -685,7 +689,7 @@ class _Sigmoid(_Kernel):
         if _ERR_VAR is None:
             lines = ["with errstate(over='ignore'):", f"    {out} = np.exp({first}{buf})"]
         else:
-            lines = ["tok = ecv.set(eobj)", f"{out} = np.exp({first}{buf})", "ecv.reset(tok)"]
+            lines = ["tok = ecv.set(eobj)", f"try: {out} = np.exp({first}{buf})", "finally: ecv.reset(tok)"]
         return lines + [f"{out} += 1", f"{out} = np.reciprocal({out}, out={out})"]
 
     def backward(self, c, i, g, args, out, needs, params):
@@ -706,6 +710,9 @@ class _Relu(_Kernel):
 
 
 class _Transpose(_Kernel):
+    def applies(self, c, i, op, refs, params):
+        return True
+
     def forward(self, c, i, args, out, slot, params):
         c.ns[f"ax{i}"], c.ns[f"inv{i}"] = params["axes"], tuple(np.argsort(params["axes"]))
         return [f"{out} = {args[0]}.transpose(ax{i})"]
@@ -715,6 +722,9 @@ class _Transpose(_Kernel):
 
 
 class _Sum(_Kernel):
+    def applies(self, c, i, op, refs, params):
+        return True  # (a 0-d result is made an array as Op.apply makes it one)
+
     def forward(self, c, i, args, out, slot, params):
         c.ns[f"ax{i}"], c.ns[f"kd{i}"] = params["axis"], params["keepdims"]
         return [f"{out} = np.add.reduce({args[0]}, axis=ax{i}, keepdims=kd{i})",  # (what np.sum calls)

@@ -171,7 +171,9 @@ def _kernel_step(params, returns):
 
 
 @pytest.mark.parametrize("returns", [1, 3])
-def test_inlined_kernels_with_buffers_replay_bitwise_and_never_overwrite_what_was_handed_out(returns):
+def test_inlined_kernels_with_buffers_replay_bitwise_and_never_overwrite_what_was_handed_out(returns, monkeypatch):
+    import sys
+    monkeypatch.setattr(sys.modules["autograd.capture"], "_BUFFER_MIN_BYTES", 4096)  # buffers for these sizes
     rs = np.random.default_rng(0)
     shapes = [(48, 40), (48,), (48, 48), (48,)]
     values = [rs.standard_normal(s).astype(np.float32) for s in shapes]
@@ -223,6 +225,49 @@ def test_a_replay_frees_values_after_their_last_use_as_eager_does():
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     assert peaks[1] <= peaks[0]
+
+
+@pytest.mark.parametrize("error_state", ["context variable", "np.errstate"])
+def test_inlined_sigmoid_ignores_overflow_as_eager_and_restores_the_error_state(error_state, monkeypatch):
+    import sys
+    if error_state == "np.errstate":  # the path taken where NumPy keeps its error state elsewhere
+        monkeypatch.setattr(sys.modules["autograd.capture"], "_ERR_VAR", None)
+    w = ag.tensor(np.array([-1000.0, -3.0, 0.5, 2.0], np.float32), requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        loss = (w * ag.tensor(x)).sigmoid().sum()
+        loss.backward()
+        return loss
+
+    f = ag.capture(step)
+    with warnings.catch_warnings(), np.errstate(over="raise"):
+        warnings.simplefilter("error")
+        for k in range(4):
+            x = np.full(4, 1.0 + k, np.float32)
+            got, g = f(x).data.copy(), w.grad.data.copy()
+            want = step(x).data
+            assert got.tobytes() == want.tobytes() and g.tobytes() == w.grad.data.tobytes()
+        assert np.geterr()["over"] == "raise"
+    assert "np.exp" in next(iter(f._signatures.values())).program.source
+
+
+def test_zero_dimensional_values_replay_as_arrays():
+    w = ag.tensor(np.float32(1.5), requires_grad=True)
+    v = ag.tensor(np.ones(3, np.float32), requires_grad=True)
+
+    def step():
+        w.grad = v.grad = None
+        a = (w * 2.0 + 1.0).tanh().relu()
+        loss = (v * a).sum() + a
+        loss.backward()
+        return loss, a
+
+    f = ag.capture(step)
+    got = [[t.data for t in f()] + [w.grad.data, v.grad.data] for _ in range(4)]
+    want = [t.data for t in step()] + [w.grad.data, v.grad.data]
+    for values in got:
+        assert all(type(a) is np.ndarray and a.tobytes() == b.tobytes() for a, b in zip(values, want))
 
 
 def test_dropout_masks_differ_between_replays_and_equal_eager():
