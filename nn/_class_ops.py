@@ -22,14 +22,18 @@ def check_class_range(t: np.ndarray, x_shape: tuple, fn: str, ignore_index: int 
                          f"{bad[:5].tolist()}" + ("" if ignore_index is None else f" (ignore_index={ignore_index})"))
 
 
-def _target_index(name, a, target, ignore_index):
-    """(rows, classes) picking each row's target of a (M, C) ``a``, class 0 where it is ``ignore_index``; and
-    which rows count."""
+def _targets(name, a, target, ignore_index, fn, x_shape):
+    """(rows, classes) picking each row's target of a (M, C) ``a``, class 0 where it is ``ignore_index``, and
+    which rows count; the counted targets checked to lie in [0, C) (errors name ``fn`` and ``x_shape``)."""
     if a.ndim != 2 or target.size != a.shape[0]:
         raise ValueError(f"{name}: expects (M, C) values and M targets, got shapes {a.shape} and {target.shape}")
     tf = target.reshape(-1)
     valid = tf != ignore_index
-    return (np.arange(tf.shape[0]), tf if valid.all() else np.where(valid, tf, 0)), valid
+    every = valid.all()
+    check = tf if every else tf[valid]
+    if check.size and (check.min() < 0 or check.max() >= a.shape[1]):
+        check_class_range(target, a.shape if x_shape is None else x_shape, fn, ignore_index)  # raises, naming them
+    return (np.arange(tf.shape[0]), tf if every else np.where(valid, tf, 0)), valid
 
 
 class ClassPick(Op):
@@ -42,8 +46,7 @@ class ClassPick(Op):
     name = "class_pick"
 
     def forward(self, a, target, ignore_index=-100, fn="class_pick", x_shape=None):
-        index, valid = _target_index(self.name, a, target, ignore_index)
-        check_class_range(target, a.shape if x_shape is None else x_shape, fn, ignore_index)
+        index, valid = _targets(self.name, a, target, ignore_index, fn, x_shape)
         self.saved = (a.shape, index)
         return a[index], valid.astype(a.dtype)
 
@@ -63,8 +66,7 @@ class SoftmaxCrossEntropy(Op):
     name = "softmax_cross_entropy"
 
     def forward(self, z, target, ignore_index=-100, reduction="mean", fn="cross_entropy", x_shape=None):
-        index, valid = _target_index(self.name, z, target, ignore_index)
-        check_class_range(target, z.shape if x_shape is None else x_shape, fn, ignore_index)
+        index, valid = _targets(self.name, z, target, ignore_index, fn, x_shape)
         z = as_float(z)
         m, log_sum = _shifted_lse(z, (1,))
         losses = -((z[index] - m[:, 0]) - log_sum[:, 0])  # the picked entries of log_softmax's (z - m) - log_sum

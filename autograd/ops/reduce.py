@@ -203,10 +203,13 @@ class Std(Op):
 def _shifted_lse(a, axes):
     """``(m, log(sum(exp(a - m))))`` over ``axes`` with keepdims, m the (finite) max, so exp never overflows
     and ``(a - m) - log_sum`` keeps every digit where ``a - (m + log_sum)`` would round at large |a|."""
-    m = np.max(a, axis=axes, keepdims=True, initial=-np.inf)  # initial: empty groups give -inf, not an error
-    m = np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False)
+    m = a.max(axis=axes, keepdims=True, initial=-np.inf)  # initial: empty groups give -inf, not an error
+    finite = np.isfinite(m)
+    if finite.all():  # every group holds its max, exp(0) = 1: the sum is at least 1
+        return m, np.log(np.exp(a - m).sum(axis=axes, keepdims=True))
+    m = np.where(finite, m, 0).astype(a.dtype, copy=False)
     with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for all -inf (or empty) input
-        return m, np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True))
+        return m, np.log(np.exp(a - m).sum(axis=axes, keepdims=True))
 
 
 class LogSumExp(Op):
