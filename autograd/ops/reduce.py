@@ -5,6 +5,8 @@ broadcasts it over the reduced axes.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..engine import unbroadcast
@@ -66,7 +68,7 @@ class Sum(Op):
 
     def forward(self, a, axis=(), keepdims=False):
         self.saved = (a.shape, axis, keepdims)
-        return np.sum(a, axis=axis, keepdims=keepdims)
+        return a.sum(axis=axis, keepdims=keepdims)  # (the method: np.sum's Python wrapper costs a call)
 
     rule = "∂Σa/∂aᵢ = 1 (the gradient copied to every summed element)"
     def backward(self, g):
@@ -81,12 +83,12 @@ class Mean(Op):
 
     def forward(self, a, axis=(), keepdims=False):
         self.saved = (a.shape, axis, keepdims)
-        return np.mean(a, axis=axis, keepdims=keepdims)
+        return a.mean(axis=axis, keepdims=keepdims)
 
     rule = "∂mean(a)/∂aᵢ = 1/n (n elements averaged)"
     def backward(self, g):
         shape, axes, keepdims = self.saved
-        n = int(np.prod([shape[i] for i in axes]))
+        n = math.prod([shape[i] for i in axes])
         return expand(g, shape, axes, keepdims) / (n or 1)
 
 
@@ -115,7 +117,7 @@ def _prod_of_others(a, axes):
     shape = a.shape
     kept = [i for i in range(len(shape)) if i not in axes]
     perm = kept + list(axes)
-    n = int(np.prod([shape[i] for i in axes])) if axes else 1
+    n = math.prod([shape[i] for i in axes]) if axes else 1
     moved = a.transpose(perm).reshape(tuple(shape[i] for i in kept) + (n,))
     eye = np.eye(n, dtype=bool)
     # rows[..., i, j] = a_j for j != i and 1 on the diagonal; its product over j excludes a_i.
@@ -172,7 +174,7 @@ class Var(Op):
     rule = "∂var(a)/∂aᵢ = 2(aᵢ − mean(a))/(n − ddof)"
     def backward(self, g):
         a, axes, keepdims, ddof = self.saved
-        n = int(np.prod([a.shape[i] for i in axes]))
+        n = math.prod([a.shape[i] for i in axes])
         centred = a - a.mean(axis=axes, keepdims=True)
         return expand(g, a.shape, axes, keepdims) * centred * (2.0 / (n - ddof))
 
@@ -189,7 +191,7 @@ class Std(Op):
     rule = "∂std(a)/∂aᵢ = (aᵢ − mean(a))/((n − ddof)·std(a))"
     def backward(self, g):
         a, out, axes, keepdims, ddof = self.saved
-        n = int(np.prod([a.shape[i] for i in axes]))
+        n = math.prod([a.shape[i] for i in axes])
         centred = a - a.mean(axis=axes, keepdims=True)
         std = expand(out, a.shape, axes, keepdims)
         flat = np.broadcast_to(np.reshape((out._data if isinstance(out, Tensor) else out) == 0,
@@ -313,7 +315,7 @@ def _check_ddof(name, x, axes, ddof):
         raise TypeError(f"{name}: ddof must be an int, got {ddof!r}")
     if ddof < 0:
         raise ValueError(f"{name}: ddof must be non-negative, got {ddof}")
-    n = int(np.prod([x.shape[i] for i in axes]))
+    n = math.prod([x.shape[i] for i in axes])
     if ddof >= n:
         raise ValueError(f"{name}: ddof={ddof} needs more than {ddof} elements per reduction, "
                          f"but axis {axes} of shape {x.shape} has {n}")

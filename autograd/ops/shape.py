@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 
+import math
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -130,13 +132,13 @@ def reshape(x: TensorLike, *shape: int | tuple[int, ...]) -> Tensor:
     if shape.count(-1) > 1 or any(s < -1 for s in shape):
         raise bad
     if -1 in shape:
-        known = int(np.prod([s for s in shape if s != -1]))
+        known = math.prod([s for s in shape if s != -1])
         if known == 0 or x.size % known:
             raise bad
         new = tuple(x.size // known if s == -1 else s for s in shape)
     else:
         new = shape
-    if int(np.prod(new)) != x.size:
+    if math.prod(new) != x.size:
         raise bad
     return Reshape.apply(x, shape=new)
 
