@@ -177,15 +177,17 @@ def _torch_conv(torch, ours):
     dict(in_channels=2, out_channels=3, kernel_size=2, padding="valid", stride=3),
 ])
 @pytest.mark.parametrize("dims", [1, 2])
-def test_conv_layers_match_pytorch(args, dims):
+@pytest.mark.parametrize("batch", [(2,), ()], ids=["batched", "unbatched"])
+def test_conv_layers_match_pytorch(args, dims, batch):
     torch = pytest.importorskip("torch")
     if dims == 1:
         args = {k: (v[0] if isinstance(v, tuple) else v) for k, v in args.items()}
     ours = (nn.Conv2d if dims == 2 else nn.Conv1d)(**args, dtype=np.float64)
     theirs = _torch_conv(torch, ours)
-    x = RNG.standard_normal((2, args["in_channels"]) + (9,) * dims)
+    x = RNG.standard_normal(batch + (args["in_channels"],) + (9,) * dims)
     xt, tx = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     out, tout = ours(xt), theirs(tx)
+    assert out.shape == tuple(tout.shape) and out.ndim == x.ndim
     np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-10, atol=1e-12)
     g = RNG.standard_normal(out.shape)
     out.backward(g)
@@ -222,8 +224,12 @@ def test_batchnorm2d_on_conv_outputs_matches_pytorch():
 @pytest.mark.parametrize("make, call, match", [
     (lambda: nn.Conv2d(3, 4, 3), lambda m: m(ag.zeros((1, 2, 5, 5))),
      r"Conv2d: input of shape \(1, 2, 5, 5\) has 2 channels, expected in_channels=3"),
-    (lambda: nn.Conv2d(1, 4, 3), lambda m: m(ag.zeros((3, 28, 28))),
-     r"Conv2d: input of shape \(3, 28, 28\) must be 4-D \(N, C, H, W\)"),
+    (lambda: nn.Conv2d(1, 4, 3), lambda m: m(ag.zeros((3, 28, 28))),  # unbatched (C, H, W): C = 3
+     r"Conv2d: input of shape \(3, 28, 28\) has 3 channels, expected in_channels=1"),
+    (lambda: nn.Conv2d(1, 4, 3), lambda m: m(ag.zeros((28, 28))),
+     r"Conv2d: input of shape \(28, 28\) must be 4-D \(N, C, H, W\) or 3-D \(C, H, W\) \(unbatched\)"),
+    (lambda: nn.Conv2d(1, 4, 3), lambda m: m(ag.zeros((1, 1, 1, 8, 8))),
+     r"Conv2d: input of shape \(1, 1, 1, 8, 8\) must be 4-D \(N, C, H, W\) or 3-D"),
     (lambda: nn.Conv1d(1, 4, 3), lambda m: m(ag.zeros((1, 1, 4, 4))),
      r"Conv1d: input of shape \(1, 1, 4, 4\) must be 3-D \(N, C, L\)"),
     (lambda: nn.Conv2d(1, 1, 5), lambda m: m(ag.zeros((1, 1, 4, 6))),

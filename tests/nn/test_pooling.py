@@ -181,6 +181,46 @@ def test_adaptive_avg_pool_matches_pytorch(output_size):
                                    rtol=1e-12)
 
 
+_UNBATCHED = [  # (ours, PyTorch's, arguments): every pooling that PyTorch runs on (C, L) or (C, H, W)
+    ("MaxPool1d", "MaxPool1d", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, return_indices=True)),
+    ("MaxPool2d", "MaxPool2d", dict(kernel_size=(2, 3), stride=(1, 2), padding=(1, 0), return_indices=True)),
+    ("MaxPool2d", "MaxPool2d", dict(kernel_size=2)),
+    ("AvgPool1d", "AvgPool1d", dict(kernel_size=3, stride=2, padding=1, count_include_pad=False)),
+    ("AvgPool2d", "AvgPool2d", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    ("AdaptiveAvgPool1d", "AdaptiveAvgPool1d", dict(output_size=3)),
+    ("AdaptiveAvgPool2d", "AdaptiveAvgPool2d", dict(output_size=(2, 3))),
+    ("AdaptiveAvgPool2d", "AdaptiveAvgPool2d", dict(output_size=1)),
+]
+
+
+@pytest.mark.parametrize("ours, theirs, kwargs", _UNBATCHED)
+def test_unbatched_pooling_matches_pytorch(ours, theirs, kwargs):
+    torch = pytest.importorskip("torch")
+    shape = (3, 8) if ours.endswith("1d") else (3, 7, 8)
+    x = _distinct(shape, RNG)
+    xt, tx = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, tout = getattr(nn, ours)(**kwargs)(xt), getattr(torch.nn, theirs)(**kwargs)(tx)
+    if kwargs.get("return_indices"):
+        (out, idx), (tout, tidx) = out, tout
+        assert idx.shape == tuple(tidx.shape)
+        np.testing.assert_array_equal(idx.data, tidx.numpy())
+    assert out.shape == tuple(tout.shape) and out.ndim == len(shape)
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = RNG.standard_normal(out.shape)
+    out.backward(g)
+    tout.backward(torch.tensor(g))
+    assert xt.grad.shape == shape
+    np.testing.assert_allclose(xt.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_unbatched_pooling_equals_a_batch_of_one():
+    x = _distinct((2, 6, 6), RNG)
+    for f in (lambda v: F.max_pool2d(v, 2), lambda v: F.avg_pool2d(v, 3, 1, 1), lambda v: F.adaptive_avg_pool2d(v, 4)):
+        np.testing.assert_array_equal(f(x).data, f(x[None]).data[0])
+    np.testing.assert_array_equal(F.max_pool1d(x[0], 2, return_indices=True)[1].data,
+                                  F.max_pool1d(x[:1], 2, return_indices=True)[1].data[0])
+
+
 def test_pooling_keeps_float32():
     x = ag.tensor(RNG.standard_normal((1, 2, 6, 6)).astype(np.float32), requires_grad=True)
     for layer in (nn.MaxPool2d(2), nn.AvgPool2d(3, 2, 1, ceil_mode=True), nn.AdaptiveAvgPool2d(4)):
@@ -192,7 +232,14 @@ def test_pooling_keeps_float32():
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda: nn.MaxPool2d(2)(ag.zeros((3, 8, 8))), r"MaxPool2d: input of shape \(3, 8, 8\) must be 4-D"),
+    (lambda: nn.MaxPool2d(2)(ag.zeros((8, 8))),
+     r"MaxPool2d: input of shape \(8, 8\) must be 4-D \(N, C, H, W\) or 3-D \(C, H, W\) \(unbatched\)"),
+    (lambda: F.max_pool2d(ag.zeros((1, 1, 1, 8, 8)), 2), r"max_pool2d: input of shape \(1, 1, 1, 8, 8\) must be 4-D"),
+    (lambda: nn.MaxPool1d(2)(ag.zeros(8)), r"MaxPool1d: input of shape \(8,\) must be 3-D \(N, C, L\) or 2-D \(C, L\)"),
+    (lambda: F.avg_pool1d(ag.zeros((1, 1, 1, 8)), 2), r"avg_pool1d: input of shape \(1, 1, 1, 8\) must be 3-D"),
+    (lambda: nn.AvgPool2d(2)(ag.zeros(8)), r"AvgPool2d: input of shape \(8,\) must be 4-D \(N, C, H, W\) or 3-D"),
+    (lambda: nn.AdaptiveAvgPool1d(2)(ag.zeros(8)), r"AdaptiveAvgPool1d: input of shape \(8,\) must be 3-D"),
+    (lambda: nn.AdaptiveAvgPool2d(2)(ag.zeros((4, 4))), r"AdaptiveAvgPool2d: input of shape \(4, 4\) must be 4-D"),
     (lambda: nn.MaxPool2d(3, padding=2)(ag.zeros((1, 1, 8, 8))), r"MaxPool2d: padding 2 should be at most half"),
     (lambda: nn.AvgPool2d(5)(ag.zeros((1, 1, 4, 8))), r"AvgPool2d: kernel_size \(5, 5\).*larger than the input"),
     (lambda: nn.MaxPool1d(2, stride=0)(ag.zeros((1, 1, 8))), r"MaxPool1d: stride must be positive, got 0"),
