@@ -10,6 +10,8 @@ PyTorch); average pooling is a sum over the windows.
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -137,6 +139,58 @@ def _route(g, arg, like, axis, k, stride, dilation):
     return into
 
 
+def _plane_major(a):
+    """A contiguous (N, C, H, W) array's elements as a 1-D view with each (H, W) plane innermost, row after row,
+    and the axis order that lays it out that way; None when the memory is not laid out so."""
+    order = sorted((0, 1), key=lambda i: -a.strides[i]) + [2, 3]
+    t = a.transpose(order)
+    return (t.reshape(-1), order) if t.flags.c_contiguous else None
+
+
+def _row_max(rows, k, count, stride, dilation):
+    """``_first_max`` over axis 2 of (N, C, H, Wo) by shifted views of the whole flat array (contiguous and
+    vectorised; every row's maximum is taken where the windows need every ``stride``-th), the windows' rows then
+    copied out in ``rows``' layout. Plain ``_first_max`` where that does not apply or would do more work."""
+    flat = _plane_major(rows) if 2 <= k <= 127 and stride <= 2 else None
+    if flat is None:
+        return _first_max(rows, 2, k, count, stride, dilation)
+    flat, order = flat
+    shift, n = dilation * rows.shape[3], flat.size - (k - 1) * dilation * rows.shape[3]
+    out, arg = np.empty(flat.size, rows.dtype), np.empty(flat.size, np.int8)
+    o, a = out[:n], arg[:n]
+    np.greater(flat[shift:shift + n], flat[:n], out=a.view(np.bool_))  # strict: the first maximum wins
+    np.maximum(flat[:n], flat[shift:shift + n], out=o)
+    for j in range(2, k):
+        v = flat[j * shift:j * shift + n]
+        a += (v > o) * (j - a)
+        np.maximum(o, v, out=o)
+    windows = (slice(None), slice(None), _offset_slice(0, count, stride, 1))
+
+    def laid_out(b):
+        return b.reshape(tuple(rows.shape[i] for i in order)).transpose(np.argsort(order))[windows].copy(order="K")
+    return laid_out(out), laid_out(arg)
+
+
+def _route_pairs(g, arg, like):
+    """``_route`` over the last axis for 2-wide windows tiling it, on float32 (little-endian): each value's bits
+    go into the half of a 64-bit pair that ``arg`` (0 or 1) names, by one shift; the other half is exactly 0.
+    None when the layout does not allow it (``like``'s last axis not contiguous)."""
+    into = np.empty_like(like, dtype=g.dtype)
+    if into.strides[-1] != into.itemsize:
+        return None
+    np.left_shift(g.view(np.uint32), arg.view(np.uint8) * np.uint8(32), out=into.view(np.uint64), dtype=np.uint64)
+    return into
+
+
+def _laid_out_like(g, a):
+    """g in a's memory layout, copied when the layouts differ (NumPy loops over mixed layouts in short runs)."""
+    out = np.empty_like(a, dtype=g.dtype)
+    if out.strides == g.strides:
+        return g
+    np.copyto(out, g)
+    return out
+
+
 class WindowMax(Op):
     """Max pooling of x (N, C, H, W) over its windows, separably (over each row's columns, then over rows);
     the gradient goes to each window's first maximum in row-major order."""
@@ -148,7 +202,7 @@ class WindowMax(Op):
         (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
         ho, wo = window_count(x.shape[2], kh, sh, dh), window_count(x.shape[3], kw, sw, dw)
         rows, arg_w = _first_max(x, 3, kw, wo, sw, dw)  # (N, C, H, Wo): each row's window maxima
-        out, arg_h = _first_max(rows, 2, kh, ho, sh, dh)  # (N, C, Ho, Wo)
+        out, arg_h = _row_max(rows, kh, ho, sh, dh)  # (N, C, Ho, Wo)
         self.saved = (INPUT[0], kernel, stride, dilation, arg_h, arg_w)
         return out
 
@@ -161,7 +215,12 @@ class WindowMax(Op):
             hot = (k[..., None] == np.arange(kh * kw)).reshape(k.shape + (kh, kw))
             return _fold(g.reshape(g.shape + (1, 1)) * hot.astype(g.dtype), shape=x.shape, stride=stride,
                          dilation=dilation)
-        rows = _route(g, arg_h, arg_w, 2, kh, stride[0], dilation[0])
+        rows = _route(_laid_out_like(g, arg_h), arg_h, arg_w, 2, kh, stride[0], dilation[0])
+        if (kw, stride[1], dilation[1]) == (2, 2, 1) and 2 * arg_w.shape[3] == x.shape[3] and \
+                rows.dtype == np.float32 and sys.byteorder == "little":
+            into = _route_pairs(rows, arg_w, x)
+            if into is not None:
+                return into
         return _route(rows, arg_w, x, 3, kw, stride[1], dilation[1])
 
 

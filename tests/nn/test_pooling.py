@@ -70,6 +70,33 @@ def test_pooling_values_and_gradients_match_the_loop_reference(reduce, seed):
     np.testing.assert_allclose(xt.grad.data, ref_grad(g), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 2), (3, 1), ((2, 3), (2, 1))])
+@pytest.mark.parametrize("layout", ["C", "channel-major"])
+def test_float32_max_pool_routes_gradients_exactly_with_ties(kernel, stride, layout):
+    """The float32 2x2 path (gradients moved as 64-bit pairs) and the whole-array row maxima, in both memory
+    layouts a conv gives or a reshape gives, with many ties: each gradient lands on the first maximum of its
+    window, as the loop reference (and PyTorch) put it; bit for bit where windows are disjoint."""
+    rng = np.random.default_rng(7)
+    shape = (3, 4, 8, 10)
+    x = rng.integers(-2, 3, shape).astype(np.float32)  # five values: ties in most windows
+    if layout == "channel-major":
+        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    kernel2, stride2 = (kernel,) * 2 if isinstance(kernel, int) else kernel, (stride,) * 2 if isinstance(
+        stride, int) else stride
+    ref, ref_grad = naive_pool(x.astype(np.float64), kernel2, stride2, (0, 0), "max")
+    xt = ag.tensor(x, requires_grad=True)
+    out = F.max_pool2d(xt, kernel, stride)
+    np.testing.assert_array_equal(out.data, ref.astype(np.float32))
+    g = rng.standard_normal(ref.shape).astype(np.float32)
+    out.backward(g)
+    assert xt.grad.dtype == np.float32
+    expected = ref_grad(g.astype(np.float64)).astype(np.float32)
+    if all(s >= k for k, s in zip(kernel2, stride2)):  # disjoint windows: every gradient is moved, not summed
+        np.testing.assert_array_equal(xt.grad.data, expected)
+    else:
+        np.testing.assert_allclose(xt.grad.data, expected, rtol=1e-6, atol=1e-6)
+
+
 def test_max_pool_indices_are_flat_per_channel_plane():
     x = _distinct((1, 2, 4, 4), RNG)
     out, idx = F.max_pool2d(x, 2, return_indices=True)
