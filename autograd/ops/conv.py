@@ -150,7 +150,7 @@ def _plane_major(a):
 def _row_max(rows, k, count, stride, dilation):
     """``_first_max`` over axis 2 of (N, C, H, Wo) by shifted views of the whole flat array (contiguous and
     vectorised; every row's maximum is taken where the windows need every ``stride``-th), the windows' rows then
-    copied out in ``rows``' layout. Plain ``_first_max`` where that does not apply or would do more work."""
+    read off in ``rows``' layout. Plain ``_first_max`` where that does not apply or would do more work."""
     flat = _plane_major(rows) if 2 <= k <= 127 and stride <= 2 else None
     if flat is None:
         return _first_max(rows, 2, k, count, stride, dilation)
@@ -165,10 +165,9 @@ def _row_max(rows, k, count, stride, dilation):
         a += (v > o) * (j - a)
         np.maximum(o, v, out=o)
     windows = (slice(None), slice(None), _offset_slice(0, count, stride, 1))
-
-    def laid_out(b):
-        return b.reshape(tuple(rows.shape[i] for i in order)).transpose(np.argsort(order))[windows].copy(order="K")
-    return laid_out(out), laid_out(arg)
+    inverse = tuple(order.index(i) for i in range(4))
+    out, arg = (b.reshape(tuple(rows.shape[i] for i in order)).transpose(inverse)[windows] for b in (out, arg))
+    return out, arg.copy(order="K")  # the maxima as a view; the offsets compact for the backward's masks
 
 
 def _route_pairs(g, arg, like):
@@ -344,9 +343,9 @@ class Conv2dOp(Op):
             window_count(xp.shape[3], kernel[1], stride[1], dilation[1])
         wm = _by_group(w, groups, cols.shape[-2])
         out = np.matmul(wm, cols, out=_matrix(wm.shape[:-1], cols.shape[-1], np.result_type(w, cols)))
+        if b is not None:  # on the matrix: as a 4-D broadcast over its padded rows it is several times slower
+            out += b.reshape(wm.shape[:-1] + (1,))
         out = out.reshape(o, n, ho, wo)
-        if b is not None:
-            out += b.reshape(o, 1, 1, 1)
         # The columns are a cache for the plain backward (held in a tuple: unused when the backward is recorded).
         self.saved = (INPUT[0], INPUT[1], (cols,), xp.shape, stride, padding, dilation, groups)
         return out.transpose(1, 0, 2, 3)
@@ -363,8 +362,8 @@ class Conv2dOp(Op):
         if self.needs_grad(0):
             gx = self._padded_input_grad(w, g, padded_shape, stride, dilation, groups)
             gx = _unpad(gx, x.shape, padding)
-        if self.needs_grad(2):
-            gb = gm.sum(axis=-1).reshape(-1)
+        if self.needs_grad(2):  # a matrix-vector product: three times faster than NumPy's sum over the rows
+            gb = (gm @ np.ones(gm.shape[-1], gm.dtype)).reshape(-1)
         return gx, gw, gb
 
     @staticmethod
