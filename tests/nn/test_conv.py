@@ -152,6 +152,23 @@ def test_conv2d_layer_layout_and_default_initialisation():
     assert nn.Conv1d(3, 4, 5, bias=False).weight.shape == (4, 3, 5) and nn.Conv1d(3, 4, 5, bias=False).bias is None
 
 
+@pytest.mark.parametrize("groups, dilation", [(1, 1), (2, 1), (1, 2)])
+def test_a_long_batch_takes_the_blocked_weight_gradient_and_shifted_input_gradient(groups, dilation):
+    """Thousands of output positions with few channels: the weight gradient is summed over column blocks and the
+    stride-1 input gradient is folded by flat shifts; both against the loop reference."""
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((6, 2, 40, 41)), rng.standard_normal((4, 2 // groups, 3, 3)), rng.standard_normal(4)
+    pads = _pads(dilation, (3, 3), (dilation, dilation))
+    ref, ref_grads = naive_conv2d(x, w, b, (1, 1), pads, (dilation, dilation), groups)
+    xt, wt, bt = (ag.tensor(a, requires_grad=True) for a in (x, w, b))
+    out = F.conv2d(xt, wt, bt, 1, dilation, dilation, groups)
+    np.testing.assert_allclose(out.data, ref, rtol=1e-10, atol=1e-10)
+    g = rng.standard_normal(ref.shape)
+    out.backward(g)
+    for got, want in zip((xt.grad, wt.grad, bt.grad), ref_grads(g)):
+        np.testing.assert_allclose(got.data, want, rtol=1e-10, atol=1e-10)
+
+
 def test_float32_stays_float32_through_conv_and_its_gradients():
     conv = nn.Conv2d(2, 3, 3, padding=1, dtype=np.float32)
     x = ag.tensor(RNG.standard_normal((2, 2, 5, 5)).astype(np.float32), requires_grad=True)
