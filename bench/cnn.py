@@ -132,12 +132,16 @@ def _torch_model(torch, p):
 
 def _interleaved_cpu_ms(steps: dict, rounds: int = 12, number: int = 3) -> dict:
     """Best process CPU time per call of each step, the steps taking turns (fairer than wall clock when other
-    jobs load the machine: waiting for a core is not counted, and every step sees the same conditions)."""
+    jobs load the machine: waiting for a core is not counted, and every step sees the same conditions). The
+    order rotates every round, so each step follows each other one equally often: a step right after
+    PyTorch's (or any long AVX-512 matrix product) runs up to 0.5-1 ms slower on these machines."""
     best = dict.fromkeys(steps, float("inf"))
     for fn in steps.values():
         fn()
-    for _ in range(rounds):
-        for name, fn in steps.items():
+    names = list(steps)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn = steps[name]
             start = time.process_time()
             for _ in range(number):
                 fn()
