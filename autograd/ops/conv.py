@@ -324,26 +324,30 @@ def _weight_grad(cols, gm):
 
 
 def _input_grad_shifted(w, g, padded_shape, dilation, groups):
-    """fold(Wᵀ G) for stride 1: G (O, N, Ho, Wo) is placed at its windows' corners in the padded input's
-    layout (zeros elsewhere), so kernel offset (i, j)'s block of Wᵀ G is added at one flat shift of the
-    padded input, i·dh·Wp + j·dw: nine long 2-D adds. Needs a finite weight (the zeros then add exact zeros)."""
+    """fold(Wᵀ G) for stride 1 by flat shifts. G (O, N, Ho, Wo) is laid out row by row, each image's row h side by
+    side ((Ho, N, Wp), zeros past Wo), so kernel offset (i, j)'s block of Wᵀ G is added at one shift,
+    i·dh·N·Wp + j·dw, of the padded input laid out (C, Hp, N, Wp): nine long 2-D adds. The result is copied back to
+    the channel-major (C, N, Hp, Wp) order. Needs a finite weight (the zeros then add exact zeros)."""
     o, n, ho, wo = g.shape
     c, hp, wp = padded_shape[1:]
     kh, kw = w.shape[2:]
     dtype = np.result_type(w, g)
-    length = n * hp * wp
-    corners = _matrix((o,), length, dtype, zero=True)
-    _copy_rows(_split(corners, (o, n, hp, wp))[:, :, :ho, :wo], g.astype(dtype, copy=False))
+    row = n * wp  # one row of every image
+    length = ho * row
+    rows = _matrix((o,), length, dtype, zero=True)
+    _copy_rows(_split(rows, (o, ho, n, wp))[..., :wo], g.transpose(0, 2, 1, 3).astype(dtype, copy=False))
     wt = _by_group(w, groups, w.shape[1] * kh * kw).swapaxes(-1, -2)  # (C·kH·kW, O), per group
-    dcols = np.matmul(wt, _by_group(corners, groups, length), out=_matrix(wt.shape[:-1], length, dtype))
+    dcols = np.matmul(wt, _by_group(rows, groups, length), out=_matrix(wt.shape[:-1], length, dtype))
     blocks = dcols.reshape(c, kh, kw, length)  # the groups' rows are the channels' in order
-    spill = (kh - 1) * dilation[0] * wp + (kw - 1) * dilation[1]  # the last offset's shift past the end
-    out = np.zeros((c, length + spill), dtype)
+    spill = (kw - 1) * dilation[1]  # the last column offset's shift past the end
+    out = np.zeros((c, hp * row + spill), dtype)
     for i in range(kh):
         for j in range(kw):
-            start = i * dilation[0] * wp + j * dilation[1]
+            start = i * dilation[0] * row + j * dilation[1]
             out[:, start:start + length] += blocks[:, i, j]
-    return _split(out[:, :length], (c, n, hp, wp)).transpose(1, 0, 2, 3)
+    planes = np.empty((c, n, hp, wp), dtype)
+    _copy_rows(planes, _split(out[:, :hp * row], (c, hp, n, wp)).transpose(0, 2, 1, 3))
+    return planes.transpose(1, 0, 2, 3)
 
 
 def _unpad(gx, x_shape, padding):
