@@ -198,6 +198,29 @@ def run() -> list[dict]:
     return rows
 
 
+def nn_steps(count: int) -> None:
+    """Three warm-up nn steps and ``count`` more, for instruction counts (``python -m bench.cnn --steps K``:
+    callgrind's total for K = 10 minus K = 0, over 10, is one step's)."""
+    import nn
+    from nn import optim
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((BATCH, 1, 28, 28)).astype(np.float32)
+    labels = rng.integers(0, 10, BATCH)
+    model = graphgrad_model(_params(np.random.default_rng(0)))
+    opt = optim.SGD(model.parameters(), lr=LR)
+    xt, yt = ag.tensor(x), ag.tensor(labels)
+    for _ in range(3 + count):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(xt), yt).backward()
+        opt.step()
+
+
 if __name__ == "__main__":
-    for r in run():
-        print(r)
+    import sys
+
+    if sys.argv[1:2] == ["--steps"]:
+        nn_steps(int(sys.argv[2]))
+    else:
+        for r in run():
+            print(r)
