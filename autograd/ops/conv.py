@@ -7,6 +7,11 @@ recorded through the same two ops. ``conv2d`` is one op (the windows as im2col c
 weights in one matrix product); its recorded backward is written with that pair and matmul, so it is
 differentiable again. ``window_max`` is max pooling (the first maximum of a window wins, as in
 PyTorch); average pooling is a sum over the windows.
+
+The plain (NumPy) backward and the forwards have faster paths that compute the same values: a stride-1
+input gradient folded by flat shifts of one product, BLAS operands with cache-friendly row strides, window
+rows copied as byte blocks, and max pooling's rows and float32 2x2 gradients handled over whole arrays. Each
+says what it measured; bench/README.md ("cnn_train_step, round 2") has the figures.
 """
 from __future__ import annotations
 
@@ -404,7 +409,7 @@ class Conv2dOp(Op):
         """The padded input's gradient, by the fastest fold the configuration allows."""
         n, o, ho, wo = g.shape
         g4 = g.transpose((1, 0, 2, 3))
-        if stride == (1, 1) and padded_shape[2] * padded_shape[3] <= 2 * ho * wo and np.isfinite(w).all():
+        if stride == (1, 1) and padded_shape[3] <= 2 * wo and np.isfinite(w).all():  # padding columns at most double
             return _input_grad_shifted(w, g4, padded_shape, dilation, groups)
         if groups == 1:
             return _input_grad(w, g4.reshape(o, -1), padded_shape, (n, ho, wo), stride, dilation)
