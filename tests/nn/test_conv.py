@@ -312,3 +312,33 @@ def test_conv2d_gradients_first_and_second_order_on_drawn_configurations(data):
     w = ag.tensor(rng.standard_normal((groups, 1) + kernel), requires_grad=True)
     b = ag.tensor(rng.standard_normal(groups), requires_grad=True)
     check_gradients(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups), x, w, b)
+
+
+def test_bench_cnn_step_matches_the_numpy_floor_and_pytorch():
+    """bench/cnn.py's step in float32 (channel-major conv outputs, 2x2 pools, a C-ordered gradient from Flatten:
+    the layouts the fast paths are for): nn's SGD step moves every parameter as the hand-written NumPy step and
+    PyTorch's do."""
+    from bench import cnn
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((8, 1, 28, 28)).astype(np.float32)
+    labels = rng.integers(0, 10, 8)
+    start = cnn._params(np.random.default_rng(0))
+    by_hand = {k: v.copy() for k, v in start.items()}
+    cnn.numpy_train_step(by_hand, x, labels)
+    model = cnn.graphgrad_model(start)
+    opt = nn.optim.SGD(model.parameters(), lr=cnn.LR)
+    F.cross_entropy(model(ag.tensor(x)), ag.tensor(labels)).backward()
+    opt.step()
+    ours = [p.data for p in model.parameters()]
+    for got, (key, want) in zip(ours, by_hand.items()):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=key)
+        assert not np.array_equal(want, start[key])  # the step moved it
+    torch = pytest.importorskip("torch")
+    tmodel = cnn._torch_model(torch, start)
+    topt = torch.optim.SGD(tmodel.parameters(), lr=cnn.LR)
+    torch.nn.functional.cross_entropy(tmodel(torch.from_numpy(x)), torch.from_numpy(labels)).backward()
+    topt.step()
+    for got, want in zip(ours, tmodel.parameters()):
+        np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-5, atol=1e-6)
