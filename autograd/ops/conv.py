@@ -412,7 +412,7 @@ class Conv2dOp(Op):
         if stride == (1, 1) and padded_shape[3] <= 2 * wo and np.isfinite(w).all():  # padding columns at most double
             return _input_grad_shifted(w, g4, padded_shape, dilation, groups)
         if groups == 1:
-            return _input_grad(w, g4.reshape(o, -1), padded_shape, (n, ho, wo), stride, dilation)
+            return _input_grad(w, g4.reshape(o, n * ho * wo), padded_shape, (n, ho, wo), stride, dilation)
         kernel = w.shape[2:]
         gm = _by_group(g4, groups, n * ho * wo)
         dcols = _by_group(w, groups, w.shape[1] * kernel[0] * kernel[1]).swapaxes(-1, -2) @ gm
