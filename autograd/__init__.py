@@ -1,5 +1,6 @@
 """graphgrad's autograd: a Tensor that records a dynamic graph, and reverse-mode
 differentiation over it (first and higher order)."""
+from . import allocator  # noqa: F401  (glibc keeps freed memory for reuse; GRAPHGRAD_MALLOC=system opts out)
 from .dtypes import get_default_dtype, set_default_dtype
 from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .tensor import Tensor, from_numpy, tensor

@@ -209,7 +209,8 @@ def _row(label: str, t: dict) -> dict:
 
 
 def run() -> list[dict]:
-    rows = [_row("default malloc", _measure())]
+    here = "malloc keeps freed memory: autograd.allocator" if ag.allocator.tuned else "default malloc"
+    rows = [_row(here, _measure())]
     try:
         rows.append(_row("malloc keeps freed memory", _measure_in_subprocess(_KEEP_FREED_MEMORY)))
     except Exception as e:  # noqa: BLE001 -- the in-process figure stands on its own

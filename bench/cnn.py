@@ -132,12 +132,16 @@ def _torch_model(torch, p):
 
 def _interleaved_cpu_ms(steps: dict, rounds: int = 12, number: int = 3) -> dict:
     """Best process CPU time per call of each step, the steps taking turns (fairer than wall clock when other
-    jobs load the machine: waiting for a core is not counted, and every step sees the same conditions)."""
+    jobs load the machine: waiting for a core is not counted, and every step sees the same conditions). The
+    order rotates every round, so each step follows each other one equally often: a step right after
+    PyTorch's (or any long AVX-512 matrix product) runs up to 0.5-1 ms slower on these machines."""
     best = dict.fromkeys(steps, float("inf"))
     for fn in steps.values():
         fn()
-    for _ in range(rounds):
-        for name, fn in steps.items():
+    names = list(steps)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn = steps[name]
             start = time.process_time()
             for _ in range(number):
                 fn()
@@ -182,7 +186,8 @@ def run() -> list[dict]:
     wall = {name: per_call_us(fn, number=10) / 1e3 for name, fn in steps.items()}
     cpu = _interleaved_cpu_ms(steps)
     rows = []
-    for kind, t in (("wall clock", wall), ("CPU time, interleaved", cpu)):
+    malloc = "malloc keeps freed memory" if ag.allocator.tuned else "system malloc"  # see autograd/allocator.py
+    for kind, t in (("wall clock, " + malloc, wall), ("CPU time, interleaved, " + malloc, cpu)):
         rows.append({"benchmark": f"cnn_train_step ({kind}): 2 conv + 2 max-pool + linear, batch 32 of 1×28×28, SGD",
                      "graphgrad": f"{t['graphgrad']:.2f} ms", "baseline": f"NumPy by hand {t['numpy']:.2f} ms",
                      "result": f"{t['graphgrad'] / t['numpy']:.2f}x NumPy (target ≤ 1.5x)"})
@@ -193,6 +198,29 @@ def run() -> list[dict]:
     return rows
 
 
+def nn_steps(count: int) -> None:
+    """Three warm-up nn steps and ``count`` more, for instruction counts (``python -m bench.cnn --steps K``:
+    callgrind's total for K = 10 minus K = 0, over 10, is one step's)."""
+    import nn
+    from nn import optim
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((BATCH, 1, 28, 28)).astype(np.float32)
+    labels = rng.integers(0, 10, BATCH)
+    model = graphgrad_model(_params(np.random.default_rng(0)))
+    opt = optim.SGD(model.parameters(), lr=LR)
+    xt, yt = ag.tensor(x), ag.tensor(labels)
+    for _ in range(3 + count):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(xt), yt).backward()
+        opt.step()
+
+
 if __name__ == "__main__":
-    for r in run():
-        print(r)
+    import sys
+
+    if sys.argv[1:2] == ["--steps"]:
+        nn_steps(int(sys.argv[2]))
+    else:
+        for r in run():
+            print(r)

@@ -3,6 +3,7 @@
 Arguments are checked and normalised here (int or tuple, padding 'valid' / 'same' / 'full', ceil mode);
 the computation is ``autograd.ops.conv``: windows of the input as a zero-copy view, one matrix product
 for a convolution, and the windows' adjoint for the input gradient. 1-D forms run the 2-D code on H = 1.
+Unbatched input ((C, L) or (C, H, W)) is accepted wherever PyTorch accepts it and gives unbatched results.
 """
 from __future__ import annotations
 
@@ -63,17 +64,35 @@ def conv_padding(padding, kernel, stride, dilation, fn: str) -> tuple[int, ...]:
     return tuple(p for p in _ints(padding, n, "padding", fn, 0) for _ in range(2))
 
 
-def _check_input(x: Tensor, ndim: int, fn: str) -> None:
-    layout = "(N, C, L)" if ndim == 3 else "(N, C, H, W)"
-    if x.ndim != ndim:
-        raise ValueError(f"{fn}: input of shape {x.shape} must be {ndim}-D {layout}")
+def _layouts(dims: int) -> tuple[str, str]:
+    """The batched and unbatched layouts of a ``dims``-D convolution or pooling input."""
+    return ("(N, C, L)", "(C, L)") if dims == 1 else ("(N, C, H, W)", "(C, H, W)")
+
+
+def check_rank(shape, dims: int, fn: str) -> None:
+    """A ValueError naming ``fn`` unless ``shape`` is batched (N, C, *spatial) or unbatched (C, *spatial)."""
+    if len(shape) not in (dims + 1, dims + 2):
+        batched, unbatched = _layouts(dims)
+        raise ValueError(f"{fn}: input of shape {tuple(shape)} must be {dims + 2}-D {batched} or "
+                         f"{dims + 1}-D {unbatched} (unbatched)")
+
+
+def _batched(x: Tensor, dims: int, fn: str) -> tuple[Tensor, bool]:
+    """x with its batch axis: an unbatched input ((C, L) or (C, H, W), as PyTorch accepts) gains one of size 1."""
+    check_rank(x.shape, dims, fn)
     if x.dtype.kind != "f":
         raise TypeError(f"{fn}: expected a floating-point input, got dtype {x.dtype}")
+    return (x.reshape((1,) + x.shape), True) if x.ndim == dims + 1 else (x, False)
+
+
+def _unbatched(out, unbatched: bool):
+    """``out`` without the batch axis ``_batched`` added (results of unbatched input are unbatched)."""
+    return out.reshape(out.shape[1:]) if unbatched else out
 
 
 def _conv(x, weight, bias, stride, padding, dilation, groups, dims: int, fn: str) -> Tensor:
     x, w = _as_tensor(x, fn), _as_tensor(weight, fn)
-    _check_input(x, dims + 2, fn)
+    x, unbatched = _batched(x, dims, fn)
     if w.ndim != dims + 2:
         raise ValueError(f"{fn}: weight of shape {w.shape} must be {dims + 2}-D "
                          f"(out_channels, in_channels/groups{', kL' if dims == 1 else ', kH, kW'})")
@@ -107,17 +126,20 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, dims: int, fn: str
         n, c, length = x.shape
         out = _cv.conv2d(x.reshape(n, c, 1, length), w.reshape(w.shape[:2] + (1,) + kernel), bias,
                          stride=(1,) + stride, padding=(0, 0) + pads, dilation=(1,) + dilation, groups=groups, fn=fn)
-        return out.reshape(out.shape[0], out.shape[1], out.shape[3])
-    return _cv.conv2d(x, w, bias, stride=stride, padding=pads, dilation=dilation, groups=groups, fn=fn)
+        return _unbatched(out.reshape(out.shape[0], out.shape[1], out.shape[3]), unbatched)
+    return _unbatched(_cv.conv2d(x, w, bias, stride=stride, padding=pads, dilation=dilation, groups=groups, fn=fn),
+                      unbatched)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
-    """1-D cross-correlation of (N, C, L) with weight (O, C/groups, kL), as ``torch.nn.functional.conv1d``."""
+    """1-D cross-correlation of (N, C, L) or unbatched (C, L) with weight (O, C/groups, kL), as
+    ``torch.nn.functional.conv1d``."""
     return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
-    """2-D cross-correlation of (N, C, H, W) with weight (O, C/groups, kH, kW), as ``torch.nn.functional.conv2d``."""
+    """2-D cross-correlation of (N, C, H, W) or unbatched (C, H, W) with weight (O, C/groups, kH, kW), as
+    ``torch.nn.functional.conv2d``."""
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
@@ -160,8 +182,7 @@ def _lift(x, dims):
 
 
 def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, dims, fn):
-    x = _as_tensor(x, fn)
-    _check_input(x, dims + 2, fn)
+    x, unbatched = _batched(_as_tensor(x, fn), dims, fn)
     kernel, stride, pads, dilation, over = _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode, dims, fn)
     if dims == 1:
         kernel, stride, pads, dilation, over = (1,) + kernel, (1,) + stride, (0,) + pads, (1,) + dilation, (0,) + over
@@ -171,8 +192,9 @@ def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indic
     if dims == 1:
         out = out.reshape(out.shape[0], out.shape[1], out.shape[3])
     if not return_indices:
-        return out
-    return out, ag.Tensor(_max_indices(x4.data, kernel, stride, sides, dilation).reshape(out.shape))
+        return _unbatched(out, unbatched)
+    indices = ag.Tensor(_max_indices(x4.data, kernel, stride, sides, dilation).reshape(out.shape))
+    return _unbatched(out, unbatched), _unbatched(indices, unbatched)
 
 
 def _max_indices(x, kernel, stride, sides, dilation):
@@ -189,19 +211,19 @@ def _max_indices(x, kernel, stride, sides, dilation):
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
                return_indices: bool = False):
-    """Max over windows of (N, C, L), as ``torch.nn.functional.max_pool1d`` (indices into L)."""
+    """Max over windows of (N, C, L) or unbatched (C, L), as ``torch.nn.functional.max_pool1d`` (indices into L)."""
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1, "max_pool1d")
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
                return_indices: bool = False):
-    """Max over windows of (N, C, H, W), as ``torch.nn.functional.max_pool2d`` (indices h * W + w per plane)."""
+    """Max over windows of (N, C, H, W) or unbatched (C, H, W), as ``torch.nn.functional.max_pool2d`` (indices
+    h * W + w per plane)."""
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2, "max_pool2d")
 
 
 def _avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, dims, fn):
-    x = _as_tensor(x, fn)
-    _check_input(x, dims + 2, fn)
+    x, unbatched = _batched(_as_tensor(x, fn), dims, fn)
     if divisor_override is not None and (isinstance(divisor_override, bool) or
                                          not isinstance(divisor_override, (int, np.integer)) or divisor_override < 1):
         raise ValueError(f"{fn}: divisor_override must be a positive int, got {divisor_override!r}")
@@ -210,18 +232,18 @@ def _avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad, div
         kernel, stride, pads, over = (1,) + kernel, (1,) + stride, (0,) + pads, (0,) + over
     out = _cv.avg_pool2d(_lift(x, dims), kernel, stride, (pads[0], pads[0], pads[1], pads[1]), over,
                          count_include_pad, divisor_override, fn=fn)
-    return out.reshape(out.shape[0], out.shape[1], out.shape[3]) if dims == 1 else out
+    return _unbatched(out.reshape(out.shape[0], out.shape[1], out.shape[3]) if dims == 1 else out, unbatched)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True) -> Tensor:
-    """Mean over windows of (N, C, L), as ``torch.nn.functional.avg_pool1d``."""
+    """Mean over windows of (N, C, L) or unbatched (C, L), as ``torch.nn.functional.avg_pool1d``."""
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1, "avg_pool1d")
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override: int | None = None) -> Tensor:
-    """Mean over windows of (N, C, H, W), as ``torch.nn.functional.avg_pool2d``."""
+    """Mean over windows of (N, C, H, W) or unbatched (C, H, W), as ``torch.nn.functional.avg_pool2d``."""
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2,
                      "avg_pool2d")
 
@@ -236,8 +258,7 @@ def _averaging_matrix(size: int, out: int, dtype) -> np.ndarray:
 
 
 def _adaptive(x, output_size, dims, fn):
-    x = _as_tensor(x, fn)
-    _check_input(x, dims + 2, fn)
+    x, unbatched = _batched(_as_tensor(x, fn), dims, fn)
     if output_size is None or isinstance(output_size, (str, bytes)):
         sizes = ()
     elif isinstance(output_size, (int, np.integer)):
@@ -253,18 +274,19 @@ def _adaptive(x, output_size, dims, fn):
     if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
         raise ValueError(f"{fn}: output_size must be positive, got {output_size!r}")
     if all(s == 1 for s in sizes):
-        return ag.mean(x, axis=tuple(range(2, 2 + dims)), keepdims=True)
+        return _unbatched(ag.mean(x, axis=tuple(range(2, 2 + dims)), keepdims=True), unbatched)
     out = x
     if dims == 2:  # rows: A_h (oh, H) @ x
         out = ag.matmul(_averaging_matrix(x.shape[2], sizes[0], x.dtype), out)
-    return ag.matmul(out, _averaging_matrix(x.shape[-1], sizes[-1], x.dtype).T)  # columns: x @ A_wᵀ
+    return _unbatched(ag.matmul(out, _averaging_matrix(x.shape[-1], sizes[-1], x.dtype).T), unbatched)  # x @ A_wᵀ
 
 
 def adaptive_avg_pool1d(input, output_size) -> Tensor:
-    """Mean over PyTorch's adaptive bins of (N, C, L) giving length ``output_size``."""
+    """Mean over PyTorch's adaptive bins of (N, C, L) or (C, L) giving length ``output_size``."""
     return _adaptive(input, output_size, 1, "adaptive_avg_pool1d")
 
 
 def adaptive_avg_pool2d(input, output_size) -> Tensor:
-    """Mean over PyTorch's adaptive bins of (N, C, H, W) giving ``output_size`` (int, pair; None keeps a side)."""
+    """Mean over PyTorch's adaptive bins of (N, C, H, W) or (C, H, W) giving ``output_size`` (int, pair; None
+    keeps a side)."""
     return _adaptive(input, output_size, 2, "adaptive_avg_pool2d")

@@ -10,7 +10,7 @@ import autograd as ag
 from autograd.checks import float_dtype
 
 from .. import init
-from ..functional_conv import _conv, _ints, conv_padding
+from ..functional_conv import _conv, _ints, check_rank, conv_padding
 from ..module import Module, Parameter
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -61,11 +61,10 @@ class _ConvNd(Module):
     def forward(self, x):
         name = type(self).__name__
         shape = np.shape(x.data if isinstance(x, ag.Tensor) else x)
-        if len(shape) != self._dims + 2:
-            layout = "(N, C, L)" if self._dims == 1 else "(N, C, H, W)"
-            raise ValueError(f"{name}: input of shape {shape} must be {self._dims + 2}-D {layout}")
-        if shape[1] != self.in_channels:
-            raise ValueError(f"{name}: input of shape {shape} has {shape[1]} channels, expected "
+        check_rank(shape, self._dims, name)
+        channels = shape[-self._dims - 1]
+        if channels != self.in_channels:
+            raise ValueError(f"{name}: input of shape {shape} has {channels} channels, expected "
                              f"in_channels={self.in_channels}")
         return _conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self._dims,
                      name)
@@ -84,13 +83,15 @@ class _ConvNd(Module):
 
 
 class Conv1d(_ConvNd):
-    """1-D convolution of (N, C_in, L) to (N, C_out, L_out); weight (out, in/groups, k)."""
+    """1-D convolution of (N, C_in, L) to (N, C_out, L_out), or unbatched (C_in, L) to (C_out, L_out); weight
+    (out, in/groups, k)."""
 
     _dims = 1
 
 
 class Conv2d(_ConvNd):
-    """2-D convolution of (N, C_in, H, W) to (N, C_out, H_out, W_out); weight (out, in/groups, kH, kW).
+    """2-D convolution of (N, C_in, H, W) to (N, C_out, H_out, W_out), or unbatched (C_in, H, W) to
+    (C_out, H_out, W_out); weight (out, in/groups, kH, kW).
 
     H_out = ⌊(H + p_top + p_bottom − d(k − 1) − 1) / s⌋ + 1, and likewise W_out.
     """

@@ -18,7 +18,7 @@ class _MaxPool(Module):
 
 
 class MaxPool1d(_MaxPool):
-    """Max over windows of (N, C, L)."""
+    """Max over windows of (N, C, L) or unbatched (C, L)."""
 
     def forward(self, x):
         return Fc._max_pool(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
@@ -26,7 +26,8 @@ class MaxPool1d(_MaxPool):
 
 
 class MaxPool2d(_MaxPool):
-    """Max over windows of (N, C, H, W); ``return_indices`` gives h * W + w per channel plane, as PyTorch."""
+    """Max over windows of (N, C, H, W) or unbatched (C, H, W); ``return_indices`` gives h * W + w per channel
+    plane, as PyTorch."""
 
     def forward(self, x):
         return Fc._max_pool(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
@@ -34,7 +35,7 @@ class MaxPool2d(_MaxPool):
 
 
 class AvgPool1d(Module):
-    """Mean over windows of (N, C, L)."""
+    """Mean over windows of (N, C, L) or unbatched (C, L)."""
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad: bool = True) -> None:
@@ -51,7 +52,7 @@ class AvgPool1d(Module):
 
 
 class AvgPool2d(Module):
-    """Mean over windows of (N, C, H, W)."""
+    """Mean over windows of (N, C, H, W) or unbatched (C, H, W)."""
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
                  divisor_override: int | None = None) -> None:
@@ -68,7 +69,7 @@ class AvgPool2d(Module):
 
 
 class AdaptiveAvgPool1d(Module):
-    """Mean over PyTorch's adaptive bins of (N, C, L) to length ``output_size``."""
+    """Mean over PyTorch's adaptive bins of (N, C, L) or (C, L) to length ``output_size``."""
 
     def __init__(self, output_size) -> None:
         super().__init__()
@@ -82,7 +83,8 @@ class AdaptiveAvgPool1d(Module):
 
 
 class AdaptiveAvgPool2d(AdaptiveAvgPool1d):
-    """Mean over PyTorch's adaptive bins of (N, C, H, W) to ``output_size`` (1 gives global average pooling)."""
+    """Mean over PyTorch's adaptive bins of (N, C, H, W) or (C, H, W) to ``output_size`` (1 gives global average
+    pooling)."""
 
     def forward(self, x):
         return Fc._adaptive(x, self.output_size, 2, "AdaptiveAvgPool2d")

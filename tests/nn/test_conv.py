@@ -152,6 +152,23 @@ def test_conv2d_layer_layout_and_default_initialisation():
     assert nn.Conv1d(3, 4, 5, bias=False).weight.shape == (4, 3, 5) and nn.Conv1d(3, 4, 5, bias=False).bias is None
 
 
+@pytest.mark.parametrize("groups, dilation", [(1, 1), (2, 1), (1, 2)])
+def test_a_long_batch_takes_the_blocked_weight_gradient_and_shifted_input_gradient(groups, dilation):
+    """Thousands of output positions with few channels: the weight gradient is summed over column blocks and the
+    stride-1 input gradient is folded by flat shifts; both against the loop reference."""
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((6, 2, 40, 41)), rng.standard_normal((4, 2 // groups, 3, 3)), rng.standard_normal(4)
+    pads = _pads(dilation, (3, 3), (dilation, dilation))
+    ref, ref_grads = naive_conv2d(x, w, b, (1, 1), pads, (dilation, dilation), groups)
+    xt, wt, bt = (ag.tensor(a, requires_grad=True) for a in (x, w, b))
+    out = F.conv2d(xt, wt, bt, 1, dilation, dilation, groups)
+    np.testing.assert_allclose(out.data, ref, rtol=1e-10, atol=1e-10)
+    g = rng.standard_normal(ref.shape)
+    out.backward(g)
+    for got, want in zip((xt.grad, wt.grad, bt.grad), ref_grads(g)):
+        np.testing.assert_allclose(got.data, want, rtol=1e-10, atol=1e-10)
+
+
 def test_float32_stays_float32_through_conv_and_its_gradients():
     conv = nn.Conv2d(2, 3, 3, padding=1, dtype=np.float32)
     x = ag.tensor(RNG.standard_normal((2, 2, 5, 5)).astype(np.float32), requires_grad=True)
@@ -177,15 +194,17 @@ def _torch_conv(torch, ours):
     dict(in_channels=2, out_channels=3, kernel_size=2, padding="valid", stride=3),
 ])
 @pytest.mark.parametrize("dims", [1, 2])
-def test_conv_layers_match_pytorch(args, dims):
+@pytest.mark.parametrize("batch", [(2,), ()], ids=["batched", "unbatched"])
+def test_conv_layers_match_pytorch(args, dims, batch):
     torch = pytest.importorskip("torch")
     if dims == 1:
         args = {k: (v[0] if isinstance(v, tuple) else v) for k, v in args.items()}
     ours = (nn.Conv2d if dims == 2 else nn.Conv1d)(**args, dtype=np.float64)
     theirs = _torch_conv(torch, ours)
-    x = RNG.standard_normal((2, args["in_channels"]) + (9,) * dims)
+    x = RNG.standard_normal(batch + (args["in_channels"],) + (9,) * dims)
     xt, tx = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     out, tout = ours(xt), theirs(tx)
+    assert out.shape == tuple(tout.shape) and out.ndim == x.ndim
     np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-10, atol=1e-12)
     g = RNG.standard_normal(out.shape)
     out.backward(g)
@@ -222,8 +241,12 @@ def test_batchnorm2d_on_conv_outputs_matches_pytorch():
 @pytest.mark.parametrize("make, call, match", [
     (lambda: nn.Conv2d(3, 4, 3), lambda m: m(ag.zeros((1, 2, 5, 5))),
      r"Conv2d: input of shape \(1, 2, 5, 5\) has 2 channels, expected in_channels=3"),
-    (lambda: nn.Conv2d(1, 4, 3), lambda m: m(ag.zeros((3, 28, 28))),
-     r"Conv2d: input of shape \(3, 28, 28\) must be 4-D \(N, C, H, W\)"),
+    (lambda: nn.Conv2d(1, 4, 3), lambda m: m(ag.zeros((3, 28, 28))),  # unbatched (C, H, W): C = 3
+     r"Conv2d: input of shape \(3, 28, 28\) has 3 channels, expected in_channels=1"),
+    (lambda: nn.Conv2d(1, 4, 3), lambda m: m(ag.zeros((28, 28))),
+     r"Conv2d: input of shape \(28, 28\) must be 4-D \(N, C, H, W\) or 3-D \(C, H, W\) \(unbatched\)"),
+    (lambda: nn.Conv2d(1, 4, 3), lambda m: m(ag.zeros((1, 1, 1, 8, 8))),
+     r"Conv2d: input of shape \(1, 1, 1, 8, 8\) must be 4-D \(N, C, H, W\) or 3-D"),
     (lambda: nn.Conv1d(1, 4, 3), lambda m: m(ag.zeros((1, 1, 4, 4))),
      r"Conv1d: input of shape \(1, 1, 4, 4\) must be 3-D \(N, C, L\)"),
     (lambda: nn.Conv2d(1, 1, 5), lambda m: m(ag.zeros((1, 1, 4, 6))),
@@ -289,3 +312,33 @@ def test_conv2d_gradients_first_and_second_order_on_drawn_configurations(data):
     w = ag.tensor(rng.standard_normal((groups, 1) + kernel), requires_grad=True)
     b = ag.tensor(rng.standard_normal(groups), requires_grad=True)
     check_gradients(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups), x, w, b)
+
+
+def test_bench_cnn_step_matches_the_numpy_floor_and_pytorch():
+    """bench/cnn.py's step in float32 (channel-major conv outputs, 2x2 pools, a C-ordered gradient from Flatten:
+    the layouts the fast paths are for): nn's SGD step moves every parameter as the hand-written NumPy step and
+    PyTorch's do."""
+    from bench import cnn
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((8, 1, 28, 28)).astype(np.float32)
+    labels = rng.integers(0, 10, 8)
+    start = cnn._params(np.random.default_rng(0))
+    by_hand = {k: v.copy() for k, v in start.items()}
+    cnn.numpy_train_step(by_hand, x, labels)
+    model = cnn.graphgrad_model(start)
+    opt = nn.optim.SGD(model.parameters(), lr=cnn.LR)
+    F.cross_entropy(model(ag.tensor(x)), ag.tensor(labels)).backward()
+    opt.step()
+    ours = [p.data for p in model.parameters()]
+    for got, (key, want) in zip(ours, by_hand.items()):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=key)
+        assert not np.array_equal(want, start[key])  # the step moved it
+    torch = pytest.importorskip("torch")
+    tmodel = cnn._torch_model(torch, start)
+    topt = torch.optim.SGD(tmodel.parameters(), lr=cnn.LR)
+    torch.nn.functional.cross_entropy(tmodel(torch.from_numpy(x)), torch.from_numpy(labels)).backward()
+    topt.step()
+    for got, want in zip(ours, tmodel.parameters()):
+        np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-5, atol=1e-6)

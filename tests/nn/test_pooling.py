@@ -70,6 +70,33 @@ def test_pooling_values_and_gradients_match_the_loop_reference(reduce, seed):
     np.testing.assert_allclose(xt.grad.data, ref_grad(g), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 2), (3, 1), ((2, 3), (2, 1))])
+@pytest.mark.parametrize("layout", ["C", "channel-major"])
+def test_float32_max_pool_routes_gradients_exactly_with_ties(kernel, stride, layout):
+    """The float32 2x2 path (gradients moved as 64-bit pairs) and the whole-array row maxima, in both memory
+    layouts a conv gives or a reshape gives, with many ties: each gradient lands on the first maximum of its
+    window, as the loop reference (and PyTorch) put it; bit for bit where windows are disjoint."""
+    rng = np.random.default_rng(7)
+    shape = (3, 4, 8, 10)
+    x = rng.integers(-2, 3, shape).astype(np.float32)  # five values: ties in most windows
+    if layout == "channel-major":
+        x = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    kernel2, stride2 = (kernel,) * 2 if isinstance(kernel, int) else kernel, (stride,) * 2 if isinstance(
+        stride, int) else stride
+    ref, ref_grad = naive_pool(x.astype(np.float64), kernel2, stride2, (0, 0), "max")
+    xt = ag.tensor(x, requires_grad=True)
+    out = F.max_pool2d(xt, kernel, stride)
+    np.testing.assert_array_equal(out.data, ref.astype(np.float32))
+    g = rng.standard_normal(ref.shape).astype(np.float32)
+    out.backward(g)
+    assert xt.grad.dtype == np.float32
+    expected = ref_grad(g.astype(np.float64)).astype(np.float32)
+    if all(s >= k for k, s in zip(kernel2, stride2)):  # disjoint windows: every gradient is moved, not summed
+        np.testing.assert_array_equal(xt.grad.data, expected)
+    else:
+        np.testing.assert_allclose(xt.grad.data, expected, rtol=1e-6, atol=1e-6)
+
+
 def test_max_pool_indices_are_flat_per_channel_plane():
     x = _distinct((1, 2, 4, 4), RNG)
     out, idx = F.max_pool2d(x, 2, return_indices=True)
@@ -181,6 +208,46 @@ def test_adaptive_avg_pool_matches_pytorch(output_size):
                                    rtol=1e-12)
 
 
+_UNBATCHED = [  # (ours, PyTorch's, arguments): every pooling that PyTorch runs on (C, L) or (C, H, W)
+    ("MaxPool1d", "MaxPool1d", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, return_indices=True)),
+    ("MaxPool2d", "MaxPool2d", dict(kernel_size=(2, 3), stride=(1, 2), padding=(1, 0), return_indices=True)),
+    ("MaxPool2d", "MaxPool2d", dict(kernel_size=2)),
+    ("AvgPool1d", "AvgPool1d", dict(kernel_size=3, stride=2, padding=1, count_include_pad=False)),
+    ("AvgPool2d", "AvgPool2d", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    ("AdaptiveAvgPool1d", "AdaptiveAvgPool1d", dict(output_size=3)),
+    ("AdaptiveAvgPool2d", "AdaptiveAvgPool2d", dict(output_size=(2, 3))),
+    ("AdaptiveAvgPool2d", "AdaptiveAvgPool2d", dict(output_size=1)),
+]
+
+
+@pytest.mark.parametrize("ours, theirs, kwargs", _UNBATCHED)
+def test_unbatched_pooling_matches_pytorch(ours, theirs, kwargs):
+    torch = pytest.importorskip("torch")
+    shape = (3, 8) if ours.endswith("1d") else (3, 7, 8)
+    x = _distinct(shape, RNG)
+    xt, tx = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, tout = getattr(nn, ours)(**kwargs)(xt), getattr(torch.nn, theirs)(**kwargs)(tx)
+    if kwargs.get("return_indices"):
+        (out, idx), (tout, tidx) = out, tout
+        assert idx.shape == tuple(tidx.shape)
+        np.testing.assert_array_equal(idx.data, tidx.numpy())
+    assert out.shape == tuple(tout.shape) and out.ndim == len(shape)
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = RNG.standard_normal(out.shape)
+    out.backward(g)
+    tout.backward(torch.tensor(g))
+    assert xt.grad.shape == shape
+    np.testing.assert_allclose(xt.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_unbatched_pooling_equals_a_batch_of_one():
+    x = _distinct((2, 6, 6), RNG)
+    for f in (lambda v: F.max_pool2d(v, 2), lambda v: F.avg_pool2d(v, 3, 1, 1), lambda v: F.adaptive_avg_pool2d(v, 4)):
+        np.testing.assert_array_equal(f(x).data, f(x[None]).data[0])
+    np.testing.assert_array_equal(F.max_pool1d(x[0], 2, return_indices=True)[1].data,
+                                  F.max_pool1d(x[:1], 2, return_indices=True)[1].data[0])
+
+
 def test_pooling_keeps_float32():
     x = ag.tensor(RNG.standard_normal((1, 2, 6, 6)).astype(np.float32), requires_grad=True)
     for layer in (nn.MaxPool2d(2), nn.AvgPool2d(3, 2, 1, ceil_mode=True), nn.AdaptiveAvgPool2d(4)):
@@ -192,7 +259,14 @@ def test_pooling_keeps_float32():
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda: nn.MaxPool2d(2)(ag.zeros((3, 8, 8))), r"MaxPool2d: input of shape \(3, 8, 8\) must be 4-D"),
+    (lambda: nn.MaxPool2d(2)(ag.zeros((8, 8))),
+     r"MaxPool2d: input of shape \(8, 8\) must be 4-D \(N, C, H, W\) or 3-D \(C, H, W\) \(unbatched\)"),
+    (lambda: F.max_pool2d(ag.zeros((1, 1, 1, 8, 8)), 2), r"max_pool2d: input of shape \(1, 1, 1, 8, 8\) must be 4-D"),
+    (lambda: nn.MaxPool1d(2)(ag.zeros(8)), r"MaxPool1d: input of shape \(8,\) must be 3-D \(N, C, L\) or 2-D \(C, L\)"),
+    (lambda: F.avg_pool1d(ag.zeros((1, 1, 1, 8)), 2), r"avg_pool1d: input of shape \(1, 1, 1, 8\) must be 3-D"),
+    (lambda: nn.AvgPool2d(2)(ag.zeros(8)), r"AvgPool2d: input of shape \(8,\) must be 4-D \(N, C, H, W\) or 3-D"),
+    (lambda: nn.AdaptiveAvgPool1d(2)(ag.zeros(8)), r"AdaptiveAvgPool1d: input of shape \(8,\) must be 3-D"),
+    (lambda: nn.AdaptiveAvgPool2d(2)(ag.zeros((4, 4))), r"AdaptiveAvgPool2d: input of shape \(4, 4\) must be 4-D"),
     (lambda: nn.MaxPool2d(3, padding=2)(ag.zeros((1, 1, 8, 8))), r"MaxPool2d: padding 2 should be at most half"),
     (lambda: nn.AvgPool2d(5)(ag.zeros((1, 1, 4, 8))), r"AvgPool2d: kernel_size \(5, 5\).*larger than the input"),
     (lambda: nn.MaxPool1d(2, stride=0)(ag.zeros((1, 1, 8))), r"MaxPool1d: stride must be positive, got 0"),
