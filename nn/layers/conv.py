@@ -60,7 +60,7 @@ class _ConvNd(Module):
 
     def forward(self, x):
         name = type(self).__name__
-        shape = np.shape(x.data if isinstance(x, ag.Tensor) else x)
+        shape = x.shape if isinstance(x, ag.Tensor) else np.shape(x)
         check_rank(shape, self._dims, name)
         channels = shape[-self._dims - 1]
         if channels != self.in_channels:

@@ -56,7 +56,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        shape = np.shape(x.data if isinstance(x, ag.Tensor) else x)
+        shape = x.shape if isinstance(x, ag.Tensor) else np.shape(x)
         if not shape or shape[-1] != self.in_features:
             raise ValueError(f"{self!r}: input of shape {shape} has last dimension "
                              f"{shape[-1] if shape else 'none'}, expected in_features={self.in_features}")

@@ -116,7 +116,7 @@ class _RNNBase(Module):
             return [None] * n
         shape = (n, x.shape[1], self.hidden_size)
         hint = " (num_layers * num_directions, batch, hidden_size)"
-        got = np.shape(h.data if isinstance(h, ag.Tensor) else h)
+        got = h.shape if isinstance(h, ag.Tensor) else np.shape(h)
         if len(got) == 3 and got[1] != x.shape[1]:
             hint += self._batch_hint(got[1], x)
         h = check_state(h, shape, what, self.mode, x.dtype, hint)
