@@ -69,11 +69,16 @@ def index_text(index) -> str:
     return "[" + ", ".join(parts) + "]"
 
 
+# Parameters that pick an implementation or only word an op's error messages (the public function and the
+# input shape the class-index losses name), not its configuration.
+_INTERNAL_PARAMS = ("basic", "fn", "x_shape")
+
+
 def params_text(name: str, params: dict) -> str:
     """An op's configuration worth reading (``axis=1``), skipping internals and empty defaults."""
     out = []
     for k, v in params.items():
-        if k == "basic" or v is None or v is False or (isinstance(v, tuple) and v == () and k != "shape"):
+        if k in _INTERNAL_PARAMS or v is None or v is False or (isinstance(v, tuple) and v == () and k != "shape"):
             continue
         if k == "index":
             text = index_text(v)

@@ -123,6 +123,8 @@ def test_draw_model_draws_the_loss_as_one_node_inside_its_module_cluster():
     plain = Dot(viz.draw_model(_WithLoss(), (x, target), depth=3).source)  # one node already: nothing to fold
     single = [n for n in plain.nodes if plain.lines(n)[0] == "softmax_cross_entropy"]
     assert len(single) == 1 and "loss (CrossEntropyLoss)" in plain.cluster_of[single[0]]
+    drawn = viz.draw_graph(_WithLoss()(x, target)).source  # the op's configuration, not its error wording
+    assert "reduction=" in drawn and "x_shape" not in drawn and "fn=" not in drawn
 
 
 @pytest.mark.parametrize("name, make, grad", [

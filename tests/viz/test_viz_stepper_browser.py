@@ -138,8 +138,8 @@ def test_current_node_scrolled_into_view_in_a_tall_graph(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)")
 def test_mid_size_model_every_frame_keeps_the_node_in_sight_and_in_place(tmp_path):
-    """Linear-BatchNorm-ReLU-Dropout x2 -> Linear(128, 10) with cross-entropy: about 70 frames with the loss's
-    ops expanded. The highlighted node used to leave the view sideways in 28 of them, and nodes moved when gradient
+    """Linear-BatchNorm-ReLU-Dropout x2 -> Linear(128, 10) with cross-entropy (label smoothing, so the loss is
+    several ops): about 70 frames with the loss's ops expanded. The highlighted node used to leave the view sideways in 28 of them, and nodes moved when gradient
     labels widened the boxes."""
     import nn
 
@@ -147,7 +147,7 @@ def test_mid_size_model_every_frame_keeps_the_node_in_sight_and_in_place(tmp_pat
     model = nn.Sequential(nn.Linear(16, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.2),
                           nn.Linear(128, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
     x = ag.randn(8, 16)
-    loss = nn.functional.cross_entropy(model(x), ag.tensor(np.arange(8) % 10))
+    loss = nn.functional.cross_entropy(model(x), ag.tensor(np.arange(8) % 10), label_smoothing=0.1)
     s = viz.Stepper(loss, expand=True)
     assert len(s) >= 60
     _check_every_frame(s, _run_page(s, _VISIBLE, tmp_path, "--window-size=700,500"))
@@ -155,3 +155,6 @@ def test_mid_size_model_every_frame_keeps_the_node_in_sight_and_in_place(tmp_pat
     assert len(folded) < len(s)
     (tmp_path / "folded").mkdir()
     _check_every_frame(folded, _run_page(folded, _VISIBLE, tmp_path / "folded", "--window-size=700,500"))
+    plain = viz.Stepper(nn.functional.cross_entropy(model(x), ag.tensor(np.arange(8) % 10)))  # one loss node
+    (tmp_path / "plain").mkdir()
+    _check_every_frame(plain, _run_page(plain, _VISIBLE, tmp_path / "plain", "--window-size=700,500"))
