@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import functools
 import re
-from heapq import heappop, heappush
 import warnings
+from heapq import heappop, heappush
 
 import numpy as np
 

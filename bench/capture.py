@@ -85,7 +85,8 @@ def run() -> list[dict]:
         "result": f"{ours / base:.2f}x NumPy (target ≤ 1.5x)",
     })
     # (autograd.allocator keeps freed memory at import unless GRAPHGRAD_MALLOC=system: the first row opts out)
-    for label, env in (("system malloc", {"GRAPHGRAD_MALLOC": "system"}), ("malloc keeps freed memory", _KEEP_FREED_MEMORY)):
+    settings = (("system malloc", {"GRAPHGRAD_MALLOC": "system"}), ("malloc keeps freed memory", _KEEP_FREED_MEMORY))
+    for label, env in settings:
         for name in _TRAIN_STEPS:
             rows.append(_train_row_in_subprocess(name, label, env))
     return rows

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from autograd.op import INPUT, Op
+from autograd.ops.base import as_float
 from autograd.ops.elementwise import _exp
 from autograd.ops.index import _scatter_add  # getitem's backward: the same values, recorded under create_graph
-from autograd.ops.base import as_float
 from autograd.ops.reduce import _shifted_lse
 
 
@@ -61,7 +61,8 @@ class ClassPick(Op):
 class SoftmaxCrossEntropy(Op):
     """Cross-entropy of (M, C) scores ``z`` against M class indices in one node: −log softmax(z)[n, tₙ] per row
     (0 for a row whose target is ``ignore_index``), summed, averaged over the counted rows (NaN when none
-    counts, with a zero gradient, as PyTorch), or per row. What ``cross_entropy`` computes without class weights or smoothing."""
+    counts, with a zero gradient, as PyTorch), or per row: what ``cross_entropy`` computes without class
+    weights or smoothing."""
 
     name = "softmax_cross_entropy"
 

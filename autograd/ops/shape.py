@@ -4,7 +4,6 @@ from indexing, following NumPy's semantics and argument names."""
 from __future__ import annotations
 
 import itertools
-
 import math
 
 import numpy as np

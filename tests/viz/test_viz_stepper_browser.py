@@ -139,8 +139,8 @@ def test_current_node_scrolled_into_view_in_a_tall_graph(tmp_path):
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it)")
 def test_mid_size_model_every_frame_keeps_the_node_in_sight_and_in_place(tmp_path):
     """Linear-BatchNorm-ReLU-Dropout x2 -> Linear(128, 10) with cross-entropy (label smoothing, so the loss is
-    several ops): about 70 frames with the loss's ops expanded. The highlighted node used to leave the view sideways in 28 of them, and nodes moved when gradient
-    labels widened the boxes."""
+    several ops): about 70 frames with the loss's ops expanded. The highlighted node used to leave the view
+    sideways in 28 of them, and nodes moved when gradient labels widened the boxes."""
     import nn
 
     ag.manual_seed(0)
