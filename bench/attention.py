@@ -6,11 +6,11 @@ hand-written NumPy forward + backward of the same block (the floor) and PyTorch 
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 import autograd as ag
+
+from .timing import best_cpu_ms
 
 B, T, E, H, FF = 16, 64, 128, 4, 512
 LR = 0.01
@@ -158,23 +158,10 @@ def _measure() -> dict:
         import torch
 
         fns["torch"] = theirs
-    times = _interleaved_best_ms(fns)
+    times = best_cpu_ms(fns, rounds=30)
     if theirs is not None:
         times["torch_version"] = torch.__version__
     return times
-
-
-def _interleaved_best_ms(fns: dict, rounds: int = 30) -> dict:
-    """Fastest single call of each function over ``rounds`` rounds that call each once in turn, in CPU time
-    of this process (every implementation runs on one thread): time spent descheduled while other jobs
-    load the machine is not counted, and a load that drifts during the run hits all of them alike."""
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            start = time.process_time()
-            fn()
-            best[name] = min(best[name], (time.process_time() - start) * 1000)
-    return best
 
 
 # glibc keeps freed memory instead of returning it to the system after every step (PyTorch's caching

@@ -14,15 +14,13 @@ orders agree).
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 import autograd as ag
 
 from .mlp import BATCH, SIZES, _numpy_fwd_bwd, _params
 from .overhead import N_OPS, SIZE, _numpy_step
-from .timing import per_call_us
+from .timing import best_cpu_ms, per_call_us
 
 
 def _chain(x):
@@ -176,17 +174,6 @@ def _attention():
             lambda: eager(xt, yt), lambda: captured(xt, yt), lambda: at._numpy_step(p_np, x, y), replay)
 
 
-def _best_cpu_ms(fns: dict, rounds: int = 15) -> dict:
-    """Fastest single call of each function in CPU time of the process, the functions taking turns."""
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            start = time.process_time()
-            fn()
-            best[name] = min(best[name], (time.process_time() - start) * 1000)
-    return best
-
-
 _TRAIN_STEPS = {"CNN": _cnn, "LSTM": _lstm, "attention": _attention}
 _KEEP_FREED_MEMORY = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 
@@ -219,7 +206,7 @@ def _train_row(name, what, eager, captured, floor, replay):
     sig = next(iter(replay._signatures.values()))
     if sig.program is None or sig.eager:
         raise AssertionError(f"captured {name} step is not replayed: {sig.eager or 'no program'}")
-    t = _best_cpu_ms({"captured": captured, "numpy": floor, "eager": eager})
+    t = best_cpu_ms({"captured": captured, "numpy": floor, "eager": eager})
     return {
         "benchmark": f"captured {name} training step: {what}",
         "graphgrad": f"{t['captured']:.2f} ms (eager {t['eager']:.2f} ms)",
