@@ -61,7 +61,7 @@ NOT_EXPORTABLE: dict[str, str] = {
                 "or add an exporter for it to autograd.onnx.EXPORTERS",
     "once_differentiable": "a gradient computed outside the graph (engine plumbing of a backward pass)",
 }
-NOT_EXPORTABLE.update({  # autograd/capture.py: effects a captured step repeats, absent from inference graphs
+NOT_EXPORTABLE.update({  # autograd/_capture_ops.py: effects a captured step repeats, absent from inference graphs
     "draw": "a random draw (rand/randn) is not part of an inference graph",
     "dropout_mask": "dropout is the identity in eval mode, the mode a model is exported in",
     "stat_write": "running statistics are updated in training only, never in an exported (eval) graph",

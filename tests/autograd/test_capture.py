@@ -173,7 +173,7 @@ def _kernel_step(params, returns):
 @pytest.mark.parametrize("returns", [1, 3])
 def test_inlined_kernels_with_buffers_replay_bitwise_and_never_overwrite_what_was_handed_out(returns, monkeypatch):
     import sys
-    monkeypatch.setattr(sys.modules["autograd.capture"], "_BUFFER_MIN_BYTES", 4096)  # buffers for these sizes
+    monkeypatch.setattr(sys.modules["autograd._capture_compile"], "_BUFFER_MIN_BYTES", 4096)  # buffers for these sizes
     rs = np.random.default_rng(0)
     shapes = [(48, 40), (48,), (48, 48), (48,)]
     values = [rs.standard_normal(s).astype(np.float32) for s in shapes]
@@ -231,7 +231,7 @@ def test_a_replay_frees_values_after_their_last_use_as_eager_does():
 def test_inlined_sigmoid_ignores_overflow_as_eager_and_restores_the_error_state(error_state, monkeypatch):
     import sys
     if error_state == "np.errstate":  # the path taken where NumPy keeps its error state elsewhere
-        monkeypatch.setattr(sys.modules["autograd.capture"], "_ERR_VAR", None)
+        monkeypatch.setattr(sys.modules["autograd._capture_compile"], "_ERR_VAR", None)
     w = ag.tensor(np.array([-1000.0, -3.0, 0.5, 2.0], np.float32), requires_grad=True)
 
     def step(x):
