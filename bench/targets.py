@@ -237,6 +237,24 @@ def _matmul_chain():
              "result": f"{t['graphgrad'] / t['numpy']:.2f}x NumPy (≤ 1.05x), memory {mem_ours / mem_np:.2f}x (≤ 1.3x)"}]
 
 
+# ----------------------------------------------------------------------------- peak memory of the layer steps
+
+
+def _layer_step_peaks():
+    """tracemalloc peak of one eager ``nn`` training step (CNN, LSTM, attention) against its hand-written NumPy
+    floor's, the steps of ``capture.py`` (the same models, data and floors as cnn.py, lstm.py, attention.py)."""
+    from .capture import _TRAIN_STEPS
+
+    rows = []
+    for name, make in _TRAIN_STEPS.items():
+        what, eager, _, floor, _ = make()
+        ours, base = peak_bytes(eager), peak_bytes(floor)
+        rows.append({"benchmark": f"{name} training step peak memory: {what}",
+                     "graphgrad": f"peak {ours / 2**20:.2f} MiB", "baseline": f"NumPy by hand {base / 2**20:.2f} MiB",
+                     "result": f"memory {ours / base:.2f}x (≤ 1.3x)"})
+    return rows
+
+
 def run() -> list[dict]:
     torch = _torch()
-    return _chain(torch) + _micrograd(torch) + _mlp_step() + _matmul_chain()
+    return _chain(torch) + _micrograd(torch) + _mlp_step() + _matmul_chain() + _layer_step_peaks()
