@@ -237,6 +237,37 @@ def _matmul_chain():
              "result": f"{t['graphgrad'] / t['numpy']:.2f}x NumPy (≤ 1.05x), memory {mem_ours / mem_np:.2f}x (≤ 1.3x)"}]
 
 
+# ----------------------------------------------------------------------------- the loss alone
+
+
+def _cross_entropy():
+    """cross_entropy forward + backward of (128, 10) scores (one node) against the same loss and gradient by hand."""
+    import nn
+
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((128, 10)).astype(np.float32)
+    t = rng.integers(0, 10, 128)
+    zt, tt = ag.tensor(z, requires_grad=True), ag.tensor(t)
+    rows = np.arange(128)
+
+    def ours():
+        nn.functional.cross_entropy(zt, tt).backward()
+        zt.grad = None
+
+    def by_hand():
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        p = e / e.sum(axis=1, keepdims=True)
+        loss = -np.log(p[rows, t]).mean()
+        p[rows, t] -= 1
+        p /= 128
+        return loss, p
+
+    t_ = interleaved({"graphgrad": ours, "numpy": by_hand}, number=500)
+    return [{"benchmark": "cross_entropy of (128, 10) scores, forward + backward",
+             "graphgrad": f"{t_['graphgrad'] * 1e6:.1f} µs", "baseline": f"NumPy by hand {t_['numpy'] * 1e6:.1f} µs",
+             "result": f"{t_['graphgrad'] / t_['numpy']:.2f}x NumPy"}]
+
+
 # ----------------------------------------------------------------------------- peak memory of the layer steps
 
 
@@ -257,4 +288,4 @@ def _layer_step_peaks():
 
 def run() -> list[dict]:
     torch = _torch()
-    return _chain(torch) + _micrograd(torch) + _mlp_step() + _matmul_chain() + _layer_step_peaks()
+    return _chain(torch) + _micrograd(torch) + _mlp_step() + _matmul_chain() + _cross_entropy() + _layer_step_peaks()
