@@ -95,7 +95,10 @@ def params_text(name: str, params: dict) -> str:
 
 
 def constant_text(value, max_elements: int) -> str:
-    """A non-tensor input of an op (Python number or ndarray)."""
+    """A non-tensor input of an op (Python number or ndarray); a 0-d array reads as the number it holds
+    (a Python number meeting a float tensor is kept as one, in the tensor's dtype)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind == "f":
+        return str(value[()])
     if isinstance(value, np.ndarray):
         small = value_text(value, max_elements)
         return small if small is not None else f"array {meta_text(value)}"

@@ -37,6 +37,32 @@ def as_tensor_arg(x, who: str = "tensor"):
     return to_array(x, who=who)
 
 
+# The float dtypes whose Python-number operands become 0-d arrays of their own dtype (see ``constant_like``).
+_FLOAT_DTYPES = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64, np.longdouble))
+_CONSTANTS = {0: {}, 1: {}}  # number -> dtype -> read-only 0-d array, for the numbers formulas use
+
+
+def scalar_operand(value, dtype):
+    """A Python number paired with an array of float ``dtype`` as a 0-d array of that dtype: the same cast
+    NumPy's weak scalar typing makes (float32 stays float32), done once, because a ufunc takes about as long
+    again to resolve a Python scalar as to compute on a small array. Other dtypes keep the number as it is."""
+    return np.array(value, dtype) if dtype in _FLOAT_DTYPES else value
+
+
+def constant_like(value, x):
+    """0 or 1 as a read-only 0-d array of ``x``'s float dtype (made once), for formulas such as ``1 - s`` on
+    arrays or Tensors (see ``scalar_operand``); the Python number itself for other dtypes."""
+    dtype = x.dtype
+    table = _CONSTANTS[value]
+    c = table.get(dtype)
+    if c is None:
+        if dtype not in _FLOAT_DTYPES:
+            return value
+        c = table[dtype] = np.array(value, dtype)
+        c.flags.writeable = False
+    return c
+
+
 def as_index_array(x, who: str, what: str) -> np.ndarray:
     """``np.asarray(x)`` for an argument that is not an operand (indices, repeats, bounds, a condition);
     a ragged list is a ValueError naming ``who`` and ``what``."""
