@@ -61,6 +61,8 @@ class Output(Input):
         return cls._make(index)
 
 
+new = object.__new__  # (a local name: nodes and Tensors are made this way on the hot path)
+
 # The first few, made once: ``INPUT[i]`` is ``Input(i)`` without a call (what the built-in ops use).
 INPUT = _INPUTS = tuple(Input._make(i) for i in range(8))
 OUTPUT = _OUTPUTS = tuple(Output._make(i) for i in range(8))
@@ -127,7 +129,7 @@ class Op:
     @classmethod
     def apply(cls, *args, **params):
         """Run the op on Tensors/arrays/scalars; record a node when some input requires grad."""
-        op = object.__new__(cls)
+        op = new(cls)
         op.saved = ()
         record = False
         arrays = []
@@ -175,7 +177,13 @@ class Op:
             for a in arrays:
                 if out is a:  # the input array itself, handed back
                     vbox = _shared_version(out, args, arrays)
-        t = Tensor._wrap(out, op, 0, vbox)
+        t = new(Tensor)  # (``Tensor._wrap(out, op, 0, vbox)``, written out on this hot path)
+        t._data = out
+        t.grad = t._name = t._hooks = None
+        t.grad_fn = op
+        t._index = 0
+        t.requires_grad = True
+        t._vbox = vbox
         if watched:
             for obs in st.observers:
                 obs.on_forward(op, t)
