@@ -14,37 +14,41 @@ import numpy as np
 
 
 class _ThreadState(threading.local):
-    """The switches of one thread (``threading.local``: every thread starts from these defaults)."""
+    """The switches of one thread (``threading.local``: every thread starts from these defaults).
 
-    grad_enabled = True
-    scope = ()                # modules the current op runs inside, outermost first
+    ``plain_scope`` is derived from the others so that an op reads one switch: the module scope while ops
+    are recorded plainly (grad mode on; no anomaly mode, observer or capture watching), None otherwise."""
+
     backward_node = None      # the node whose backward is being recorded (create_graph), if any
-    watched = False           # anomaly, observers or a capture recording: the one switch each op reads for all
+    watched = False           # anomaly, observers or a capture recording
+    plain_scope = ()
+    _grad_enabled = True
+    _scope = ()               # modules the current op runs inside, outermost first
     _anomaly = False
     _observers = ()
     _tracer = None
 
-    def _rewatch(self):
-        self.watched = bool(self._anomaly) or bool(self._observers) or self._tracer is not None
+    def _changed(self):
+        self.watched = watched = bool(self._anomaly) or bool(self._observers) or self._tracer is not None
+        self.plain_scope = self._scope if self._grad_enabled and not watched else None
 
-    def _set_anomaly(self, value):
-        self._anomaly = value
-        self._rewatch()
+    def _setter(name):
+        def set_value(self, value):
+            setattr(self, name, value)
+            self._changed()
+        return set_value
 
-    def _set_observers(self, value):
-        self._observers = value
-        self._rewatch()
-
-    def _set_tracer(self, value):
-        self._tracer = value
-        self._rewatch()
-
-    anomaly = property(lambda self: self._anomaly, _set_anomaly,
+    grad_enabled = property(lambda self: self._grad_enabled, _setter("_grad_enabled"),
+                            doc="Whether new operations are recorded.")
+    scope = property(lambda self: self._scope, _setter("_scope"),
+                     doc="The modules the current op runs inside, outermost first.")
+    anomaly = property(lambda self: self._anomaly, _setter("_anomaly"),
                        doc="False, or the active ``detect_anomaly`` instance.")
-    observers = property(lambda self: self._observers, _set_observers,
+    observers = property(lambda self: self._observers, _setter("_observers"),
                          doc="Objects told about each forward op and backward step.")
-    tracer = property(lambda self: self._tracer, _set_tracer,
+    tracer = property(lambda self: self._tracer, _setter("_tracer"),
                       doc="autograd.capture's recorder while it records a call (autograd/capture.py), or None.")
+    del _setter
 
 
 state = _ThreadState()

@@ -149,16 +149,13 @@ class Op:
             edges.append(a)
         out = op.forward(*arrays, **params) if params else op.forward(*arrays)
         if type(out) is tuple:
-            return op._several(args, edges, arrays, _as_outputs(out, arrays), params, record)
+            return op._apply_general(args, edges, arrays, _as_outputs(out, arrays), params, record, False)
         if type(out) is not np.ndarray:
             out = np.asarray(out)  # NumPy returns scalars for 0-d results
-        st = state
-        watched = st.watched
-        if watched and st.tracer is not None:  # autograd.capture is recording this call (autograd/capture.py)
-            st.tracer.on_op(op, args, arrays, (out,), params)
-        if not (record and st.grad_enabled):
-            if watched and st.anomaly:
-                check_forward(op, (out,), arrays)
+        scope = state.plain_scope  # (one thread-local read for grad mode, watchers and scope)
+        if scope is None:  # grad mode off, or anomaly mode, an observer or a capture watching
+            return op._apply_general(args, edges, arrays, (out,), params, record, True)
+        if not record:
             return Tensor._wrap(out)
         # What backward and the node interface need (as in _record, written out on this hot path).
         op._inputs = edges
@@ -166,10 +163,8 @@ class Op:
         op._params = params
         op._outs = (out,)
         op._order = next(clock)
-        op._scope = st.scope
+        op._scope = scope
         op._extra = None
-        if watched and st.anomaly:
-            op._note("site", check_forward(op, op._outs))
         vbox = None
         if out.base is not None:  # a view of an input shares the input's version counter
             vbox = _shared_version(out, args, arrays)
@@ -184,26 +179,24 @@ class Op:
         t._index = 0
         t.requires_grad = True
         t._vbox = vbox
-        if watched:
-            for obs in st.observers:
-                obs.on_forward(op, t)
         return t
 
-    def _several(self, args, edges, arrays, outs, params, record):
-        """The rest of ``apply`` for an op with several outputs: one Tensor each."""
+    def _apply_general(self, args, edges, arrays, outs, params, record, single):
+        """The rest of ``apply`` for an op with several outputs, or while grad mode is off or something watches
+        (capture, anomaly mode, observers): the Tensor (``single``) or a tuple of one Tensor per output."""
         st = state
-        if st.watched and st.tracer is not None:  # autograd.capture is recording this call (autograd/capture.py)
+        if st.tracer is not None:  # autograd.capture is recording this call (autograd/capture.py)
             st.tracer.on_op(self, args, arrays, outs, params)
         if not (record and st.grad_enabled):
             if st.anomaly:
                 check_forward(self, outs, arrays)
-            return tuple([Tensor._wrap(o) for o in outs])
+            return Tensor._wrap(outs[0]) if single else tuple([Tensor._wrap(o) for o in outs])
         self._record(edges, arrays, outs, params, st)
-        tensors = tuple([Tensor._wrap(o, self, k, _shared_version(o, args, arrays) if o.base is not None else None)
-                         for k, o in enumerate(outs)])
+        tensors = tuple([Tensor._wrap(o, self, k, _output_version(o, args, arrays)) for k, o in enumerate(outs)])
+        result = tensors[0] if single else tensors
         for obs in st.observers:
-            obs.on_forward(self, tensors)
-        return tensors
+            obs.on_forward(self, result)
+        return result
 
     def _record(self, edges, arrays, outs, params, st):
         """Keep what backward and the node interface need: the input edges and arrays, the outputs, the params."""
@@ -472,6 +465,13 @@ def _shared_version(out, args, arrays):
     for a, x in zip(arrays, args):
         if isinstance(x, Tensor) and type(a) is np.ndarray and np.may_share_memory(out, a):
             return x._version_box()
+    return None
+
+
+def _output_version(out, args, arrays):
+    """The version counter ``out`` shares with an input Tensor it views or is; None for a new array."""
+    if out.base is not None or any(out is a for a in arrays):
+        return _shared_version(out, args, arrays)
     return None
 
 
