@@ -16,8 +16,8 @@ import numpy as np
 class _ThreadState(threading.local):
     """The switches of one thread (``threading.local``: every thread starts from these defaults).
 
-    ``plain_scope`` is derived from the others so that an op reads one switch: the module scope while ops
-    are recorded plainly (grad mode on; no anomaly mode, observer or capture watching), None otherwise."""
+    ``plain_scope`` is derived from the others so that an op reads one switch: None while anomaly mode, an
+    observer or a capture watches; else False in grad mode off, and the module scope while ops are recorded."""
 
     backward_node = None      # the node whose backward is being recorded (create_graph), if any
     watched = False           # anomaly, observers or a capture recording
@@ -30,7 +30,7 @@ class _ThreadState(threading.local):
 
     def _changed(self):
         self.watched = watched = bool(self._anomaly) or bool(self._observers) or self._tracer is not None
-        self.plain_scope = self._scope if self._grad_enabled and not watched else None
+        self.plain_scope = None if watched else self._scope if self._grad_enabled else False
 
     def _setter(name):
         def set_value(self, value):

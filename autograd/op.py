@@ -153,9 +153,9 @@ class Op:
         if type(out) is not np.ndarray:
             out = np.asarray(out)  # NumPy returns scalars for 0-d results
         scope = state.plain_scope  # (one thread-local read for grad mode, watchers and scope)
-        if scope is None:  # grad mode off, or anomaly mode, an observer or a capture watching
+        if scope is None:  # anomaly mode, an observer or a capture watching
             return op._apply_general(args, edges, arrays, (out,), params, record, True)
-        if not record:
+        if not record or scope is False:  # no input requires grad, or grad mode is off
             return Tensor._wrap(out)
         # What backward and the node interface need (as in _record, written out on this hot path).
         op._inputs = edges

@@ -1,6 +1,6 @@
 """Issue 13's eager targets, each ratio from implementations timed interleaved in one run (best of rounds):
 
-- the 200-op chain (``overhead.py``) against PyTorch CPU and hand NumPy;
+- the 200-op chain (``overhead.py``) against PyTorch CPU and hand NumPy, and its forward alone under no_grad;
 - micrograd's demo step (a 2-16-16-1 ReLU MLP on 100 points, max-margin loss + L2, SGD) against PyTorch;
 - a 784-256-256-10 MLP training step (cross-entropy, backward, SGD) against the same step by hand in NumPy;
 - ten chained N×N matmuls + backward against hand NumPy;
@@ -87,6 +87,44 @@ def _chain(torch):
     if "torch" in t:
         row["baseline"] += f", PyTorch {t['torch'] / N_OPS * 1e6:.2f} µs/op"
         row["result"] += f", {t['graphgrad'] / t['torch']:.2f}x PyTorch (≤ 0.75x)"
+    return [row]
+
+
+def _chain_forward(torch):
+    """The chain's forward alone under ``no_grad`` (evaluation: nothing recorded) against NumPy's same forward."""
+    a = np.random.default_rng(0).standard_normal(SIZE).astype(np.float32)
+    x = ag.tensor(a, requires_grad=True)
+
+    def ours():
+        with ag.no_grad():
+            y = x
+            for _ in range(N_OPS // 4):
+                y = ((y * 1.01).tanh() + 0.1).sigmoid()
+
+    def by_hand():
+        y = a
+        for _ in range(N_OPS // 4):
+            y = 1 / (1 + np.exp(-(np.tanh(y * np.float32(1.01)) + np.float32(0.1))))
+
+    fns = {"graphgrad": ours, "numpy": by_hand}
+    if torch is not None:
+        tx = torch.from_numpy(a.copy()).requires_grad_(True)
+
+        def theirs():
+            with torch.no_grad():
+                y = tx
+                for _ in range(N_OPS // 4):
+                    y = torch.sigmoid(torch.tanh(y * 1.01) + 0.1)
+
+        fns["torch"] = theirs
+    t = interleaved(fns, number=100)
+    row = {"benchmark": f"{N_OPS}-op chain forward under no_grad, {SIZE} float32",
+           "graphgrad": f"{t['graphgrad'] / N_OPS * 1e6:.2f} µs/op",
+           "baseline": f"NumPy {t['numpy'] / N_OPS * 1e6:.2f} µs/op",
+           "result": f"{t['graphgrad'] / t['numpy']:.2f}x NumPy"}
+    if "torch" in t:
+        row["baseline"] += f", PyTorch {t['torch'] / N_OPS * 1e6:.2f} µs/op"
+        row["result"] += f", {t['graphgrad'] / t['torch']:.2f}x PyTorch"
     return [row]
 
 
@@ -288,4 +326,5 @@ def _layer_step_peaks():
 
 def run() -> list[dict]:
     torch = _torch()
-    return _chain(torch) + _micrograd(torch) + _mlp_step() + _matmul_chain() + _cross_entropy() + _layer_step_peaks()
+    return (_chain(torch) + _chain_forward(torch) + _micrograd(torch) + _mlp_step() + _matmul_chain() + _cross_entropy()
+            + _layer_step_peaks())
