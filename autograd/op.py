@@ -66,6 +66,9 @@ new = object.__new__  # (a local name: nodes and Tensors are made this way on th
 # The first few, made once: ``INPUT[i]`` is ``Input(i)`` without a call (what the built-in ops use).
 INPUT = _INPUTS = tuple(Input._make(i) for i in range(8))
 OUTPUT = _OUTPUTS = tuple(Output._make(i) for i in range(8))
+# ``saved`` of an op that keeps just its output (tanh, sigmoid, exp, ...): its backward is handed the node's
+# outputs tuple itself, with nothing to resolve or check (a recorded output cannot be changed in place).
+SAVE_OUTPUT = (OUTPUT[0],)
 
 
 # A non-leaf input is kept as a plain tuple ``(producing node, which of its outputs, version counter)``;
@@ -148,9 +151,9 @@ class Op:
                     a = _TupleConstant(a)
             edges.append(a)
         out = op.forward(*arrays, **params) if params else op.forward(*arrays)
-        if type(out) is tuple:
-            return op._apply_general(args, edges, arrays, _as_outputs(out, arrays), params, record, False)
         if type(out) is not np.ndarray:
+            if type(out) is tuple:
+                return op._apply_general(args, edges, arrays, _as_outputs(out, arrays), params, record, False)
             out = np.asarray(out)  # NumPy returns scalars for 0-d results
         scope = state.plain_scope  # (one thread-local read for grad mode, watchers and scope)
         if scope is None:  # anomaly mode, an observer or a capture watching
@@ -222,19 +225,22 @@ class Op:
             self._check_count(result)
             return tuple(g if g is None or isinstance(g, Tensor) else Tensor._wrap(np.asarray(g)) for g in result)
         if spec:  # the saved values as arrays (``_saved_values``, written out on this hot path)
-            values = []
-            for item in spec:
-                kind = type(item)
-                if kind is Output:
-                    item = self._outs[item.index]
-                elif kind is Input:
-                    i = item.index
-                    x = self._inputs[i]
-                    box = x[2] if type(x) is InputEdge else x._vbox if isinstance(x, Tensor) else None
-                    if box is not None and box[1] > self._order:
-                        self._raise_modified(i)
-                    item = self._arrays[i]
-                values.append(item)
+            if spec is SAVE_OUTPUT:
+                values = self._outs[:1]  # (the tuple itself for one output)
+            else:
+                values = []
+                for item in spec:
+                    kind = type(item)
+                    if kind is Output:
+                        item = self._outs[item.index]
+                    elif kind is Input:
+                        i = item.index
+                        x = self._inputs[i]
+                        box = x[2] if type(x) is InputEdge else x._vbox if isinstance(x, Tensor) else None
+                        if box is not None and box[1] > self._order:
+                            self._raise_modified(i)
+                        item = self._arrays[i]
+                    values.append(item)
             self.saved = values
             try:
                 result = self.backward(*grads)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from .base import OUTPUT, Op, TensorLike, as_tensor_arg
+from .base import SAVE_OUTPUT, Op, TensorLike, as_tensor_arg
 
 
 class MaskedSoftmax(Op):
@@ -23,7 +23,7 @@ class MaskedSoftmax(Op):
         m = np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False)
         e = np.exp(a - m)
         total = np.sum(e, axis=-1, keepdims=True)
-        self.saved = (OUTPUT[0],)
+        self.saved = SAVE_OUTPUT
         return e / np.where(total > 0, total, 1).astype(a.dtype, copy=False)
 
     def backward(self, g):

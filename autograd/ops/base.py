@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..dtypes import refuse_dtype, to_array
-from ..op import INPUT, OUTPUT, Input, Op, Output  # noqa: F401  (re-exported for the op families)
+from ..op import INPUT, OUTPUT, SAVE_OUTPUT, Input, Op, Output  # noqa: F401  (re-exported for the op families)
 from ..tensor import Tensor
 
 _SCALARS = (int, float, bool)

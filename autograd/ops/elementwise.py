@@ -14,6 +14,7 @@ from ..tensor import Tensor
 from .base import (
     INPUT,
     OUTPUT,
+    SAVE_OUTPUT,
     Op,
     TensorLike,
     as_float,
@@ -233,7 +234,7 @@ class Exp(Op):
     name = "exp"
 
     def forward(self, a):
-        self.saved = (OUTPUT[0],)
+        self.saved = SAVE_OUTPUT
         return np.exp(a)
 
     rule = "∂exp(a)/∂a = exp(a)"
@@ -275,7 +276,7 @@ class Sqrt(Op):
     name = "sqrt"
 
     def forward(self, a):
-        self.saved = (OUTPUT[0],)
+        self.saved = SAVE_OUTPUT
         return np.sqrt(a)
 
     rule = "∂√a/∂a = 1/(2√a)"
@@ -348,7 +349,7 @@ class Tan(Op):
     name = "tan"
 
     def forward(self, a):
-        self.saved = (OUTPUT[0],)
+        self.saved = SAVE_OUTPUT
         return np.tan(a)
 
     rule = "∂tan(a)/∂a = 1 + tan²(a)"
@@ -363,7 +364,7 @@ class Tanh(Op):
     name = "tanh"
 
     def forward(self, a):
-        self.saved = (OUTPUT[0],)
+        self.saved = SAVE_OUTPUT
         return np.tanh(a)
 
     rule = "∂tanh(u)/∂u = 1 − tanh²(u)"
@@ -389,7 +390,7 @@ class Sigmoid(Op):
     name = "sigmoid"
 
     def forward(self, a):
-        self.saved = (OUTPUT[0],)
+        self.saved = SAVE_OUTPUT
         return stable_sigmoid(as_float(a))
 
     rule = "∂σ(u)/∂u = σ(u)·(1 − σ(u))"
