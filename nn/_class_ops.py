@@ -23,8 +23,9 @@ def check_class_range(t: np.ndarray, x_shape: tuple, fn: str, ignore_index: int 
 
 
 def _targets(name, a, target, ignore_index, fn, x_shape):
-    """(rows, classes) picking each row's target of a (M, C) ``a``, class 0 where it is ``ignore_index``, and
-    which rows count; the counted targets checked to lie in [0, C) (errors name ``fn`` and ``x_shape``)."""
+    """(rows, classes) picking each row's target of a (M, C) ``a``, class 0 where it is ``ignore_index``; which
+    rows count, and whether all do; the counted targets checked to lie in [0, C) (errors name ``fn`` and
+    ``x_shape``)."""
     if a.ndim != 2 or target.size != a.shape[0]:
         raise ValueError(f"{name}: expects (M, C) values and M targets, got shapes {a.shape} and {target.shape}")
     tf = target.reshape(-1)
@@ -33,7 +34,7 @@ def _targets(name, a, target, ignore_index, fn, x_shape):
     check = tf if every else tf[valid]
     if check.size and (check.min() < 0 or check.max() >= a.shape[1]):
         check_class_range(target, a.shape if x_shape is None else x_shape, fn, ignore_index)  # raises, naming them
-    return (np.arange(tf.shape[0]), tf if every else np.where(valid, tf, 0)), valid
+    return (np.arange(tf.shape[0]), tf if every else np.where(valid, tf, 0)), valid, every
 
 
 class ClassPick(Op):
@@ -46,7 +47,7 @@ class ClassPick(Op):
     name = "class_pick"
 
     def forward(self, a, target, ignore_index=-100, fn="class_pick", x_shape=None):
-        index, valid = _targets(self.name, a, target, ignore_index, fn, x_shape)
+        index, valid, _ = _targets(self.name, a, target, ignore_index, fn, x_shape)
         self.saved = (a.shape, index)
         return a[index], valid.astype(a.dtype)
 
@@ -67,21 +68,24 @@ class SoftmaxCrossEntropy(Op):
     name = "softmax_cross_entropy"
 
     def forward(self, z, target, ignore_index=-100, reduction="mean", fn="cross_entropy", x_shape=None):
-        index, valid = _targets(self.name, z, target, ignore_index, fn, x_shape)
+        index, valid, every = _targets(self.name, z, target, ignore_index, fn, x_shape)
         z = as_float(z)
         m, log_sum = _shifted_lse(z, (1,))
         losses = -((z[index] - m[:, 0]) - log_sum[:, 0])  # the picked entries of log_softmax's (z - m) - log_sum
         counted = valid.astype(z.dtype)
-        if not valid.all():
+        if not every:
             losses = losses * counted
         if reduction == "none":
             per_row, out = counted, losses
         elif reduction == "sum":
             per_row, out = counted, losses.sum()
         else:
-            n = counted.sum()
-            with np.errstate(invalid="ignore"):  # no row counts: a NaN mean (0 / 0) and a zero gradient, as PyTorch
-                per_row, out = (counted / n if n else counted), losses.sum() / n
+            n = z.dtype.type(counted.size) if every else counted.sum()  # (the same scalar the sum gives)
+            if n:
+                per_row, out = counted / n, losses.sum() / n
+            else:  # no row counts: a NaN mean (0 / 0) and a zero gradient, as PyTorch
+                with np.errstate(invalid="ignore"):
+                    per_row, out = counted, losses.sum() / n
         self.saved = (INPUT[0], m, index, per_row)  # m: a constant shift (softmax does not depend on it)
         return np.asarray(out, dtype=z.dtype)
 
