@@ -79,15 +79,20 @@ def _chain(torch):
             tx.grad = None
 
         fns["torch"] = torch_step
-    t = interleaved(fns, number=100)
-    row = {"benchmark": f"{N_OPS}-op chain, {SIZE} float32, fwd+bwd",
-           "graphgrad": f"{t['graphgrad'] / N_OPS * 1e6:.2f} µs/op",
+    return [_per_op_row(f"{N_OPS}-op chain, {SIZE} float32, fwd+bwd", interleaved(fns, number=100),
+                        " (≤ 4x)", " (≤ 0.75x)")]
+
+
+def _per_op_row(benchmark, t, numpy_target="", torch_target=""):
+    """A table row of per-op times (µs) from ``interleaved``'s seconds per chain, with the ratios to NumPy and
+    (when timed) PyTorch."""
+    row = {"benchmark": benchmark, "graphgrad": f"{t['graphgrad'] / N_OPS * 1e6:.2f} µs/op",
            "baseline": f"NumPy {t['numpy'] / N_OPS * 1e6:.2f} µs/op",
-           "result": f"{t['graphgrad'] / t['numpy']:.2f}x NumPy (≤ 4x)"}
+           "result": f"{t['graphgrad'] / t['numpy']:.2f}x NumPy{numpy_target}"}
     if "torch" in t:
         row["baseline"] += f", PyTorch {t['torch'] / N_OPS * 1e6:.2f} µs/op"
-        row["result"] += f", {t['graphgrad'] / t['torch']:.2f}x PyTorch (≤ 0.75x)"
-    return [row]
+        row["result"] += f", {t['graphgrad'] / t['torch']:.2f}x PyTorch{torch_target}"
+    return row
 
 
 def _chain_forward(torch):
@@ -117,15 +122,7 @@ def _chain_forward(torch):
                     y = torch.sigmoid(torch.tanh(y * 1.01) + 0.1)
 
         fns["torch"] = theirs
-    t = interleaved(fns, number=100)
-    row = {"benchmark": f"{N_OPS}-op chain forward under no_grad, {SIZE} float32",
-           "graphgrad": f"{t['graphgrad'] / N_OPS * 1e6:.2f} µs/op",
-           "baseline": f"NumPy {t['numpy'] / N_OPS * 1e6:.2f} µs/op",
-           "result": f"{t['graphgrad'] / t['numpy']:.2f}x NumPy"}
-    if "torch" in t:
-        row["baseline"] += f", PyTorch {t['torch'] / N_OPS * 1e6:.2f} µs/op"
-        row["result"] += f", {t['graphgrad'] / t['torch']:.2f}x PyTorch"
-    return [row]
+    return [_per_op_row(f"{N_OPS}-op chain forward under no_grad, {SIZE} float32", interleaved(fns, number=100))]
 
 
 # ----------------------------------------------------------------------------- micrograd's demo step
