@@ -159,7 +159,12 @@ class Op:
         if scope is None:  # anomaly mode, an observer or a capture watching
             return op._apply_general(args, edges, arrays, (out,), params, record, True)
         if not record or scope is False:  # no input requires grad, or grad mode is off
-            return Tensor._wrap(out)
+            t = new(Tensor)  # (``Tensor._wrap(out)``, written out on this hot path)
+            t._data = out
+            t.grad = t.grad_fn = t._name = t._hooks = t._vbox = None
+            t._index = 0
+            t.requires_grad = False
+            return t
         # What backward and the node interface need (as in _record, written out on this hot path).
         op._inputs = edges
         op._arrays = arrays

@@ -119,3 +119,19 @@ def test_each_thread_has_its_own_switch():
         release.set()
         t.join(5)
     assert seen == {"start": (), "inside": False, "after": ()}
+
+
+def _fields(t):
+    return {name: getattr(t, name) for name in ag.Tensor.__slots__ if name not in ("__weakref__", "_data")}
+
+
+def test_fast_paths_fill_every_tensor_field_as_wrap_does():
+    # ``Op.apply`` writes ``Tensor._wrap`` out on its hot paths: a field added to Tensor must be set there too.
+    x = ag.tensor(np.array([0.5, -1.0]), requires_grad=True)
+    with ag.no_grad():
+        plain = x.tanh()
+    assert _fields(plain) == _fields(ag.Tensor._wrap(plain.data))
+    constant = ag.tensor(np.array([0.5])).tanh()  # grad mode on, no input requires grad
+    assert _fields(constant) == _fields(ag.Tensor._wrap(constant.data))
+    recorded = x.tanh()
+    assert _fields(recorded) == _fields(ag.Tensor._wrap(recorded.data, recorded.grad_fn, 0, None))
