@@ -190,8 +190,8 @@ class Op:
         return t
 
     def _apply_general(self, args, edges, arrays, outs, params, record, single):
-        """The rest of ``apply`` for an op with several outputs, or while grad mode is off or something watches
-        (capture, anomaly mode, observers): the Tensor (``single``) or a tuple of one Tensor per output."""
+        """The rest of ``apply`` for an op with several outputs, or while something watches (capture, anomaly
+        mode, observers; grad mode on or off): the Tensor (``single``) or a tuple of one Tensor per output."""
         st = state
         if st.tracer is not None:  # autograd.capture is recording this call (autograd/capture.py)
             st.tracer.on_op(self, args, arrays, outs, params)
