@@ -25,7 +25,7 @@ from .mode import (  # noqa: F401  (re-exported: the grad-mode API used to live 
     set_grad_enabled,
     state,
 )
-from .op import InputEdge
+from .op import SAVE_OUTPUT, InputEdge
 from .tensor import Tensor
 
 _grad_lock = threading.Lock()  # one accumulation into a .grad at a time, from any thread
@@ -161,7 +161,22 @@ class _Walk:
             if needed is not None and node not in needed:
                 continue  # leads to no wanted tensor; nor can its producers, so they are never reached
             if grads[0] is not None or any(g is not None for g in grads):
-                in_grads = node.run_backward(grads, create_graph)
+                saved = node.saved
+                if create_graph or saved and saved is not SAVE_OUTPUT:
+                    in_grads = node.run_backward(grads, create_graph)  # roles to resolve, or a recorded backward
+                else:  # nothing saved, or just the output: ``run_backward``'s commonest case, written out here
+                    if node._outs is None:
+                        node._raise_freed()
+                    if saved:
+                        node.saved = node._outs  # (the tuple itself: a recorded output cannot change in place)
+                    try:
+                        in_grads = node.backward(*grads)
+                    finally:
+                        node.saved = saved
+                    if type(in_grads) is not tuple:
+                        in_grads = (in_grads,)
+                    if len(in_grads) != len(node._inputs):
+                        node._check_count(in_grads)
                 if anomaly:
                     check_backward(node, in_grads)
                 if observers:

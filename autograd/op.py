@@ -230,22 +230,19 @@ class Op:
             self._check_count(result)
             return tuple(g if g is None or isinstance(g, Tensor) else Tensor._wrap(np.asarray(g)) for g in result)
         if spec:  # the saved values as arrays (``_saved_values``, written out on this hot path)
-            if spec is SAVE_OUTPUT:
-                values = self._outs[:1]  # (the tuple itself for one output)
-            else:
-                values = []
-                for item in spec:
-                    kind = type(item)
-                    if kind is Output:
-                        item = self._outs[item.index]
-                    elif kind is Input:
-                        i = item.index
-                        x = self._inputs[i]
-                        box = x[2] if type(x) is InputEdge else x._vbox if isinstance(x, Tensor) else None
-                        if box is not None and box[1] > self._order:
-                            self._raise_modified(i)
-                        item = self._arrays[i]
-                    values.append(item)
+            values = []
+            for item in spec:
+                kind = type(item)
+                if kind is Output:
+                    item = self._outs[item.index]
+                elif kind is Input:
+                    i = item.index
+                    x = self._inputs[i]
+                    box = x[2] if type(x) is InputEdge else x._vbox if isinstance(x, Tensor) else None
+                    if box is not None and box[1] > self._order:
+                        self._raise_modified(i)
+                    item = self._arrays[i]
+                values.append(item)
             self.saved = values
             try:
                 result = self.backward(*grads)
