@@ -461,7 +461,7 @@ _where = dual(np.where, Where)
 def _binary(op_cls, numbers_as_arrays=False):
     """The public function of a binary op. With ``numbers_as_arrays`` a Python float or int paired with a
     float Tensor is passed on as a 0-d array of the Tensor's dtype (``scalar_operand``: same values, faster)."""
-    apply = op_cls.apply
+    apply = op_cls.apply2
 
     def fn(a, b):
         if type(a) is Tensor:  # the common case first: it is on every operator's path
@@ -492,7 +492,7 @@ def _binary(op_cls, numbers_as_arrays=False):
 
 
 def _unary(op_cls):
-    apply = op_cls.apply
+    apply = op_cls.apply1
 
     def fn(x):
         return apply(x if type(x) is Tensor else as_tensor_arg(x, op_cls.name))
