@@ -169,8 +169,8 @@ class _Walk:
                         node._raise_freed()
                     if saved:
                         node.saved = node._outs  # (the tuple itself: a recorded output cannot change in place)
-                    try:
-                        in_grads = node.backward(*grads)
+                    try:  # (one gradient: a plain call, with no argument tuple to make)
+                        in_grads = node.backward(grads[0]) if len(grads) == 1 else node.backward(*grads)
                     finally:
                         node.saved = saved
                     if type(in_grads) is not tuple:

@@ -244,11 +244,11 @@ class Op:
                 values.append(item)
             self.saved = values
             try:
-                result = self.backward(*grads)
+                result = self.backward(grads[0]) if len(grads) == 1 else self.backward(*grads)
             finally:
                 self.saved = spec
         else:
-            result = self.backward(*grads)
+            result = self.backward(grads[0]) if len(grads) == 1 else self.backward(*grads)
         if type(result) is tuple:
             if len(result) != len(self._inputs):
                 self._check_count(result)
