@@ -193,8 +193,8 @@ class _Walk:
                         g = unbroadcast(g, a.shape)
                     buf = grads_of.get(producer)
                     if buf is None:  # (``_meta``: the producer was freed by an earlier backward)
-                        buf = grads_of[producer] = [None] * len(producer._outs or producer._meta)
-                        buf[x[1]] = g
+                        n = len(producer._outs or producer._meta)
+                        grads_of[producer] = [g] if n == 1 else [g if i == x[1] else None for i in range(n)]
                         heappush(queue, (-producer._order, producer))
                     elif g is not None:
                         k = x[1]

@@ -164,7 +164,7 @@ class Op:
         op.saved = ()
         a = x._data
         edge = x if x.grad_fn is None else (x.grad_fn, x._index, x._vbox)
-        return _output(op, op.forward(a), (x,), [a], [edge], NO_PARAMS, x.requires_grad)
+        return _output(op, op.forward(a), (x,), (a,), (edge,), NO_PARAMS, x.requires_grad)
 
     @classmethod
     def apply2(cls, a, b):
@@ -186,7 +186,7 @@ class Op:
         op.saved = ()
         x = a._data
         ea = a if a.grad_fn is None else (a.grad_fn, a._index, a._vbox)
-        return _output(op, op.forward(x, y), (a, b), [x, y], [ea, eb], NO_PARAMS, record or a.requires_grad)
+        return _output(op, op.forward(x, y), (a, b), (x, y), (ea, eb), NO_PARAMS, record or a.requires_grad)
 
     def _apply_general(self, args, edges, arrays, outs, params, record, single):
         """The rest of ``apply`` for an op with several outputs, or while something watches (capture, anomaly
