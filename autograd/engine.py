@@ -160,22 +160,24 @@ class _Walk:
                 self._received(node, grads)
             if needed is not None and node not in needed:
                 continue  # leads to no wanted tensor; nor can its producers, so they are never reached
+            inputs = node._inputs
             if grads[0] is not None or any(g is not None for g in grads):
                 saved = node.saved
                 if create_graph or saved and saved is not SAVE_OUTPUT:
                     in_grads = node.run_backward(grads, create_graph)  # roles to resolve, or a recorded backward
                 else:  # nothing saved, or just the output: ``run_backward``'s commonest case, written out here
-                    if node._outs is None:
+                    outs = node._outs
+                    if outs is None:
                         node._raise_freed()
                     if saved:
-                        node.saved = node._outs  # (the tuple itself: a recorded output cannot change in place)
+                        node.saved = outs  # (the tuple itself: a recorded output cannot change in place)
                     try:  # (one gradient: a plain call, with no argument tuple to make)
                         in_grads = node.backward(grads[0]) if len(grads) == 1 else node.backward(*grads)
                     finally:
                         node.saved = saved
                     if type(in_grads) is not tuple:
                         in_grads = (in_grads,)
-                    if len(in_grads) != len(node._inputs):
+                    if len(in_grads) != len(inputs):
                         node._check_count(in_grads)
                 if anomaly:
                     check_backward(node, in_grads)
@@ -183,10 +185,10 @@ class _Walk:
                     for obs in observers:
                         obs.on_backward(node, tuple(grads), in_grads)
             else:
-                in_grads = (None,) * len(node._inputs)  # nothing arrived: visit the producers all the same
+                in_grads = (None,) * len(inputs)  # nothing arrived: visit the producers all the same
             # Send each input's gradient along its edge; the first edge to reach a producer queues it.
-            arrays = node._arrays or node._inputs  # freed (None): no gradient to send
-            for x, a, g in zip(node._inputs, arrays, in_grads):
+            arrays = node._arrays or inputs  # freed (None): no gradient to send
+            for x, a, g in zip(inputs, arrays, in_grads):
                 if type(x) is InputEdge:
                     producer = x[0]
                     if g is not None and g.shape != a.shape:
