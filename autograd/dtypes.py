@@ -2,6 +2,8 @@
 int data stays int, bool stays bool, and a NumPy array keeps its dtype."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 _default = [np.dtype(np.float32)]
@@ -41,7 +43,12 @@ def real_dtype(dtype, who: str) -> np.dtype:
     if dtype is None:  # np.dtype(None) would silently mean float64
         raise TypeError(f"{who}: dtype must be a NumPy dtype, got None")
     try:
-        d = np.dtype(dtype)
+        if isinstance(dtype, str):  # a deprecated alias such as 'a': refused below by our error, not NumPy's warning
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                d = np.dtype(dtype)
+        else:
+            d = np.dtype(dtype)
     except (TypeError, ValueError):
         raise TypeError(f"{who}: {dtype!r} is not a NumPy dtype") from None
     if d.kind not in REAL_KINDS:

@@ -169,3 +169,10 @@ def test_function_apply_and_transforms_refuse_unsupported_arrays():
         with pytest.raises(TypeError, match=r"^grad: cannot differentiate with respect to argument 0 of type "
                                             r"ndarray with dtype"):
             ag.grad(lambda t: t.sum())(bad)
+
+
+def test_a_deprecated_dtype_alias_is_our_type_error_without_numpys_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy 2 warns that 'a' is deprecated; the refusal is ours alone
+        with pytest.raises(TypeError, match="zeros: dtype .*S.* is not supported"):
+            ag.zeros(3, dtype="a")
