@@ -157,7 +157,7 @@ class Op:
     @classmethod
     def apply1(cls, x):
         """``apply(x)`` for one Tensor and no parameters, without the general argument loop (the unary ops' entry:
-        the same node and Tensor, about 6% less work per op); anything else goes to ``apply``."""
+        the same node and Tensor for less work); anything else goes to ``apply``."""
         if type(x) is not Tensor:
             return cls.apply(x)
         op = new(cls)
