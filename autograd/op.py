@@ -214,6 +214,8 @@ class Op:
         self._order = next(clock)
         self._scope = st.scope
         self._extra = None  # hooks, retain_grad, names, creation site: rare, so kept together only when used
+        if self.saved is SAVE_OUTPUT and len(outs) > 1:  # the walk hands a SAVE_OUTPUT node all its outputs
+            self.saved = (OUTPUT[0],)  # (the same roles, resolved one by one)
         if st.anomaly:
             self._note("site", check_forward(self, outs))
 

@@ -61,3 +61,24 @@ def test_builtin_ops_use_it_and_gradcheck():
     for fn in (ag.tanh, ag.sigmoid, ag.exp):
         assert fn(x).grad_fn.saved is SAVE_OUTPUT
         assert ag.gradcheck(fn, (x,))
+
+
+class _ExpAndCopy(Op):
+    """Two outputs, eˣ and 3; saving just the first: its backward must see exactly one saved value."""
+
+    name = "exp_and_three"
+
+    def forward(self, a):
+        self.saved = SAVE_OUTPUT
+        return np.exp(a), np.full_like(a, 3.0)
+
+    def backward(self, g, g_three):
+        (y,) = self.saved
+        return None if g is None else g * y
+
+
+def test_an_op_with_several_outputs_sees_only_the_first():
+    x = ag.tensor(np.array([0.5, -1.0]), requires_grad=True)
+    y, three = _ExpAndCopy.apply(x)
+    (y.sum() + three.sum()).backward()
+    np.testing.assert_allclose(x.grad.data, np.exp([0.5, -1.0]))
