@@ -168,25 +168,30 @@ class Op:
 
     @classmethod
     def apply2(cls, a, b):
-        """``apply(a, b)`` for a Tensor ``a`` and a Tensor or ndarray ``b`` and no parameters, without the general
+        """``apply(a, b)`` for two operands, each a Tensor or an ndarray, and no parameters, without the general
         argument loop (the binary ops' entry); anything else goes to ``apply``."""
-        if type(a) is not Tensor:
+        kind = type(a)
+        if kind is Tensor:
+            x = a._data
+            ea = a if a.grad_fn is None else (a.grad_fn, a._index, a._vbox)
+            record = a.requires_grad
+        elif kind is np.ndarray:
+            x = ea = a
+            record = False
+        else:
             return cls.apply(a, b)
         kind = type(b)
         if kind is Tensor:
             y = b._data
             eb = b if b.grad_fn is None else (b.grad_fn, b._index, b._vbox)
-            record = b.requires_grad
+            record = record or b.requires_grad
         elif kind is np.ndarray:
             y = eb = b
-            record = False
         else:
             return cls.apply(a, b)
         op = new(cls)
         op.saved = ()
-        x = a._data
-        ea = a if a.grad_fn is None else (a.grad_fn, a._index, a._vbox)
-        return _output(op, op.forward(x, y), (a, b), (x, y), (ea, eb), NO_PARAMS, record or a.requires_grad)
+        return _output(op, op.forward(x, y), (a, b), (x, y), (ea, eb), NO_PARAMS, record)
 
     def _apply_general(self, args, edges, arrays, outs, params, record, single):
         """The rest of ``apply`` for an op with several outputs, or while something watches (capture, anomaly

@@ -1,6 +1,6 @@
 """``Op.apply1`` and ``Op.apply2`` (the unary and binary ops' entries) give exactly what ``Op.apply`` gives: the
 same values, the same node fields (edges, arrays, params, scope, saved roles), the same version counters, the
-same gradients; and they hand every other kind of call to ``apply``."""
+same gradients, for Tensors and arrays in either place; and they hand every other kind of call to ``apply``."""
 import numpy as np
 import pytest
 
@@ -109,7 +109,8 @@ def test_apply1_is_apply(mode, kind):
 @pytest.mark.parametrize("mode", ["grad", "no_grad", "anomaly"])
 @pytest.mark.parametrize("a_kind, b_kind", [("leaf", "plain"), ("leaf", "leaf"), ("inner", "array"),
                                             ("inner", "zero_d"), ("plain", "array"), ("plain", "inner"),
-                                            ("leaf", "inner")])
+                                            ("leaf", "inner"), ("array", "leaf"), ("zero_d", "inner"),
+                                            ("array", "plain"), ("array", "zero_d")])
 def test_apply2_is_apply(mode, a_kind, b_kind):
     def run(entry):
         ops = _inputs()
@@ -144,8 +145,8 @@ def test_they_take_no_params_and_share_one_read_only_mapping():
 
 def test_everything_else_goes_to_apply():
     x = ag.tensor(np.array([1.0, 2.0]), requires_grad=True)
-    # a number or an array first, a Python number or a list second: apply's own conversions and errors
-    assert np.allclose(Add.apply2(np.array([1.0, 1.0]), x).data, [2.0, 3.0])
+    # a Python number on either side: apply's own conversions and errors
+    assert np.allclose(Add.apply2(1.0, x).data, [2.0, 3.0])
     assert np.allclose(Add.apply2(x, 1.0).data, [2.0, 3.0])
     assert np.allclose(Tanh.apply1(np.array([0.0])).data, [0.0])
     with pytest.raises(ValueError, match="add: shapes"):
