@@ -32,6 +32,23 @@ class _ThreadState(threading.local):
         self.watched = watched = bool(self._anomaly) or bool(self._observers) or self._tracer is not None
         self.plain_scope = None if watched else self._scope if self._grad_enabled else False
 
+    def push_scope(self, entry):
+        """Enter ``entry`` (a module or call) and return the scope to restore; the cheap path of ``scope = ...``
+        (each thread-local access costs about 100 ns: a scope change moves only the scope, so only it is touched)."""
+        prev = self._scope
+        self._scope = scope = prev + (entry,)
+        plain = self.plain_scope
+        if plain is not None and plain is not False:  # recording and unwatched: it is the scope
+            self.plain_scope = scope
+        return prev
+
+    def pop_scope(self, prev):
+        """Restore the scope ``push_scope`` returned."""
+        self._scope = prev
+        plain = self.plain_scope
+        if plain is not None and plain is not False:
+            self.plain_scope = prev
+
     def _setter(name):
         def set_value(self, value):
             setattr(self, name, value)
@@ -193,11 +210,10 @@ class module_scope:
         self.name = name
 
     def __enter__(self):
-        self._prev = state.scope
-        state.scope = self._prev + (self.name,)
+        self._prev = state.push_scope(self.name)
 
     def __exit__(self, *exc):
-        state.scope = self._prev
+        state.pop_scope(self._prev)
         return False
 
 

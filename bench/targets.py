@@ -128,7 +128,8 @@ def _chain_forward(torch):
 # ----------------------------------------------------------------------------- micrograd's demo step
 
 
-def _micrograd(torch):
+def micrograd_steps(torch):
+    """micrograd's demo training step in graphgrad and (given ``torch``) PyTorch: ``{"graphgrad": fn, "torch": fn}``."""
     import nn
     from nn import optim
 
@@ -162,6 +163,11 @@ def _micrograd(torch):
             topt.step()
 
         fns["torch"] = theirs
+    return fns
+
+
+def _micrograd(torch):
+    fns = micrograd_steps(torch)
     t = interleaved(fns, number=50)
     row = {"benchmark": "micrograd's demo step: 2-16-16-1 ReLU MLP, 100 points, max-margin + L2, SGD",
            "graphgrad": f"{t['graphgrad'] * 1e3:.3f} ms", "baseline": "PyTorch not installed", "result": ""}

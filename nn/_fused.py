@@ -1,14 +1,14 @@
 """Tag the ops of one call of a composite function (a fused loss) so drawings can fold them into one node.
 
-``@fused(rule=...)`` runs the function inside ``module_scope(FunctionCall(...))``: every op it records
-carries that call in ``node.scope`` (after the modules it ran in). ``viz`` draws the call as one node,
-with ``rule`` as its derivative; nothing else reads the tag.
+``@fused(rule=...)`` runs the function inside the scope of a ``FunctionCall`` (as ``module_scope`` would):
+every op it records carries that call in ``node.scope`` (after the modules it ran in). ``viz`` draws the call
+as one node, with ``rule`` as its derivative; nothing else reads the tag.
 """
 from __future__ import annotations
 
 import functools
 
-from autograd.engine import module_scope
+from autograd.mode import state
 
 
 class FunctionCall:
@@ -29,7 +29,10 @@ def fused(rule: str):
     def wrap(fn):
         @functools.wraps(fn)
         def call(*args, **kwargs):
-            with module_scope(FunctionCall(fn.__name__, rule)):
+            prev = state.push_scope(FunctionCall(fn.__name__, rule))  # (module_scope's work, without its object)
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                state.pop_scope(prev)
         return call
     return wrap

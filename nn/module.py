@@ -15,6 +15,7 @@ import numpy as np
 
 import autograd as ag
 from autograd.engine import module_scope
+from autograd.mode import state
 from autograd.tensor import Tensor
 
 from .interop import as_numpy, is_torch_tensor
@@ -96,12 +97,14 @@ class Module:
             return self._call_with_hooks(args, kwargs)
         if self._parameters:
             _check_input_dtype(self, args)
-        with module_scope(self):
-            try:
-                return self.forward(*args, **kwargs)
-            except (ValueError, TypeError) as e:
-                _note_module_path(e, self)
-                raise
+        prev = state.push_scope(self)  # (module_scope's work without its object: this runs for every layer call)
+        try:
+            return self.forward(*args, **kwargs)
+        except (ValueError, TypeError) as e:
+            _note_module_path(e, self)
+            raise
+        finally:
+            state.pop_scope(prev)
 
     def _call_with_hooks(self, args, kwargs):
         for hook in list(self._forward_pre_hooks.values()):
@@ -497,16 +500,18 @@ class Module:
 def _check_input_dtype(module: Module, args: tuple) -> None:
     """The dtype rule: a module with floating-point parameters called on a floating input of another dtype
     raises (as PyTorch does) instead of silently computing in the wider one. Every layer gets it from ``__call__``."""
-    own = None
     for p in module._parameters.values():
-        if p is not None and p._data.dtype.kind == "f":
+        if p is not None:
             own = p._data.dtype
-            break
-    if own is None:
-        return
+            if own.kind == "f":
+                break
+    else:
+        return  # no floating-point parameter
     for i, a in enumerate(args):
         d = a._data.dtype if isinstance(a, Tensor) else a.dtype if isinstance(a, np.ndarray) else None
-        if d is not None and d.kind == "f" and d != own:
+        if d is own or d is None:  # (NumPy's built-in dtypes are shared objects: the common case is one test)
+            continue
+        if d.kind == "f" and d != own:
             which = "input" if len(args) == 1 else f"input {i}"
             raise TypeError(f"{type(module).__name__}: {which} has dtype {d} but the module's parameters are {own}; "
                             f"nothing is cast silently: convert the input (x.astype(np.{own})) or the model "

@@ -135,3 +135,69 @@ def test_fast_paths_fill_every_tensor_field_as_wrap_does():
     assert _fields(constant) == _fields(ag.Tensor._wrap(constant.data))
     recorded = x.tanh()
     assert _fields(recorded) == _fields(ag.Tensor._wrap(recorded.data, recorded.grad_fn, 0, None))
+
+
+@pytest.mark.parametrize("grad_on, anomaly, observed", list(itertools.product([True, False], repeat=3)))
+def test_push_and_pop_scope_keep_the_switch_derived_under_every_mode(grad_on, anomaly, observed):
+    """push_scope/pop_scope (what Module.__call__ uses) touch only the scope, yet the switch stays what the
+    switches say, also when a mode changes inside the pushed scope and is restored after it is popped."""
+    rec = _Recorder()
+    expect = lambda: _expected(state.grad_enabled, state.anomaly, state.observers, state.tracer, state.scope)  # noqa: E731
+    with ag.set_grad_enabled(grad_on), (ag.detect_anomaly() if anomaly else module_scope("x")):
+        if observed:
+            add_observer(rec)
+        try:
+            base = state.scope
+            outer = state.push_scope("a")
+            assert outer == base and state.scope == base + ("a",) and state.plain_scope == expect()
+            inner = state.push_scope("b")
+            assert state.scope == base + ("a", "b") and state.plain_scope == expect()
+            with ag.set_grad_enabled(not grad_on):  # a switch inside the scope sees it, and restores it
+                assert state.plain_scope == expect()
+                third = state.push_scope("c")
+                assert state.plain_scope == expect()
+                state.pop_scope(third)
+            assert state.plain_scope == expect()
+            state.pop_scope(inner)
+            assert state.scope == base + ("a",) and state.plain_scope == expect()
+            state.pop_scope(outer)
+            assert state.scope == base and state.plain_scope == expect()
+        finally:
+            if observed:
+                remove_observer(rec)
+    assert state.scope == () and state.plain_scope == ()
+
+
+def test_a_scope_popped_under_another_mode_is_still_restored():
+    """A generator may leave a scope while no_grad (entered after the push) is active: the switch follows."""
+    x = ag.tensor(np.array([0.5]), requires_grad=True)
+    prev = state.push_scope("block")
+    with ag.no_grad():
+        state.pop_scope(prev)
+        assert state.plain_scope is False and state.scope == ()
+    assert state.plain_scope == ()
+    assert x.tanh().grad_fn.scope == ()
+
+
+def test_a_module_call_restores_the_scope_when_forward_raises_and_records_inside_it():
+    import nn
+
+    seen = []
+
+    class Tagged(nn.Module):
+        def forward(self, x, fail=False):
+            seen.append((state.scope, state.plain_scope))
+            if fail:
+                raise ValueError("bad input")
+            return x.tanh()
+
+    m = Tagged()
+    x = ag.tensor(np.array([0.5]), requires_grad=True)
+    assert m(x).grad_fn.scope == (m,) and seen.pop() == ((m,), (m,))
+    with pytest.raises(ValueError, match="bad input"):
+        m(x, fail=True)
+    assert seen.pop() == ((m,), (m,)) and state.scope == () and state.plain_scope == ()
+    with ag.no_grad():
+        assert m(x).grad_fn is None  # the scope is pushed; nothing is recorded
+        assert seen.pop() == ((m,), False) and state.plain_scope is False
+    assert state.scope == () and state.plain_scope == ()

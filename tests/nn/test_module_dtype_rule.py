@@ -1,6 +1,8 @@
 """The Module dtype rule: a module with floating-point parameters called on input of another floating dtype raises
 a TypeError naming the module, both dtypes and the fix; nothing is cast silently. Containers pass input through to
 layers that check themselves, and every parameterised layer gets the rule from Module.__call__."""
+import re
+
 import numpy as np
 import pytest
 
@@ -70,3 +72,29 @@ def test_tensor_dataset_casts_floating_tensors_once_when_asked():
         TensorDataset(x, dtype=np.int64)
     with pytest.raises(TypeError, match="^TensorDataset: 'foo' is not a NumPy dtype"):
         TensorDataset(x, dtype="foo")
+
+
+def test_the_rule_compares_dtypes_by_value_not_identity():
+    layer = nn.Linear(3, 2)
+    swapped = np.ones((1, 3), np.dtype(np.float32).newbyteorder())  # float32 by kind and size, another byte order
+    with pytest.raises(TypeError, match=rf"^Linear: input has dtype {re.escape(str(swapped.dtype))} but the module's "
+                                        "parameters are float32"):
+        layer(swapped)
+    tagged = np.ones((1, 3), np.dtype(np.float32, metadata={"unit": "m"}))  # an equal dtype, another object
+    assert tagged.dtype is not np.dtype(np.float32)
+    np.testing.assert_allclose(layer(tagged).data, layer(np.ones((1, 3), np.float32)).data)
+
+
+def test_the_rule_takes_the_first_floating_parameter_after_integer_ones():
+    class Counted(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.count = nn.Parameter(np.zeros(3, np.int64), requires_grad=False)
+            self.w = nn.Parameter(np.ones(3, np.float32))
+
+        def forward(self, x):
+            return x * self.w
+
+    with pytest.raises(TypeError, match="^Counted: input has dtype float64 but the module's parameters are float32"):
+        Counted()(np.ones(3))
+    assert Counted()(np.ones(3, np.float32)).dtype == np.float32
