@@ -10,6 +10,7 @@ from autograd.ops.base import as_float
 from autograd.ops.elementwise import _exp
 from autograd.ops.index import _scatter_add  # getitem's backward: the same values, recorded under create_graph
 from autograd.ops.reduce import _shifted_lse
+from autograd.tensor import Tensor
 
 
 def check_class_range(t: np.ndarray, x_shape: tuple, fn: str, ignore_index: int | None) -> None:
@@ -23,18 +24,21 @@ def check_class_range(t: np.ndarray, x_shape: tuple, fn: str, ignore_index: int 
 
 
 def _targets(name, a, target, ignore_index, fn, x_shape):
-    """(rows, classes) picking each row's target of a (M, C) ``a``, class 0 where it is ``ignore_index``; which
-    rows count, and whether all do; the counted targets checked to lie in [0, C) (errors name ``fn`` and
-    ``x_shape``)."""
+    """(rows, classes) picking each row's target of a (M, C) ``a``, class 0 where it is ``ignore_index``; 1 where
+    a row counts and 0 where not (in ``a``'s dtype), and whether all do; the counted targets checked to lie in
+    [0, C) (errors name ``fn`` and ``x_shape``)."""
     if a.ndim != 2 or target.size != a.shape[0]:
         raise ValueError(f"{name}: expects (M, C) values and M targets, got shapes {a.shape} and {target.shape}")
-    tf = target.reshape(-1)
+    tf, c = target.reshape(-1), a.shape[1]
+    can_ignore = ignore_index is not None and 0 <= ignore_index < c
+    if tf.size and not can_ignore and tf.min() >= 0 and tf.max() < c:  # the common case: every row counts
+        return (np.arange(tf.shape[0]), tf), np.ones(tf.shape, dtype=a.dtype), True
     valid = tf != ignore_index
     every = valid.all()
     check = tf if every else tf[valid]
-    if check.size and (check.min() < 0 or check.max() >= a.shape[1]):
+    if check.size and (check.min() < 0 or check.max() >= c):
         check_class_range(target, a.shape if x_shape is None else x_shape, fn, ignore_index)  # raises, naming them
-    return (np.arange(tf.shape[0]), tf if every else np.where(valid, tf, 0)), valid, every
+    return (np.arange(tf.shape[0]), tf if every else np.where(valid, tf, 0)), valid.astype(a.dtype), every
 
 
 class ClassPick(Op):
@@ -47,9 +51,9 @@ class ClassPick(Op):
     name = "class_pick"
 
     def forward(self, a, target, ignore_index=-100, fn="class_pick", x_shape=None):
-        index, valid, _ = _targets(self.name, a, target, ignore_index, fn, x_shape)
+        index, counted, _ = _targets(self.name, a, target, ignore_index, fn, x_shape)
         self.saved = (a.shape, index)
-        return a[index], valid.astype(a.dtype)
+        return a[index], counted
 
     rule = "∂a[n, tₙ]/∂a = 1 at the picked element of each row, 0 elsewhere"
     def backward(self, g, g_counted):
@@ -68,11 +72,11 @@ class SoftmaxCrossEntropy(Op):
     name = "softmax_cross_entropy"
 
     def forward(self, z, target, ignore_index=-100, reduction="mean", fn="cross_entropy", x_shape=None):
-        index, valid, every = _targets(self.name, z, target, ignore_index, fn, x_shape)
         z = as_float(z)
+        index, counted, every = _targets(self.name, z, target, ignore_index, fn, x_shape)
         m, log_sum = _shifted_lse(z, (1,))
-        losses = -((z[index] - m[:, 0]) - log_sum[:, 0])  # the picked entries of log_softmax's (z - m) - log_sum
-        counted = valid.astype(z.dtype)
+        log_p = (z - m) - log_sum  # log_softmax, every digit kept (see _shifted_lse)
+        losses = -log_p[index]
         if not every:
             losses = losses * counted
         if reduction == "none":
@@ -86,16 +90,22 @@ class SoftmaxCrossEntropy(Op):
             else:  # no row counts: a NaN mean (0 / 0) and a zero gradient, as PyTorch
                 with np.errstate(invalid="ignore"):
                     per_row, out = counted, losses.sum() / n
-        self.saved = (INPUT[0], m, index, per_row)  # m: a constant shift (softmax does not depend on it)
+        # softmax for a plain backward; z and the constant shift m (softmax does not depend on it) for a recorded one
+        self.saved = (INPUT[0], m, index, per_row, np.exp(log_p, out=log_p))
         return np.asarray(out, dtype=z.dtype)
 
     rule = "∂L/∂zₙ = (softmax(zₙ) − onehot(tₙ))·g, per counted row (÷ their number for the mean)"
     def backward(self, g):
-        z, m, index, per_row = self.saved
-        e = _exp(z - m)
-        onehot = np.zeros(z.shape, dtype=per_row.dtype)
-        onehot[index] = 1
-        return (e / e.sum(axis=1, keepdims=True) - onehot) * (per_row * g).reshape(-1, 1), None
+        z, m, index, per_row, softmax = self.saved
+        scale = (per_row * g).reshape(-1, 1)
+        if isinstance(g, Tensor):  # recorded (create_graph): softmax again from z, so its own derivative is too
+            e = _exp(z - m)
+            onehot = np.zeros(z.shape, dtype=per_row.dtype)
+            onehot[index] = 1
+            return (e / e.sum(axis=1, keepdims=True) - onehot) * scale, None
+        grad = softmax * scale
+        grad[index] -= scale[:, 0]
+        return grad, None
 
 
 # ----------------------------------------------------------------------------- registry entries

@@ -205,6 +205,9 @@ class Std(Op):
 def _shifted_lse(a, axes):
     """``(m, log(sum(exp(a - m))))`` over ``axes`` with keepdims, m the (finite) max, so exp never overflows
     and ``(a - m) - log_sum`` keeps every digit where ``a - (m + log_sum)`` would round at large |a|."""
+    if _short_rows(a, axes):  # NumPy reduces short rows one by one, the leading axis of their transpose at once
+        m, log_sum = _shifted_lse(a.reshape(-1, a.shape[-1]).T.copy(), (0,))
+        return m.T.reshape(a.shape[:-1] + (1,)), log_sum.T.reshape(a.shape[:-1] + (1,))
     m = a.max(axis=axes, keepdims=True, initial=-np.inf)  # initial: empty groups give -inf, not an error
     finite = np.isfinite(m)
     if finite.all():  # every group holds its max, exp(0) = 1: the sum is at least 1
@@ -212,6 +215,13 @@ def _shifted_lse(a, axes):
     m = np.where(finite, m, 0).astype(a.dtype, copy=False)
     with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for all -inf (or empty) input
         return m, np.log(np.exp(a - m).sum(axis=axes, keepdims=True))
+
+
+def _short_rows(a, axes):
+    """Whether ``axes`` is the last axis alone, of at most 32 elements, in 64 rows or more of a C-ordered array:
+    there a reduction runs 2-6x faster over the transposed copy (bench/README, "Issue 13, fifth round")."""
+    return (a.ndim >= 2 and axes == (a.ndim - 1,) and 0 < a.shape[-1] <= 32 and a.size >= 64 * a.shape[-1]
+            and a.flags.c_contiguous)
 
 
 class LogSumExp(Op):

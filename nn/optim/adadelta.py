@@ -7,7 +7,7 @@ import numpy as np
 
 from autograd import Tensor
 
-from .optimizer import Optimizer, _check_range
+from .optimizer import Optimizer, _check_range, _subtract
 
 
 class Adadelta(Optimizer):
@@ -42,4 +42,4 @@ class Adadelta(Optimizer):
             delta *= g
             u *= rho
             u += np.multiply(np.multiply(delta, delta, out=f), 1 - rho, out=f)
-            p.sub_(np.multiply(delta, lr, out=delta))
+            _subtract(p, np.multiply(delta, lr, out=delta))

@@ -7,7 +7,7 @@ import numpy as np
 
 from autograd import Tensor
 
-from .optimizer import Optimizer, _check_nonneg
+from .optimizer import Optimizer, _check_nonneg, _subtract
 
 
 class Adagrad(Optimizer):
@@ -50,4 +50,4 @@ class Adagrad(Optimizer):
             s += np.multiply(g, g, out=e)
             denom = np.sqrt(s, out=e)
             denom += eps
-            p.sub_(np.divide(np.multiply(g, clr, out=d), denom, out=d))
+            _subtract(p, np.divide(np.multiply(g, clr, out=d), denom, out=d))

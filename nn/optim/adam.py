@@ -8,7 +8,7 @@ import numpy as np
 
 from autograd import Tensor
 
-from .optimizer import Optimizer, _check_range
+from .optimizer import Optimizer, _check_range, _subtract
 
 
 class Adam(Optimizer):
@@ -66,7 +66,7 @@ class Adam(Optimizer):
             if wd != 0 and self._decoupled:  # θ·(1 - lr·wd) - step, written once so the version moves by one
                 p.copy_(np.subtract(np.multiply(p.data, 1 - lr * wd, out=d), step, out=d))
             else:
-                p.sub_(step)
+                _subtract(p, step)
 
 
 class AdamW(Adam):

@@ -1,7 +1,7 @@
 """``Optimizer``: the parameter groups, per-parameter state and checkpointing shared by every optimiser.
 
 Subclasses implement ``_update(group, params_with_grad)`` with vectorised NumPy and write each
-parameter once through the tracked ``p.sub_``/``p.copy_`` (in its own dtype, under ``no_grad``), so a
+parameter once through the tracked ``_subtract(p, delta)``/``p.copy_`` (in its own dtype, under ``no_grad``), so a
 backward that still needs the old value raises instead of reading the new one. Everything here follows
 ``torch.optim.Optimizer``: ``param_groups`` is a list of dicts (``'params'`` plus hyperparameters),
 ``state`` maps a parameter to a dict of its buffers, and ``state_dict()`` refers to parameters by
@@ -129,7 +129,7 @@ class Optimizer:
                 if p.grad.shape != p.shape:
                     raise ValueError(f"{type(self).__name__}.step: gradient of shape {p.grad.shape} does not match "
                                      f"its parameter of shape {p.shape}")
-                if not p.data.flags.writeable:
+                if not p._data.flags.writeable:
                     raise RuntimeError(f"{type(self).__name__}.step: parameter of shape {p.shape} has a read-only "
                                        "array and cannot be updated in place")
             if live:
@@ -144,12 +144,20 @@ class Optimizer:
 
     def _scratch(self, p: Tensor, slot: int = 0) -> np.ndarray:
         """Work space of ``p``'s shape and dtype for an update's intermediate values: per dtype and ``slot``
-        one buffer, as large as the largest parameter, shared by all (never part of ``state``)."""
-        work = self.__dict__.setdefault("_work", {})
-        buf = work.get((p.dtype, slot))
-        if buf is None or buf.size < p.size:
-            buf = work[p.dtype, slot] = np.empty(p.size, dtype=p.dtype)
-        return buf[:p.size].reshape(p.shape)
+        one buffer, as large as the largest parameter, shared by all (never part of ``state``); its view for
+        each shape is kept, and dropped when the buffer grows."""
+        data = p._data
+        views = self.__dict__.setdefault("_views", {})
+        view = views.get((data.dtype, slot, data.shape))
+        if view is None:
+            work = self.__dict__.setdefault("_work", {})
+            buf = work.get((data.dtype, slot))
+            if buf is None or buf.size < data.size:
+                buf = work[data.dtype, slot] = np.empty(data.size, dtype=data.dtype)
+                for key in [k for k in views if k[:2] == (data.dtype, slot)]:
+                    del views[key]
+            view = views[data.dtype, slot, data.shape] = buf[:data.size].reshape(data.shape)
+        return view
 
     def _grad(self, p: Tensor, maximize: bool) -> np.ndarray:
         """The gradient as an array in the parameter's dtype, negated for ``maximize`` (a fresh array then)."""
@@ -243,6 +251,13 @@ def _plain(value):
     if isinstance(value, list):
         return tuple(value)
     return value
+
+
+def _subtract(p: Tensor, delta: np.ndarray) -> None:
+    """``p -= delta`` in place (``delta`` in p's shape and dtype), counted as a change of ``p`` so a backward that
+    saved its old value raises: ``p.sub_`` without the checks ``step`` made once for every parameter."""
+    np.subtract(p._data, delta, out=p._data)
+    p._updated()
 
 
 def _check_nonneg(opt: str, key: str, value) -> None:

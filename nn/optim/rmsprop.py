@@ -7,7 +7,7 @@ import numpy as np
 
 from autograd import Tensor
 
-from .optimizer import Optimizer, _check_nonneg, _check_range
+from .optimizer import Optimizer, _check_nonneg, _check_range, _subtract
 
 
 class RMSprop(Optimizer):
@@ -57,6 +57,6 @@ class RMSprop(Optimizer):
                     buf = state["momentum_buffer"] = np.zeros_like(p.data)
                 buf *= mu
                 buf += np.divide(g, avg, out=d)
-                p.sub_(np.multiply(buf, lr, out=d))
+                _subtract(p, np.multiply(buf, lr, out=d))
             else:
-                p.sub_(np.divide(np.multiply(g, lr, out=d), avg, out=d))
+                _subtract(p, np.divide(np.multiply(g, lr, out=d), avg, out=d))

@@ -7,7 +7,7 @@ import numpy as np
 
 from autograd import Tensor
 
-from .optimizer import Optimizer, _check_nonneg
+from .optimizer import Optimizer, _check_nonneg, _subtract
 
 
 class SGD(Optimizer):
@@ -48,4 +48,4 @@ class SGD(Optimizer):
                     g = np.add(d, np.multiply(buf, mu, out=self._scratch(p, 1)), out=d)
                 else:
                     g = np.add(np.multiply(buf, mu, out=d), g, out=d)
-            p.sub_(np.multiply(g, lr, out=d))
+            _subtract(p, np.multiply(g, lr, out=d))

@@ -1,0 +1,121 @@
+"""The fast paths of the softmax family: log-sum-exp over short rows reduced on their transpose (64 rows or more
+of at most 32 columns), and cross_entropy's plain backward from the softmax its forward saved. Each is checked
+against an independent NumPy computation, against the general path, and by gradcheck to second order."""
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+from autograd.ops.reduce import _shifted_lse, _short_rows
+from autograd.testing import check_gradients
+
+
+def _lse_reference(a):
+    """log(sum(exp(a))) over the last axis in float64, by the textbook shift."""
+    a = a.astype(np.float64)
+    m = a.max(axis=-1, keepdims=True)
+    return m + np.log(np.exp(a - m).sum(axis=-1, keepdims=True))
+
+
+@pytest.mark.parametrize("shape", [(64, 1), (200, 10), (130, 32), (4, 30, 5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_short_rows_match_the_reference_and_keep_the_dtype(shape, dtype):
+    a = (np.random.default_rng(0).standard_normal(shape) * 30).astype(dtype)
+    assert _short_rows(a, (a.ndim - 1,))
+    m, log_sum = _shifted_lse(a, (a.ndim - 1,))
+    assert m.shape == log_sum.shape == shape[:-1] + (1,)
+    assert m.dtype == log_sum.dtype == dtype
+    np.testing.assert_array_equal(m, a.max(axis=-1, keepdims=True))  # the max is exact, in either layout
+    np.testing.assert_allclose(m + log_sum, _lse_reference(a), rtol=1e-6 if dtype == np.float32 else 1e-13)
+
+
+def test_short_rows_only_where_they_pay():
+    a = np.zeros((64, 10))
+    assert not _short_rows(a, (0,))  # not the last axis
+    assert not _short_rows(a[:63], (1,))  # too few rows
+    assert not _short_rows(np.zeros((64, 33)), (1,))  # rows too long
+    assert not _short_rows(np.asfortranarray(a), (1,))  # not C-ordered (its transpose is already fast)
+    assert not _short_rows(np.zeros((64, 0)), (1,))  # empty rows: the general path's -inf
+    assert not _short_rows(np.zeros((2, 64, 10)), (1, 2))  # more than one axis
+
+
+def test_short_rows_with_infinities_and_nan_give_what_the_general_path_gives():
+    a = np.random.default_rng(1).standard_normal((80, 6))
+    a[3] = -np.inf           # all -inf: log-sum-exp is -inf
+    a[5, 2] = np.inf         # an inf: +inf
+    a[7, 1] = np.nan         # a NaN: NaN
+    a[9, :3] = -np.inf       # some -inf: the finite part's
+    fast = _shifted_lse(a, (1,))
+    general = _shifted_lse(np.asfortranarray(a), (1,))  # (not C-ordered: the general path)
+    for f, g in zip(fast, general):
+        np.testing.assert_array_equal(f, g)
+    total = fast[0] + fast[1]
+    assert total[3, 0] == -np.inf and total[5, 0] == np.inf and np.isnan(total[7, 0])
+    np.testing.assert_allclose(total[9, 0], _lse_reference(a[9:10, 3:])[0, 0])
+
+
+@pytest.mark.parametrize("fn", [lambda x: ag.logsumexp(x, axis=1), lambda x: ag.log_softmax(x, axis=1),
+                                lambda x: nn.functional.cross_entropy(x, np.arange(64) % 3)],
+                         ids=["logsumexp", "log_softmax", "cross_entropy"])
+def test_gradients_on_the_short_rows_path_first_and_second_order(fn):
+    x = ag.tensor(np.random.default_rng(2).standard_normal((64, 3)), requires_grad=True)
+    assert _short_rows(x.data, (1,))
+    check_gradients(fn, x)
+
+
+def _cross_entropy_by_hand(z, t, ignore_index):
+    """The mean loss over the counted rows and its gradient, in float64 NumPy."""
+    z = z.astype(np.float64)
+    logp = z - z.max(axis=1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
+    counted = t != ignore_index
+    rows, cls = np.arange(len(t))[counted], t[counted]
+    loss = -logp[rows, cls].sum() / counted.sum()
+    grad = np.exp(logp) * counted[:, None]
+    grad[rows, cls] -= 1
+    return loss, grad / counted.sum()
+
+
+@pytest.mark.parametrize("ignore_index", [-100, 2, 10])
+def test_cross_entropy_plain_backward_matches_by_hand(ignore_index):
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((128, 10)).astype(np.float32) * 4
+    t = rng.integers(0, 10, 128)
+    x = ag.tensor(z, requires_grad=True)
+    loss = nn.functional.cross_entropy(x, t, ignore_index=ignore_index)
+    loss.backward()
+    want_loss, want_grad = _cross_entropy_by_hand(z, t, ignore_index)
+    assert loss.dtype == x.grad.dtype == np.float32
+    np.testing.assert_allclose(loss.item(), want_loss, rtol=1e-5)
+    np.testing.assert_allclose(x.grad.data, want_grad, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_plain_and_recorded_backward_agree(reduction):
+    rng = np.random.default_rng(4)
+    z = rng.standard_normal((70, 5))
+    t = rng.integers(0, 5, 70)
+    t[4] = -100
+    x = ag.tensor(z, requires_grad=True)
+    out = nn.functional.cross_entropy(x, t, reduction=reduction)
+    v = np.ones(out.shape)
+    out.backward(v, retain_graph=True)
+    plain, x.grad = x.grad, None
+    out.backward(v, create_graph=True)
+    recorded = x.grad
+    assert recorded.requires_grad  # recorded: its own derivative can be taken
+    np.testing.assert_allclose(plain.data, recorded.data, rtol=1e-12, atol=1e-15)
+    assert np.all(plain.data[4] == 0)  # the ignored row
+
+
+def test_cross_entropy_fast_target_check_still_names_bad_classes():
+    x = ag.tensor(np.zeros((128, 10)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"cross_entropy: target class indices must be in \[0, 10\).*\[10\]"):
+        nn.functional.cross_entropy(x, np.full(128, 10))
+    with pytest.raises(ValueError, match=r"\[-1\]"):
+        nn.functional.cross_entropy(x, np.r_[np.zeros(127, int), -1])
+    # an ignore_index inside [0, C) is honoured, not taken for a class
+    t = np.r_[np.full(64, 3), np.zeros(64, int)]
+    loss = nn.functional.cross_entropy(ag.tensor(np.random.default_rng(5).standard_normal((128, 10))), t,
+                                       ignore_index=3, reduction="none")
+    assert np.all(loss.data[:64] == 0) and np.all(loss.data[64:] > 0)
