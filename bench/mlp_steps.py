@@ -5,7 +5,9 @@
 
 (difference of the two totals) / 10 is the instructions per step: ``train`` is a full ``nn`` training
 step (forward, cross-entropy, backward, SGD), ``ops`` the forward + backward written with autograd ops,
-``numpy`` the training step written by hand in NumPy (``bench.targets``).
+``numpy`` the training step written by hand in NumPy (``bench.targets``), ``loss`` the step's cross-entropy
+alone (forward + backward on its (128, 10) scores) and ``sgd`` the optimiser's step alone (the MLP's six
+parameters, their gradients fixed).
 """
 from __future__ import annotations
 
@@ -44,11 +46,23 @@ def main(mode: str, repeats: int) -> None:
 
     model = nn.MLP(list(SIZES), activation="relu")
     opt = optim.SGD(model.parameters(), lr=0.01)
+    if mode == "loss":
+        z = ag.tensor(rng.standard_normal((BATCH, SIZES[-1])).astype(np.float32), requires_grad=True)
+        for _ in range(repeats):
+            z.grad = None
+            nn.functional.cross_entropy(z, yt).backward()
+        return
+    if mode == "sgd":
+        for p in model.parameters():
+            p.grad = ag.tensor(rng.standard_normal(p.shape).astype(np.float32))
+        for _ in range(repeats):
+            opt.step()
+        return
     for _ in range(repeats):
         _train_step_graphgrad(model, opt, nn.functional.cross_entropy, xt, yt)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("ops", "train", "numpy"):
-        raise SystemExit("usage: python -m bench.mlp_steps ops|train|numpy N")
+    if len(sys.argv) != 3 or sys.argv[1] not in ("ops", "train", "numpy", "loss", "sgd"):
+        raise SystemExit("usage: python -m bench.mlp_steps ops|train|numpy|loss|sgd N")
     main(sys.argv[1], int(sys.argv[2]))
