@@ -219,7 +219,7 @@ def _shifted_lse(a, axes):
 
 def _short_rows(a, axes):
     """Whether ``axes`` is the last axis alone, of at most 32 elements, in 64 rows or more of a C-ordered array:
-    there a reduction runs 2-6x faster over the transposed copy (bench/README, "Issue 13, fifth round")."""
+    there a reduction runs several times faster over the transposed copy (bench/README, "Issue 13, fifth round")."""
     return (a.ndim >= 2 and axes == (a.ndim - 1,) and 0 < a.shape[-1] <= 32 and a.size >= 64 * a.shape[-1]
             and a.flags.c_contiguous)
 
