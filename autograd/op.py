@@ -119,9 +119,12 @@ class Op:
     ``site``. Everything else is private to the engine.
     """
 
-    __slots__ = ("_inputs", "_arrays", "saved", "_params", "_outs", "_meta", "_order", "_scope",
-                 "_extra", "__weakref__")
+    __slots__ = ("_inputs", "_arrays", "_outs", "_meta", "_order", "_scope", "__dict__", "__weakref__")
     name = "op"  # display name, set per subclass
+    # Rarely set, so kept as class defaults that a node overrides only when it has them (one store less per op):
+    saved = ()  # what the backward needs, set by ``forward`` (see the module docstring)
+    _params = NO_PARAMS  # keyword parameters
+    _extra = None  # hooks, retain_grad, names, creation site, kept together (a dict) once one is used
     rule = ""  # the local derivative rule as text, set per subclass next to its backward (drawn by viz)
 
     def forward(self, *arrays, **params):
@@ -134,7 +137,6 @@ class Op:
     def apply(cls, *args, **params):
         """Run the op on Tensors/arrays/scalars; record a node when some input requires grad."""
         op = new(cls)
-        op.saved = ()
         record = False
         arrays = []
         edges = []  # per input: an edge to its producer, the leaf Tensor, or the constant
@@ -161,7 +163,6 @@ class Op:
         if type(x) is not Tensor:
             return cls.apply(x)
         op = new(cls)
-        op.saved = ()
         a = x._data
         edge = x if x.grad_fn is None else (x.grad_fn, x._index, x._vbox)
         return _output(op, op.forward(a), (x,), (a,), (edge,), NO_PARAMS, x.requires_grad)
@@ -190,7 +191,6 @@ class Op:
         else:
             return cls.apply(a, b)
         op = new(cls)
-        op.saved = ()
         return _output(op, op.forward(x, y), (a, b), (x, y), (ea, eb), NO_PARAMS, record)
 
     def _apply_general(self, args, edges, arrays, outs, params, record, single):
@@ -214,11 +214,11 @@ class Op:
         """Keep what backward and the node interface need: the input edges and arrays, the outputs, the params."""
         self._inputs = edges
         self._arrays = arrays
-        self._params = params
+        if params:
+            self._params = params
         self._outs = outs  # (``_meta``, the shapes and dtypes, is set when the values are freed)
         self._order = next(clock)
         self._scope = st.scope
-        self._extra = None  # hooks, retain_grad, names, creation site: rare, so kept together only when used
         if self.saved is SAVE_OUTPUT and len(outs) > 1:  # the walk hands a SAVE_OUTPUT node all its outputs
             self.saved = (OUTPUT[0],)  # (the same roles, resolved one by one)
         if st.anomaly:
@@ -236,6 +236,7 @@ class Op:
             self._check_count(result)
             return tuple(g if g is None or isinstance(g, Tensor) else Tensor._wrap(np.asarray(g)) for g in result)
         if spec:  # the saved values as arrays (``_saved_values``, written out on this hot path)
+            inputs, arrays, order = self._inputs, self._arrays, self._order
             values = []
             for item in spec:
                 kind = type(item)
@@ -243,11 +244,11 @@ class Op:
                     item = self._outs[item.index]
                 elif kind is Input:
                     i = item.index
-                    x = self._inputs[i]
+                    x = inputs[i]
                     box = x[2] if type(x) is InputEdge else x._vbox if isinstance(x, Tensor) else None
-                    if box is not None and box[1] > self._order:
+                    if box is not None and box[1] > order:
                         self._raise_modified(i)
-                    item = self._arrays[i]
+                    item = arrays[i]
                 values.append(item)
             self.saved = values
             try:
@@ -495,11 +496,11 @@ def _output(op, out, args, arrays, edges, params, record):
     # What backward and the node interface need (as in _record, written out on this hot path).
     op._inputs = edges
     op._arrays = arrays
-    op._params = params
+    if params:
+        op._params = params
     op._outs = (out,)
     op._order = next(clock)
     op._scope = scope
-    op._extra = None
     vbox = None
     if out.base is not None:  # a view of an input shares the input's version counter
         vbox = _shared_version(out, args, arrays)

@@ -38,29 +38,35 @@ def as_tensor_arg(x, who: str = "tensor"):
 
 
 # The float dtypes whose Python-number operands become 0-d arrays of their own dtype (see ``constant_like``).
-_FLOAT_DTYPES = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64, np.longdouble))
-_CONSTANTS = {0: {}, 1: {}}  # number -> dtype -> read-only 0-d array, for the numbers formulas use
+FLOAT_DTYPES = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64, np.longdouble))
+
+
+def _read_only_scalar(value, dtype):
+    c = np.array(value, dtype)
+    c.flags.writeable = False
+    return c
+
+
+# 0 and 1 as read-only 0-d arrays of each float dtype, made once, for formulas such as ``1 - s`` on arrays or
+# Tensors (see ``scalar_operand``): ``ONE.get(x.dtype, 1)`` is 1 in x's float dtype and the number itself for
+# any other dtype. (A dict lookup: on the per-op hot paths a function call costs several times as much.)
+ZERO = {d: _read_only_scalar(0, d) for d in FLOAT_DTYPES}
+ONE = {d: _read_only_scalar(1, d) for d in FLOAT_DTYPES}
 
 
 def scalar_operand(value, dtype):
     """A Python number paired with an array of float ``dtype`` as a 0-d array of that dtype: the same cast
     NumPy's weak scalar typing makes (float32 stays float32), done once, because a ufunc takes about as long
     again to resolve a Python scalar as to compute on a small array. Other dtypes keep the number as it is."""
-    return np.array(value, dtype) if dtype in _FLOAT_DTYPES else value
+    return np.array(value, dtype) if dtype in FLOAT_DTYPES else value
 
 
 def constant_like(value, x):
-    """0 or 1 as a read-only 0-d array of ``x``'s float dtype (made once), for formulas such as ``1 - s`` on
-    arrays or Tensors (see ``scalar_operand``); the Python number itself for other dtypes."""
-    dtype = x.dtype
-    table = _CONSTANTS[value]
-    c = table.get(dtype)
-    if c is None:
-        if dtype not in _FLOAT_DTYPES:
-            return value
-        c = table[dtype] = np.array(value, dtype)
-        c.flags.writeable = False
-    return c
+    """0 or 1 as a read-only 0-d array of ``x``'s float dtype (``ZERO``/``ONE``); the number itself for other
+    dtypes."""
+    if value == 0 or value == 1:
+        return (ONE if value else ZERO).get(x.dtype, value)
+    raise ValueError(f"constant_like: only 0 and 1 are kept, got {value!r}")
 
 
 def as_index_array(x, who: str, what: str) -> np.ndarray:

@@ -12,16 +12,18 @@ import numpy as np
 from ..dtypes import real_dtype
 from ..tensor import Tensor
 from .base import (
+    FLOAT_DTYPES,
     INPUT,
+    ONE,
     OUTPUT,
     SAVE_OUTPUT,
+    ZERO,
     Op,
     TensorLike,
     as_float,
     as_index_array,
     as_operand,
     as_tensor_arg,
-    constant_like,
     dual,
     scalar_operand,
 )
@@ -370,7 +372,7 @@ class Tanh(Op):
     rule = "∂tanh(u)/∂u = 1 − tanh²(u)"
     def backward(self, g):
         out = self.saved[0]
-        return g * (constant_like(1, out) - out * out)
+        return g * (ONE.get(out.dtype, 1) - out * out)
 
 
 @np.errstate(over="ignore")  # (as a decorator it costs half what a ``with`` block does, on every call)
@@ -379,7 +381,7 @@ def stable_sigmoid(a):
     result underflows to 0, which is what 1/inf gives, so the overflow warning is silenced."""
     e = np.exp(-a)
     if type(e) is np.ndarray:
-        np.add(e, constant_like(1, e), out=e)
+        np.add(e, ONE.get(e.dtype, 1), out=e)
         return np.reciprocal(e, out=e)
     return np.asarray(1 / (1 + e))
 
@@ -396,7 +398,7 @@ class Sigmoid(Op):
     rule = "∂σ(u)/∂u = σ(u)·(1 − σ(u))"
     def backward(self, g):
         s = self.saved[0]
-        return g * s * (constant_like(1, s) - s)
+        return g * s * (ONE.get(s.dtype, 1) - s)
 
 
 class Relu(Op):
@@ -405,7 +407,7 @@ class Relu(Op):
     name = "relu"
 
     def forward(self, a):
-        zero = constant_like(0, a)
+        zero = ZERO.get(a.dtype, 0)
         self.saved = (a > zero,)
         return np.maximum(a, zero)
 
@@ -467,8 +469,10 @@ def _binary(op_cls, numbers_as_arrays=False):
         if type(a) is Tensor:  # the common case first: it is on every operator's path
             kind = type(b)
             if kind is float or kind is int:
-                if numbers_as_arrays:
-                    b = scalar_operand(b, a._data.dtype)
+                if numbers_as_arrays:  # (``scalar_operand``, written out on this hot path)
+                    dtype = a._data.dtype
+                    if dtype in FLOAT_DTYPES:
+                        b = np.array(b, dtype)
             elif kind is not Tensor:
                 b = as_operand(b, op_cls.name)
         elif type(b) is Tensor:

@@ -189,3 +189,23 @@ def test_capture_sees_calls_through_them():
         expected = (np.tanh(x.data * w.data) + 1).sum()
         np.testing.assert_allclose(loss.data, expected)
         np.testing.assert_allclose(w.grad.data, x.data * (1 - np.tanh(x.data * w.data) ** 2))
+
+
+def test_the_class_defaults_of_a_node_are_per_node_once_set():
+    """``saved``, the params and the rare per-output notes start as class defaults; setting them on one node
+    (a hook, a name, params) leaves every other node as it was."""
+    x = ag.tensor([1.0, -2.0], requires_grad=True)
+    a, b = x.tanh(), x.tanh()
+    assert a.grad_fn.params == {} and a.grad_fn._params is NO_PARAMS and a.grad_fn._extra is None
+    assert (x + 1.0).grad_fn.saved == () and Op.saved == ()
+    seen = []
+    a.register_hook(lambda g: seen.append(g.numpy().copy()))
+    a.name = "first"
+    assert b.grad_fn._extra is None and b.name is None and Op._extra is None
+    s = ag.sum(x, axis=0)
+    assert dict(s.grad_fn.params) == {"axis": (0,), "keepdims": False} and Op._params is NO_PARAMS
+    with pytest.raises(TypeError):
+        s.grad_fn.params["axis"] = 1
+    (a + b).sum().backward()
+    assert len(seen) == 1
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (1 - np.tanh([1.0, -2.0]) ** 2), rtol=1e-6)

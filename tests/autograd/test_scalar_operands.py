@@ -76,3 +76,24 @@ def test_a_drawn_number_constant_reads_as_the_number():
     from viz._format import constant_text
     assert constant_text(np.array(2.0, np.float32), 4) == "2.0"
     assert constant_text(np.array(1.01, np.float32), 4) == "1.01"
+
+
+def test_the_constant_tables_are_what_constant_like_gives():
+    from autograd.ops.base import FLOAT_DTYPES, ONE, ZERO
+    assert set(ONE) == set(ZERO) == set(FLOAT_DTYPES)
+    for dtype in FLOAT_DTYPES:
+        x = np.zeros(1, dtype)
+        assert ONE[dtype] is constant_like(1, x) and ZERO[dtype] is constant_like(0, x)
+    with pytest.raises(ValueError, match="constant_like: only 0 and 1"):
+        constant_like(2, np.zeros(1))
+
+
+def test_a_byte_swapped_float_array_gets_the_number_and_the_same_gradients():
+    swapped = np.array([-2.0, 0.5, 3.0], dtype=">f8")
+    assert constant_like(1, swapped) == 1 and type(constant_like(1, swapped)) is int
+    native = swapped.astype("<f8")
+    for fn in (ag.sigmoid, ag.tanh, ag.relu):
+        xs, xn = ag.tensor(swapped, requires_grad=True), ag.tensor(native, requires_grad=True)
+        fn(xs).sum().backward()
+        fn(xn).sum().backward()
+        np.testing.assert_array_equal(xs.grad.numpy(), xn.grad.numpy())
