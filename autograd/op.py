@@ -119,11 +119,12 @@ class Op:
     ``site``. Everything else is private to the engine.
     """
 
-    __slots__ = ("_inputs", "_arrays", "_outs", "_meta", "_order", "_scope", "__dict__", "__weakref__")
+    __slots__ = ("_inputs", "_arrays", "_outs", "_meta", "_order", "__dict__", "__weakref__")
     name = "op"  # display name, set per subclass
     # Rarely set, so kept as class defaults that a node overrides only when it has them (one store less per op):
     saved = ()  # what the backward needs, set by ``forward`` (see the module docstring)
     _params = NO_PARAMS  # keyword parameters
+    _scope = ()  # the modules the op ran inside (none: outside every module)
     _extra = None  # hooks, retain_grad, names, creation site, kept together (a dict) once one is used
     rule = ""  # the local derivative rule as text, set per subclass next to its backward (drawn by viz)
 
@@ -218,7 +219,8 @@ class Op:
             self._params = params
         self._outs = outs  # (``_meta``, the shapes and dtypes, is set when the values are freed)
         self._order = next(clock)
-        self._scope = st.scope
+        if st.scope:
+            self._scope = st.scope
         if self.saved is SAVE_OUTPUT and len(outs) > 1:  # the walk hands a SAVE_OUTPUT node all its outputs
             self.saved = (OUTPUT[0],)  # (the same roles, resolved one by one)
         if st.anomaly:
@@ -500,7 +502,8 @@ def _output(op, out, args, arrays, edges, params, record):
         op._params = params
     op._outs = (out,)
     op._order = next(clock)
-    op._scope = scope
+    if scope:
+        op._scope = scope
     vbox = None
     if out.base is not None:  # a view of an input shares the input's version counter
         vbox = _shared_version(out, args, arrays)
