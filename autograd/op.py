@@ -121,7 +121,7 @@ class Op:
 
     __slots__ = ("_inputs", "_arrays", "_outs", "_meta", "_order", "__dict__", "__weakref__")
     name = "op"  # display name, set per subclass
-    # Rarely set, so kept as class defaults that a node overrides only when it has them (one store less per op):
+    # Class defaults, overridden on a node only when it has its own (each is one attribute write fewer per op):
     saved = ()  # what the backward needs, set by ``forward`` (see the module docstring)
     _params = NO_PARAMS  # keyword parameters
     _scope = ()  # the modules the op ran inside (none: outside every module)
@@ -219,8 +219,9 @@ class Op:
             self._params = params
         self._outs = outs  # (``_meta``, the shapes and dtypes, is set when the values are freed)
         self._order = next(clock)
-        if st.scope:
-            self._scope = st.scope
+        scope = st.scope
+        if scope:
+            self._scope = scope
         if self.saved is SAVE_OUTPUT and len(outs) > 1:  # the walk hands a SAVE_OUTPUT node all its outputs
             self.saved = (OUTPUT[0],)  # (the same roles, resolved one by one)
         if st.anomaly:
