@@ -42,6 +42,7 @@ FLOAT_DTYPES = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float6
 
 
 def _read_only_scalar(value, dtype):
+    """``value`` as a 0-d array of ``dtype`` that nothing can write into (it is shared)."""
     c = np.array(value, dtype)
     c.flags.writeable = False
     return c
