@@ -447,9 +447,9 @@ class _Linear(_Kernel):
         return lines, srcs
 
 
-_KERNELS = {_ew.Add: _Add(), _ew.Multiply: _Multiply(), _ew.Tanh: _Tanh(), _ew.Sigmoid: _Sigmoid(),
-            _ew.Relu: _Relu(), _sh.Transpose: _Transpose(), _rd.Sum: _Sum(), _la.Matmul: _Matmul(),
-            _af.Linear: _Linear()}
+_KERNELS = {_ew.Add: _Add(), _ew.Multiply: _Multiply(), _ew.Scale: _Multiply(), _ew.Tanh: _Tanh(),
+            _ew.Sigmoid: _Sigmoid(), _ew.Relu: _Relu(), _sh.Transpose: _Transpose(), _rd.Sum: _Sum(),
+            _la.Matmul: _Matmul(), _af.Linear: _Linear()}
 
 
 def _arg_shape(program, step, i):

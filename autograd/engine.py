@@ -163,7 +163,8 @@ class _Walk:
             inputs = node._inputs
             if grads[0] is not None or any(g is not None for g in grads):
                 saved = node.saved
-                if create_graph or saved and saved is not SAVE_OUTPUT:
+                fast = not create_graph and (not saved or saved is SAVE_OUTPUT)
+                if not fast:
                     in_grads = node.run_backward(grads, create_graph)  # roles to resolve, or a recorded backward
                 else:  # nothing saved, or just the output: ``run_backward``'s commonest case, written out here
                     outs = node._outs
@@ -186,6 +187,7 @@ class _Walk:
                         obs.on_backward(node, tuple(grads), in_grads)
             else:
                 in_grads = (None,) * len(inputs)  # nothing arrived: visit the producers all the same
+                fast = False
             # Send each input's gradient along its edge; the first edge to reach a producer queues it.
             arrays = node._arrays or inputs  # freed (None): no gradient to send
             for x, a, g in zip(inputs, arrays, in_grads):
@@ -204,7 +206,12 @@ class _Walk:
                 elif g is not None and isinstance(x, Tensor) and x.requires_grad:  # a leaf (else a constant)
                     self._add_leaf(x, g if g.shape == a.shape else unbroadcast(g, a.shape))
             if free:
-                node.release()
+                if fast:  # (``release``, written out: nothing in ``saved`` holds a value, so only the arrays go)
+                    node._meta = ((outs[0].shape, outs[0].dtype),) if len(outs) == 1 else \
+                        tuple([(o.shape, o.dtype) for o in outs])
+                    node._outs = node._arrays = None
+                else:
+                    node.release()
 
     def _received(self, node, grads):
         """Run the hooks on what arrived at ``node``'s outputs (in place); fill retain_grad tensors and wanted

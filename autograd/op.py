@@ -158,17 +158,6 @@ class Op:
         return _output(op, out, args, arrays, edges, params, record)
 
     @classmethod
-    def apply1(cls, x):
-        """``apply(x)`` for one Tensor and no parameters, without the general argument loop (the unary ops' entry:
-        the same node and Tensor for less work); anything else goes to ``apply``."""
-        if type(x) is not Tensor:
-            return cls.apply(x)
-        op = new(cls)
-        a = x._data
-        edge = x if x.grad_fn is None else (x.grad_fn, x._index, x._vbox)
-        return _output(op, op.forward(a), (x,), (a,), (edge,), NO_PARAMS, x.requires_grad)
-
-    @classmethod
     def apply2(cls, a, b):
         """``apply(a, b)`` for two operands, each a Tensor or an ndarray, and no parameters, without the general
         argument loop (the binary ops' entry); anything else goes to ``apply``."""
@@ -478,10 +467,26 @@ def once_differentiable(value, grad_output, inputs, reason):
 
 
 
+def unary_entry(cls, convert=None):
+    """``cls.apply`` for one argument and no parameters, as a plain function (a unary op's public function): a
+    Tensor takes the short path here, with no argument loop and one call fewer; anything else goes through
+    ``convert`` (when given) to ``apply``. The node and Tensor are the same as ``apply``'s."""
+
+    def entry(x):
+        if type(x) is not Tensor:
+            return cls.apply(x if convert is None else convert(x))
+        op = new(cls)
+        a = x._data
+        edge = x if x.grad_fn is None else (x.grad_fn, x._index, x._vbox)
+        return _output(op, op.forward(a), (x,), (a,), (edge,), NO_PARAMS, x.requires_grad)
+
+    return entry
+
+
 def _output(op, out, args, arrays, edges, params, record):
-    """What ``apply`` (and ``apply1``/``apply2``) do once ``forward`` has run: the output Tensor, with ``op`` recorded
-    as its node when an input requires grad and grad mode is on; several outputs or a watcher go to the general
-    path. (A module function: one call from each entry, with no method lookup on the many node classes.)"""
+    """What ``apply`` (and ``unary_entry``, ``apply2``) do once ``forward`` has run: the output Tensor, with ``op``
+    recorded as its node when an input requires grad and grad mode is on; several outputs or a watcher go to the
+    general path. (A module function: one call from each entry, with no method lookup on the many node classes.)"""
     if type(out) is not np.ndarray:
         if type(out) is tuple:
             return op._apply_general(args, edges, arrays, _as_outputs(out, arrays), params, record, False)

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from ..dtypes import real_dtype
+from ..op import unary_entry
 from ..tensor import Tensor
 from .base import (
     FLOAT_DTYPES,
@@ -86,6 +87,22 @@ class Multiply(Op):
     def backward(self, g):
         a, b = self.saved
         return (g * b if self.needs_grad(0) else None), (g * a if self.needs_grad(1) else None)
+
+
+class Scale(Op):
+    """a · c for a Tensor a and a Python number c (kept as a 0-d array of a's dtype); d/da = c. Drawn and exported
+    as multiply. It keeps only c, as PyTorch does for a number: a's gradient does not depend on a's value."""
+
+    name = "multiply"
+    __slots__ = ("factor",)
+
+    def forward(self, a, c):
+        self.factor = c
+        return np.multiply(a, c)
+
+    rule = "∂(a·c)/∂a = c"
+    def backward(self, g):
+        return g * self.factor, None
 
 
 class Divide(Op):
@@ -460,12 +477,15 @@ _where = dual(np.where, Where)
 # ----------------------------------------------------------------------------- public functions
 
 
-def _binary(op_cls, numbers_as_arrays=False):
+def _binary(op_cls, numbers_as_arrays=False, by_number=None):
     """The public function of a binary op. With ``numbers_as_arrays`` a Python float or int paired with a
-    float Tensor is passed on as a 0-d array of the Tensor's dtype (``scalar_operand``: same values, faster)."""
+    float Tensor is passed on as a 0-d array of the Tensor's dtype (``scalar_operand``: same values, faster);
+    ``by_number`` is the op recorded instead when that number is the second operand (``Scale`` for multiply)."""
     apply = op_cls.apply2
+    apply_by_number = (by_number or op_cls).apply2
 
     def fn(a, b):
+        entry = apply
         if type(a) is Tensor:  # the common case first: it is on every operator's path
             kind = type(b)
             if kind is float or kind is int:
@@ -473,6 +493,7 @@ def _binary(op_cls, numbers_as_arrays=False):
                     dtype = a._data.dtype
                     if dtype in FLOAT_DTYPES:
                         b = np.array(b, dtype)
+                        entry = apply_by_number
             elif kind is not Tensor:
                 b = as_operand(b, op_cls.name)
         elif type(b) is Tensor:
@@ -484,7 +505,7 @@ def _binary(op_cls, numbers_as_arrays=False):
             if not isinstance(a, (Tensor, np.ndarray)) and not isinstance(b, (Tensor, np.ndarray)):
                 a = as_tensor_arg(a, op_cls.name)  # two Python numbers: the result follows the default dtype
         try:
-            return apply(a, b)
+            return entry(a, b)
         except ValueError as e:
             _check_broadcast(op_cls.name, a, b)
             raise ValueError(f"{op_cls.name}: {e}") from None
@@ -496,11 +517,7 @@ def _binary(op_cls, numbers_as_arrays=False):
 
 
 def _unary(op_cls):
-    apply = op_cls.apply1
-
-    def fn(x):
-        return apply(x if type(x) is Tensor else as_tensor_arg(x, op_cls.name))
-
+    fn = unary_entry(op_cls, lambda x: as_tensor_arg(x, op_cls.name))
     fn.__name__ = fn.__qualname__ = op_cls.name
     fn.__doc__ = (op_cls.__doc__ or f"Elementwise {op_cls.name}.").splitlines()[0]
     fn.__annotations__ = {"x": TensorLike, "return": Tensor}
@@ -509,7 +526,7 @@ def _unary(op_cls):
 
 add = _binary(Add, numbers_as_arrays=True)
 subtract = _binary(Subtract, numbers_as_arrays=True)
-multiply = _binary(Multiply, numbers_as_arrays=True)
+multiply = _binary(Multiply, numbers_as_arrays=True, by_number=Scale)
 divide = _binary(Divide, numbers_as_arrays=True)
 power = _binary(Power)
 maximum = _binary(Maximum)

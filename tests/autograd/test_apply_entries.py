@@ -1,4 +1,4 @@
-"""``Op.apply1`` and ``Op.apply2`` (the unary and binary ops' entries) give exactly what ``Op.apply`` gives: the
+"""``unary_entry`` and ``Op.apply2`` (the unary and binary ops' entries) give exactly what ``Op.apply`` gives: the
 same values, the same node fields (edges, arrays, params, scope, saved roles), the same version counters, the
 same gradients, for Tensors and arrays in either place; and they hand every other kind of call to ``apply``."""
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 import autograd as ag
 from autograd.mode import module_scope
-from autograd.op import NO_PARAMS, Op
+from autograd.op import NO_PARAMS, Op, unary_entry
 from autograd.ops.elementwise import Add, Multiply, Tanh
 
 
@@ -80,7 +80,7 @@ def _inputs():
 
 @pytest.mark.parametrize("mode", ["grad", "no_grad", "scope", "anomaly"])
 @pytest.mark.parametrize("kind", ["leaf", "plain", "inner"])
-def test_apply1_is_apply(mode, kind):
+def test_unary_entry_is_apply(mode, kind):
     def run(entry):
         x = _inputs()[kind]
         if mode == "no_grad":
@@ -94,7 +94,7 @@ def test_apply1_is_apply(mode, kind):
                 return x, entry(x)
         return x, entry(x)
 
-    (x1, fast), (x2, general) = run(Tanh.apply1), run(Tanh.apply)
+    (x1, fast), (x2, general) = run(unary_entry(Tanh)), run(Tanh.apply)
     np.testing.assert_array_equal(fast.data, general.data)
     assert _tensor_fields(fast) == _tensor_fields(general)
     assert _node_fields(fast, [x1]) == _node_fields(general, [x2])
@@ -148,14 +148,17 @@ def test_everything_else_goes_to_apply():
     # a Python number on either side: apply's own conversions and errors
     assert np.allclose(Add.apply2(1.0, x).data, [2.0, 3.0])
     assert np.allclose(Add.apply2(x, 1.0).data, [2.0, 3.0])
-    assert np.allclose(Tanh.apply1(np.array([0.0])).data, [0.0])
+    assert np.allclose(unary_entry(Tanh)(np.array([0.0])).data, [0.0])
+    converted = unary_entry(Tanh, lambda v: np.asarray(v, dtype=np.float32))([0.5])  # ``convert`` runs first
+    assert converted.dtype == np.float32 and np.allclose(converted.data, np.tanh(np.float32(0.5)))
+    assert ag.tanh([0.0, 1.0]).dtype == ag.get_default_dtype()  # the public function converts with the dtype policy
     with pytest.raises(ValueError, match="add: shapes"):
         ag.add(x, np.ones(3))
 
 
 def test_a_view_or_the_input_itself_shares_the_version_counter():
     x = ag.tensor(np.array([1.0, 2.0]), requires_grad=True)
-    same = _Identity.apply1(x)
+    same = unary_entry(_Identity)(x)
     assert same._vbox is x._vbox is not None
     view = _FirstView.apply2(x, ag.tensor(np.array([0.0, 0.0])))
     assert view._vbox is x._vbox

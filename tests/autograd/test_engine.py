@@ -8,6 +8,7 @@ import pytest
 import autograd as ag
 from autograd import Tensor
 from autograd.engine import run_backward, state
+from autograd.op import Input
 
 
 def leaf(values, dtype=np.float64):
@@ -284,7 +285,7 @@ def test_saved_values_released_after_backward():
     node = e.grad_fn
     assert not node.freed and np.array_equal(node.output_value(0), e.data)
     e.sum().backward()
-    assert node.freed and node.saved == ()
+    assert node.freed and all(isinstance(item, Input) for item in node.saved)  # roles at most: no value kept
     assert node.outputs[0].shape == (1000,)  # shape and dtype kept for drawings, values freed
     with pytest.raises(RuntimeError, match="freed"):
         node.output_value(0)

@@ -108,6 +108,7 @@ TORCH = {
     "subtract[scalar]": lambda a: 1.5 - a,
     "multiply": torch.mul,
     "multiply[scalar]": lambda a: a * -2.5,
+    "multiply[scalar first]": lambda a: -2.5 * a,
     "divide": torch.div,
     "divide[scalar numerator]": lambda b: 2.0 / b,
     "power": torch.pow,
