@@ -26,7 +26,9 @@ N_MATMULS = 10
 
 
 def interleaved(fns: dict, number: int, rounds: int = 7) -> dict:
-    """Best per-call time (s) of each function, the functions taking turns round after round."""
+    """Best per-call time (s) of each function, the functions taking turns round after round. (The chain runs 70
+    rounds of about 10 ms rather than 7 of 100 ms: on a shared machine a burst of other work spoils a whole round,
+    and the best of many short ones is steadier.)"""
     for fn in fns.values():
         fn()
     best = dict.fromkeys(fns, float("inf"))
@@ -79,7 +81,7 @@ def _chain(torch):
             tx.grad = None
 
         fns["torch"] = torch_step
-    return [_per_op_row(f"{N_OPS}-op chain, {SIZE} float32, fwd+bwd", interleaved(fns, number=100),
+    return [_per_op_row(f"{N_OPS}-op chain, {SIZE} float32, fwd+bwd", interleaved(fns, number=10, rounds=70),
                         " (≤ 4x)", " (≤ 0.75x)")]
 
 
@@ -122,7 +124,8 @@ def _chain_forward(torch):
                     y = torch.sigmoid(torch.tanh(y * 1.01) + 0.1)
 
         fns["torch"] = theirs
-    return [_per_op_row(f"{N_OPS}-op chain forward under no_grad, {SIZE} float32", interleaved(fns, number=100))]
+    return [_per_op_row(f"{N_OPS}-op chain forward under no_grad, {SIZE} float32",
+                        interleaved(fns, number=10, rounds=70))]
 
 
 # ----------------------------------------------------------------------------- micrograd's demo step
