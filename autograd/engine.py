@@ -25,7 +25,7 @@ from .mode import (  # noqa: F401  (re-exported: the grad-mode API used to live 
     set_grad_enabled,
     state,
 )
-from .op import SAVE_OUTPUT, InputEdge
+from .op import SAVE_OUTPUT, InputEdge, shapes_and_dtypes
 from .tensor import Tensor
 
 _grad_lock = threading.Lock()  # one accumulation into a .grad at a time, from any thread
@@ -197,7 +197,7 @@ class _Walk:
                         g = unbroadcast(g, a.shape)
                     buf = grads_of.get(producer)
                     if buf is None:  # (``_meta``: the producer was freed by an earlier backward)
-                        n = len(producer._outs or producer._meta)
+                        n = len(made) if (made := producer._outs) is not None else len(producer._meta) // 2
                         grads_of[producer] = [g] if n == 1 else [g if i == x[1] else None for i in range(n)]
                         heappush(queue, (-producer._order, producer))
                     elif g is not None:
@@ -207,8 +207,8 @@ class _Walk:
                     self._add_leaf(x, g if g.shape == a.shape else unbroadcast(g, a.shape))
             if free:
                 if fast:  # (``release``, written out: nothing in ``saved`` holds a value, so only the arrays go)
-                    node._meta = ((outs[0].shape, outs[0].dtype),) if len(outs) == 1 else \
-                        tuple([(o.shape, o.dtype) for o in outs])
+                    out = outs[0]  # (``shapes_and_dtypes``, written out for one output)
+                    node._meta = (out.shape, out.dtype) if len(outs) == 1 else shapes_and_dtypes(outs)
                     node._outs = node._arrays = None
                 else:
                     node.release()

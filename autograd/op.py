@@ -206,7 +206,7 @@ class Op:
         self._arrays = arrays
         if params:
             self._params = params
-        self._outs = outs  # (``_meta``, the shapes and dtypes, is set when the values are freed)
+        self._outs = outs  # (``_meta``, each output's shape then dtype, is set when the values are freed)
         self._order = next(clock)
         scope = st.scope
         if scope:
@@ -360,16 +360,18 @@ class Op:
         """Free the saved values and the input and output arrays; keep the graph's structure (edges, shapes
         and dtypes) for drawings and for clear errors."""
         outs = self._outs
-        self._meta = ((outs[0].shape, outs[0].dtype),) if len(outs) == 1 else tuple([(o.shape, o.dtype) for o in outs])
+        self._meta = shapes_and_dtypes(outs)
         self.saved = ()
         self._outs = self._arrays = None  # (``_freed`` from now on)
 
     def _output_info(self, k):
         outs = self._outs
-        return OutputInfo(outs[k].shape, outs[k].dtype) if outs is not None else OutputInfo(*self._meta[k])
+        if outs is None:
+            return OutputInfo(*self._meta[2 * k:2 * k + 2])
+        return OutputInfo(outs[k].shape, outs[k].dtype)
 
     def _n_outputs(self):
-        return len(self._outs) if self._outs is not None else len(self._meta)
+        return len(self._outs) if self._outs is not None else len(self._meta) // 2
 
     # ------------------------------------------------------------------ per-output bookkeeping for Tensors
     def _note(self, key, value):
@@ -435,7 +437,7 @@ class Op:
     def output_value(self, k: int = 0) -> np.ndarray:
         """The value of output ``k`` (a read-only view); RuntimeError once backward has freed it."""
         if self._freed:
-            shape, dtype = self._meta[k]
+            shape, dtype = self._meta[2 * k:2 * k + 2]
             raise RuntimeError(f"{self.name}: the value of output {k} (shape {shape}, {dtype}) was freed by "
                                "backward; pass retain_graph=True to keep it")
         return read_only(self._outs[k])
@@ -525,6 +527,11 @@ def _output(op, out, args, arrays, edges, params, record):
     t.requires_grad = True
     t._vbox = vbox
     return t
+
+
+def shapes_and_dtypes(outs):
+    """What a freed node keeps of its outputs (its ``_meta``): each one's shape then dtype, in one flat tuple."""
+    return (outs[0].shape, outs[0].dtype) if len(outs) == 1 else tuple([x for o in outs for x in (o.shape, o.dtype)])
 
 
 def _shared_version(out, args, arrays):

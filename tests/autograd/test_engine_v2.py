@@ -556,3 +556,26 @@ def test_a_tuple_constant_input_is_kept_as_it_was_passed():
     np.testing.assert_allclose(ag.grad(lambda t: ScaleByTuple.apply(t, (2.0, 1.0)).sum())(x).data, [3.0, 3.0])
     y.sum().backward()
     np.testing.assert_allclose(x.grad.data, [3.0, 3.0])
+
+
+@pytest.mark.parametrize("kind", ["split", "float32 split", "function"])
+def test_a_freed_node_with_several_outputs_reports_each_shape_and_dtype(kind):
+    class Halves(ag.Function):  # a Function node is freed by its own ``release`` (the ctx goes too)
+        @staticmethod
+        def forward(ctx, a):
+            return a[:1].copy(), a[1:].astype(np.float32)
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            return np.concatenate([g1, g2.astype(np.float64)])
+
+    dtype = np.float32 if kind == "float32 split" else np.float64
+    x = ag.tensor(np.arange(6.0, dtype=dtype).reshape(3, 2), requires_grad=True)
+    first, rest = Halves.apply(x) if kind == "function" else x.split([1], axis=0)
+    node = first.grad_fn
+    (first.sum() + rest.sum()).backward()
+    want = [((1, 2), dtype), ((2, 2), np.float32 if kind == "function" else dtype)]
+    assert node.freed and [(o.shape, o.dtype) for o in node.outputs] == want
+    with pytest.raises(RuntimeError, match=r"the value of output 1 \(shape \(2, 2\), float(32|64)\) was freed"):
+        node.output_value(1)
+    np.testing.assert_array_equal(x.grad.data, np.ones((3, 2)))
