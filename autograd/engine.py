@@ -160,14 +160,15 @@ class _Walk:
                 self._received(node, grads)
             if needed is not None and node not in needed:
                 continue  # leads to no wanted tensor; nor can its producers, so they are never reached
-            inputs = node._inputs
+            rec = node._rec  # [edges, arrays, outputs, order, freed meta] (see ``Op``)
+            inputs = rec[0]
             if grads[0] is not None or any(g is not None for g in grads):
                 saved = node.saved
                 fast = not create_graph and (not saved or saved is SAVE_OUTPUT)
                 if not fast:
                     in_grads = node.run_backward(grads, create_graph)  # roles to resolve, or a recorded backward
                 else:  # nothing saved, or just the output: ``run_backward``'s commonest case, written out here
-                    outs = node._outs
+                    outs = rec[2]
                     if outs is None:
                         node._raise_freed()
                     if saved:
@@ -189,17 +190,18 @@ class _Walk:
                 in_grads = (None,) * len(inputs)  # nothing arrived: visit the producers all the same
                 fast = False
             # Send each input's gradient along its edge; the first edge to reach a producer queues it.
-            arrays = node._arrays or inputs  # freed (None): no gradient to send
+            arrays = rec[1] or inputs  # freed (None): no gradient to send
             for x, a, g in zip(inputs, arrays, in_grads):
                 if type(x) is InputEdge:
                     producer = x[0]
                     if g is not None and g.shape != a.shape:
                         g = unbroadcast(g, a.shape)
                     buf = grads_of.get(producer)
-                    if buf is None:  # (``_meta``: the producer was freed by an earlier backward)
-                        n = len(made) if (made := producer._outs) is not None else len(producer._meta) // 2
+                    if buf is None:  # (its freed meta: the producer was freed by an earlier backward)
+                        made = producer._rec
+                        n = len(made[2]) if made[2] is not None else len(made[4]) // 2
                         grads_of[producer] = [g] if n == 1 else [g if i == x[1] else None for i in range(n)]
-                        heappush(queue, (-producer._order, producer))
+                        heappush(queue, (-made[3], producer))
                     elif g is not None:
                         k = x[1]
                         buf[k] = g if buf[k] is None else buf[k] + g
@@ -208,8 +210,8 @@ class _Walk:
             if free:
                 if fast:  # (``release``, written out: nothing in ``saved`` holds a value, so only the arrays go)
                     out = outs[0]  # (``shapes_and_dtypes``, written out for one output)
-                    node._meta = (out.shape, out.dtype) if len(outs) == 1 else shapes_and_dtypes(outs)
-                    node._outs = node._arrays = None
+                    rec[4] = (out.shape, out.dtype) if len(outs) == 1 else shapes_and_dtypes(outs)
+                    rec[1] = rec[2] = None
                 else:
                     node.release()
 

@@ -119,7 +119,7 @@ class Op:
     ``site``. Everything else is private to the engine.
     """
 
-    __slots__ = ("_inputs", "_arrays", "_outs", "_meta", "_order", "__dict__", "__weakref__")
+    __slots__ = ("_rec", "__dict__", "__weakref__")
     name = "op"  # display name, set per subclass
     # Class defaults, overridden on a node only when it has its own (each is one attribute write fewer per op):
     saved = ()  # what the backward needs, set by ``forward`` (see the module docstring)
@@ -127,6 +127,16 @@ class Op:
     _scope = ()  # the modules the op ran inside (none: outside every module)
     _extra = None  # hooks, retain_grad, names, creation site, kept together (a dict) once one is used
     rule = ""  # the local derivative rule as text, set per subclass next to its backward (drawn by viz)
+
+    # A recorded node's engine fields are kept together in one list, ``_rec``: [input edges, input arrays,
+    # outputs, creation order, what is kept of the outputs once freed]. The backward walk and ``_output`` then
+    # touch one attribute of the ~75 node classes (a read on a class the line has not seen costs ~250
+    # instructions, a list item ~15). The fields by name, for everything else:
+    _inputs = property(lambda self: self._rec[0])
+    _arrays = property(lambda self: self._rec[1])
+    _outs = property(lambda self: self._rec[2])  # None once freed
+    _order = property(lambda self: self._rec[3])
+    _meta = property(lambda self: self._rec[4])  # each output's shape then dtype, in one flat tuple, once freed
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
@@ -202,12 +212,9 @@ class Op:
 
     def _record(self, edges, arrays, outs, params, st):
         """Keep what backward and the node interface need: the input edges and arrays, the outputs, the params."""
-        self._inputs = edges
-        self._arrays = arrays
+        self._rec = [edges, arrays, outs, next(clock), None]  # (the fields are named in the class body)
         if params:
             self._params = params
-        self._outs = outs  # (``_meta``, each output's shape then dtype, is set when the values are freed)
-        self._order = next(clock)
         scope = st.scope
         if scope:
             self._scope = scope
@@ -219,7 +226,8 @@ class Op:
     # ------------------------------------------------------------------ backward
     def run_backward(self, grads, create_graph):
         """Call ``backward`` with one gradient per output; return one gradient per input."""
-        if self._outs is None:
+        inputs, arrays, outs, order, _ = self._rec
+        if outs is None:
             self._raise_freed()
         spec = self.saved
         if create_graph:
@@ -228,12 +236,11 @@ class Op:
             self._check_count(result)
             return tuple(g if g is None or isinstance(g, Tensor) else Tensor._wrap(np.asarray(g)) for g in result)
         if spec:  # the saved values as arrays (``_saved_values``, written out on this hot path)
-            inputs, arrays, order = self._inputs, self._arrays, self._order
             values = []
             for item in spec:
                 kind = type(item)
                 if kind is Output:
-                    item = self._outs[item.index]
+                    item = outs[item.index]
                 elif kind is Input:
                     i = item.index
                     x = inputs[i]
@@ -250,10 +257,10 @@ class Op:
         else:
             result = self.backward(grads[0]) if len(grads) == 1 else self.backward(*grads)
         if type(result) is tuple:
-            if len(result) != len(self._inputs):
+            if len(result) != len(inputs):
                 self._check_count(result)
             return result
-        if len(self._inputs) != 1:
+        if len(inputs) != 1:
             self._check_count((result,))
         return (result,)
 
@@ -347,7 +354,7 @@ class Op:
 
     def needs_grad(self, i: int) -> bool:
         """Whether input ``i`` needs a gradient (lets a backward skip work it would throw away)."""
-        x = self._inputs[i]
+        x = self._rec[0][i]
         return type(x) is InputEdge or isinstance(x, Tensor) and x.requires_grad
 
     def _graph_inputs(self):
@@ -359,10 +366,10 @@ class Op:
     def release(self):
         """Free the saved values and the input and output arrays; keep the graph's structure (edges, shapes
         and dtypes) for drawings and for clear errors."""
-        outs = self._outs
-        self._meta = shapes_and_dtypes(outs)
+        rec = self._rec
+        rec[4] = shapes_and_dtypes(rec[2])
         self.saved = ()
-        self._outs = self._arrays = None  # (``_freed`` from now on)
+        rec[1] = rec[2] = None  # (``_freed`` from now on)
 
     def _output_info(self, k):
         outs = self._outs
@@ -427,8 +434,8 @@ class Op:
                       doc="The op's keyword parameters (axis, shape, ...), read-only.")
     outputs = property(lambda self: tuple(self._output_info(k) for k in range(self._n_outputs())),
                        doc="One ``OutputInfo(shape, dtype)`` per output.")
-    _freed = property(lambda self: self._outs is None)
-    freed = property(lambda self: self._outs is None, doc="True once backward has freed the saved and output values.")
+    _freed = property(lambda self: self._rec[2] is None)
+    freed = property(lambda self: self._rec[2] is None, doc="True once backward has freed the saved and output values.")
     scope = property(lambda self: self._scope, doc="The modules the op ran inside, outermost first.")
     order = property(lambda self: self._order, doc="Creation order: a larger number was recorded later.")
     site = property(lambda self: self._extra.get("site") if self._extra else None,
@@ -504,12 +511,9 @@ def _output(op, out, args, arrays, edges, params, record):
         t.requires_grad = False
         return t
     # What backward and the node interface need (as in _record, written out on this hot path).
-    op._inputs = edges
-    op._arrays = arrays
+    op._rec = [edges, arrays, (out,), next(clock), None]
     if params:
         op._params = params
-    op._outs = (out,)
-    op._order = next(clock)
     if scope:
         op._scope = scope
     vbox = None
