@@ -156,11 +156,11 @@ class _Walk:
         while queue:
             node = heappop(queue)[1]
             grads = grads_of.pop(node)
-            if watch or node._extra:
+            rec = node._rec  # [edges, arrays, outputs, order, freed meta, extras] (see ``Op``)
+            if watch or rec[5]:
                 self._received(node, grads)
             if needed is not None and node not in needed:
                 continue  # leads to no wanted tensor; nor can its producers, so they are never reached
-            rec = node._rec  # [edges, arrays, outputs, order, freed meta] (see ``Op``)
             inputs = rec[0]
             if grads[0] is not None or any(g is not None for g in grads):
                 saved = node.saved

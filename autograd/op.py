@@ -125,18 +125,18 @@ class Op:
     saved = ()  # what the backward needs, set by ``forward`` (see the module docstring)
     _params = NO_PARAMS  # keyword parameters
     _scope = ()  # the modules the op ran inside (none: outside every module)
-    _extra = None  # hooks, retain_grad, names, creation site, kept together (a dict) once one is used
     rule = ""  # the local derivative rule as text, set per subclass next to its backward (drawn by viz)
 
     # A recorded node's engine fields are kept together in one list, ``_rec``: [input edges, input arrays,
-    # outputs, creation order, what is kept of the outputs once freed]. The backward walk and ``_output`` then
-    # touch one attribute of the ~75 node classes (a read on a class the line has not seen costs ~250
+    # outputs, creation order, what is kept of the outputs once freed, extras]. The backward walk and ``_output``
+    # then touch one attribute of the ~75 node classes (a read on a line that sees many classes costs ~250
     # instructions, a list item ~15). The fields by name, for everything else:
     _inputs = property(lambda self: self._rec[0])
     _arrays = property(lambda self: self._rec[1])
     _outs = property(lambda self: self._rec[2])  # None once freed
     _order = property(lambda self: self._rec[3])
     _meta = property(lambda self: self._rec[4])  # each output's shape then dtype, in one flat tuple, once freed
+    _extra = property(lambda self: self._rec[5])  # hooks, retain_grad, names, creation site (a dict) once one is used
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
@@ -212,7 +212,7 @@ class Op:
 
     def _record(self, edges, arrays, outs, params, st):
         """Keep what backward and the node interface need: the input edges and arrays, the outputs, the params."""
-        self._rec = [edges, arrays, outs, next(clock), None]  # (the fields are named in the class body)
+        self._rec = [edges, arrays, outs, next(clock), None, None]  # (the fields are named in the class body)
         if params:
             self._params = params
         scope = st.scope
@@ -226,7 +226,7 @@ class Op:
     # ------------------------------------------------------------------ backward
     def run_backward(self, grads, create_graph):
         """Call ``backward`` with one gradient per output; return one gradient per input."""
-        inputs, arrays, outs, order, _ = self._rec
+        inputs, arrays, outs, order, _, _ = self._rec
         if outs is None:
             self._raise_freed()
         spec = self.saved
@@ -382,15 +382,17 @@ class Op:
 
     # ------------------------------------------------------------------ per-output bookkeeping for Tensors
     def _note(self, key, value):
-        if self._extra is None:
-            self._extra = {}
-        self._extra[key] = value
+        rec = self._rec
+        if rec[5] is None:
+            rec[5] = {}
+        rec[5][key] = value
 
     def _per_output(self, key):
         """The per-output table ``key`` (hooks, retained, names), created on first use."""
-        if self._extra is None:
-            self._extra = {}
-        return self._extra.setdefault(key, {})
+        rec = self._rec
+        if rec[5] is None:
+            rec[5] = {}
+        return rec[5].setdefault(key, {})
 
     def _noted(self, key, k):
         table = self._extra.get(key) if self._extra else None
@@ -511,7 +513,7 @@ def _output(op, out, args, arrays, edges, params, record):
         t.requires_grad = False
         return t
     # What backward and the node interface need (as in _record, written out on this hot path).
-    op._rec = [edges, arrays, (out,), next(clock), None]
+    op._rec = [edges, arrays, (out,), next(clock), None, None]
     if params:
         op._params = params
     if scope:
