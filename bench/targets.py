@@ -26,9 +26,9 @@ N_MATMULS = 10
 
 
 def interleaved(fns: dict, number: int, rounds: int = 7) -> dict:
-    """Best per-call time (s) of each function, the functions taking turns round after round. (The chain runs 70
-    rounds of about 10 ms rather than 7 of 100 ms: on a shared machine a burst of other work spoils a whole round,
-    and the best of many short ones is steadier.)"""
+    """Best per-call time (s) of each function, the functions taking turns round after round. On a shared machine
+    a burst of other work spoils whole rounds, so the steps of issue 13 take the best of 30-70 rounds (the chain's
+    of about 10 ms each) rather than the default 7: the best of many is steadier."""
     for fn in fns.values():
         fn()
     best = dict.fromkeys(fns, float("inf"))
@@ -171,7 +171,7 @@ def micrograd_steps(torch):
 
 def _micrograd(torch):
     fns = micrograd_steps(torch)
-    t = interleaved(fns, number=50)
+    t = interleaved(fns, number=50, rounds=30)
     row = {"benchmark": "micrograd's demo step: 2-16-16-1 ReLU MLP, 100 points, max-margin + L2, SGD",
            "graphgrad": f"{t['graphgrad'] * 1e3:.3f} ms", "baseline": "PyTorch not installed", "result": ""}
     if "torch" in t:
@@ -235,7 +235,7 @@ def _mlp_step():
     def by_hand():
         _numpy_mlp_step(x, labels, nws, nbs, 1e-3)
 
-    t = interleaved({"graphgrad": ours, "numpy": by_hand}, number=20)
+    t = interleaved({"graphgrad": ours, "numpy": by_hand}, number=20, rounds=30)
     mem_ours, mem_np = peak_bytes(ours), peak_bytes(by_hand)
     return [{"benchmark": f"MLP {'-'.join(map(str, SIZES))} step, batch {BATCH}: fwd, cross-entropy, bwd, SGD",
              "graphgrad": f"{t['graphgrad'] * 1e3:.3f} ms, peak {mem_ours / 2**20:.2f} MiB",
