@@ -86,11 +86,10 @@ class ForwardGraph:
         self._use_ids: dict[tuple[int, int], str] = {}  # (id(leaf), op index) -> node id, for per-use copies
         self.consts: list[tuple[str, object]] = []
         self.edges: list[tuple[str, str, str | None]] = []
-        uses: dict[int, int] = {}  # id(leaf) -> how many ops read it
+        uses: dict[int, int] = {}  # id(leaf) -> how many ops read it (an op reading it twice, x + x, counts once)
         for op in self.ops:
-            for x in input_items(op):
-                if isinstance(x, Tensor):
-                    uses[id(x)] = uses.get(id(x), 0) + 1
+            for key in {id(x) for x in input_items(op) if isinstance(x, Tensor)}:
+                uses[key] = uses.get(key, 0) + 1
         for op in self.ops:
             k = self.index[op]
             commutative = op.name in _COMMUTATIVE or len(tensor_inputs(op)) + self._n_consts(op) < 2

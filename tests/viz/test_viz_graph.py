@@ -270,3 +270,14 @@ def test_values_recorded_inside_record_survive_backward():
     d = Dot(viz.draw_graph(y).source)
     assert d.nodes["op0"]["style"] == "filled,dashed"  # still freed ...
     assert "[3., 6.]" in d.lines("t0")  # ... but the numbers are drawn
+
+
+def test_share_limit_counts_ops_not_uses():
+    """x + x is one op reading x: eight such adds keep one x (share_limit=8 ops), a ninth op draws it per use."""
+    x = ag.tensor([0.3, -0.2], requires_grad=True)
+    y = x
+    for _ in range(8):
+        y = y + x  # the first is x + x
+    assert len([n for n in Dot(viz.draw_graph(y).source).nodes if n.startswith("in")]) == 1
+    y = y + x
+    assert len([n for n in Dot(viz.draw_graph(y).source).nodes if n.startswith("in")]) == 10
