@@ -9,7 +9,7 @@ from autograd.op import INPUT, Op
 from autograd.ops.base import as_float
 from autograd.ops.elementwise import _exp
 from autograd.ops.index import _scatter_add  # getitem's backward: the same values, recorded under create_graph
-from autograd.ops.reduce import _shifted_lse
+from autograd.ops.reduce import _short_rows
 from autograd.tensor import Tensor
 
 
@@ -74,37 +74,56 @@ class SoftmaxCrossEntropy(Op):
     def forward(self, z, target, ignore_index=-100, reduction="mean", fn="cross_entropy", x_shape=None):
         z = as_float(z)
         index, counted, every = _targets(self.name, z, target, ignore_index, fn, x_shape)
-        m, log_sum = _shifted_lse(z, (1,))
-        log_p = (z - m) - log_sum  # log_softmax, every digit kept (see _shifted_lse)
-        losses = -log_p[index]
+        # Short rows (few classes, many rows) are reduced down the columns of a transposed copy, where NumPy is
+        # several times faster (``_short_rows``); ``axis`` is the class axis of ``w`` and ``at`` picks the targets.
+        axis = 0 if _short_rows(z, (1,)) else 1
+        w, at = (z.T.copy(), index[::-1]) if axis == 0 else (z, index)
+        m = w.max(axis=axis, keepdims=True, initial=-np.inf)  # (initial: an empty row gives -inf, not an error)
+        finite = np.isfinite(m).all()
+        if not finite:  # a row of -inf (or NaN, inf): shift it by 0, so exp(-inf) = 0 and NaN stays NaN
+            m = np.where(np.isfinite(m), m, 0).astype(w.dtype, copy=False)
+        shifted = w - m
+        e = np.exp(shifted)  # at most 1: no overflow
+        s = e.sum(axis=axis, keepdims=True)  # at least 1 where the row's max is finite
+        if finite:
+            log_s, softmax = np.log(s), np.divide(e, s, out=e)
+        else:  # an all -inf row: log(0) = -inf and 0 / 0 = NaN are the right answers there
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_s, softmax = np.log(s), np.divide(e, s, out=e)
+        losses = log_s.reshape(-1) - shifted[at]  # −log softmax at the target, every digit of (z − m) kept
         if not every:
             losses = losses * counted
+        one = z.dtype.type(1)
         if reduction == "none":
-            per_row, out = counted, losses
+            per_row, out = (one if every else counted), losses
         elif reduction == "sum":
-            per_row, out = counted, losses.sum()
+            per_row, out = (one if every else counted), losses.sum()
         else:
             n = z.dtype.type(counted.size) if every else counted.sum()  # (the same scalar the sum gives)
             if n:
-                per_row, out = counted / n, losses.sum() / n
+                per_row, out = (one / n if every else counted / n), losses.sum() / n
             else:  # no row counts: a NaN mean (0 / 0) and a zero gradient, as PyTorch
                 with np.errstate(invalid="ignore"):
                     per_row, out = counted, losses.sum() / n
         # softmax for a plain backward; z and the constant shift m (softmax does not depend on it) for a recorded one
-        self.saved = (INPUT[0], m, index, per_row, np.exp(log_p, out=log_p))
+        self.saved = (INPUT[0], m.reshape(-1, 1), index, per_row, softmax, axis)
         return np.asarray(out, dtype=z.dtype)
 
     rule = "∂L/∂zₙ = (softmax(zₙ) − onehot(tₙ))·g, per counted row (÷ their number for the mean)"
     def backward(self, g):
-        z, m, index, per_row, softmax = self.saved
-        scale = (per_row * g).reshape(-1, 1)
+        z, m, index, per_row, softmax, axis = self.saved
+        scale = per_row * g  # one number (every row counts, a reduced loss) or one per row
         if isinstance(g, Tensor):  # recorded (create_graph): softmax again from z, so its own derivative is too
             e = _exp(z - m)
-            onehot = np.zeros(z.shape, dtype=per_row.dtype)
+            onehot = np.zeros(z.shape, dtype=z.dtype)
             onehot[index] = 1
-            return (e / e.sum(axis=1, keepdims=True) - onehot) * scale, None
-        grad = softmax * scale
-        grad[index] -= scale[:, 0]
+            return (e / e.sum(axis=1, keepdims=True) - onehot) * scale.reshape(-1, 1), None
+        if axis == 0:  # softmax is (classes, rows) (see forward): the gradient is its transpose
+            grad = softmax * scale
+            grad[index[::-1]] -= scale
+            return grad.T, None
+        grad = softmax * (scale if np.ndim(scale) == 0 else scale.reshape(-1, 1))
+        grad[index] -= scale
         return grad, None
 
 

@@ -25,7 +25,7 @@ class Linear(Op):
             out = np.matmul(x, w.T)
         if b is None:
             return out
-        if np.result_type(out, b) == out.dtype:
+        if b.dtype == out.dtype:
             return np.add(out, b, out=out)  # out is fresh: add the bias in place
         return out + b
 

@@ -419,18 +419,19 @@ class Sigmoid(Op):
 
 
 class Relu(Op):
-    """max(a, 0); gradient 1 where a > 0, else 0 (0 at 0)."""
+    """max(a, 0); gradient 1 where a > 0, else 0 (0 at 0). The output is saved (it is > 0 exactly where a is), so
+    no mask is made unless a backward runs, and the walk takes its fast path."""
 
     name = "relu"
 
     def forward(self, a):
-        zero = ZERO.get(a.dtype, 0)
-        self.saved = (a > zero,)
-        return np.maximum(a, zero)
+        self.saved = SAVE_OUTPUT
+        return np.maximum(a, ZERO.get(a.dtype, 0))
 
     rule = "∂relu(u)/∂u = 1 where u > 0, else 0"
     def backward(self, g):
-        return g * self.saved[0]
+        out = self.saved[0]
+        return g * (out > ZERO.get(out.dtype, 0))
 
 
 class Clip(Op):

@@ -119,3 +119,41 @@ def test_cross_entropy_fast_target_check_still_names_bad_classes():
     loss = nn.functional.cross_entropy(ag.tensor(np.random.default_rng(5).standard_normal((128, 10))), t,
                                        ignore_index=3, reduction="none")
     assert np.all(loss.data[:64] == 0) and np.all(loss.data[64:] > 0)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("ignored", [False, True], ids=["every row counts", "two rows ignored"])
+def test_cross_entropy_on_a_transposed_copy_matches_the_general_layout(reduction, ignored):
+    """Short rows are reduced down the columns of a transposed copy and the plain gradient comes back as the
+    transpose of a (classes, rows) array: the loss and gradient equal the general (row-by-row) path's."""
+    rng = np.random.default_rng(6)
+    z = rng.standard_normal((96, 7)) * 3
+    t = rng.integers(0, 7, 96)
+    if ignored:
+        t[[2, 50]] = -100
+    fast, general = ag.tensor(z, requires_grad=True), ag.tensor(np.asfortranarray(z), requires_grad=True)
+    assert _short_rows(fast.data, (1,)) and not _short_rows(general.data, (1,))
+    results = []
+    for x in (fast, general):
+        out = nn.functional.cross_entropy(x, t, reduction=reduction)
+        out.backward(np.linspace(0.5, 1.5, out.size).reshape(out.shape) if out.ndim else np.ones(()))  # per row
+        results.append((out.data, x.grad.data))
+    (loss_fast, grad_fast), (loss_general, grad_general) = results
+    np.testing.assert_allclose(loss_fast, loss_general, rtol=1e-14)
+    np.testing.assert_allclose(grad_fast, grad_general, rtol=1e-13, atol=1e-16)
+    if reduction == "mean":
+        want_loss, want_grad = _cross_entropy_by_hand(z, t, -100)
+        np.testing.assert_allclose(loss_fast, want_loss, rtol=1e-13)
+        np.testing.assert_allclose(grad_fast, want_grad, rtol=1e-12, atol=1e-16)
+    if ignored:
+        assert np.all(grad_fast[[2, 50]] == 0)
+
+
+def test_cross_entropy_row_of_minus_infinity_is_nan_on_both_layouts():
+    z = np.random.default_rng(7).standard_normal((80, 6))
+    z[3] = -np.inf  # no class is possible: NaN, as PyTorch gives (with NumPy's invalid-value warning)
+    t = np.zeros(80, int)
+    for x in (z, np.asfortranarray(z)):
+        with pytest.warns(RuntimeWarning, match="invalid value"):
+            loss = nn.functional.cross_entropy(ag.tensor(x), t, reduction="none").data
+        assert np.isnan(loss[3]) and np.all(np.isfinite(np.delete(loss, 3)))
