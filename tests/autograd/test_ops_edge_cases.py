@@ -362,3 +362,14 @@ def test_concatenate_with_axis_none_flattens_like_numpy():
     out.backward(np.array([1.0, 2.0, 3.0]))
     np.testing.assert_array_equal(a.grad.data, [[1.0, 2.0]])
     np.testing.assert_array_equal(b.grad.data, [3.0])
+
+
+def test_relu_keeps_a_boolean_mask_for_its_backward_not_its_output():
+    """A max-pool after a ReLU does not keep the ReLU's output: the mask (a quarter of float32's bytes) is what
+    stays alive until the backward, which keeps a CNN step's peak memory lower (bench/README, eighth round)."""
+    x = autograd.tensor(np.array([[0.5, -1.0], [0.0, 2.0]], dtype=np.float32), requires_grad=True)
+    y = x.relu()
+    (mask,) = y.grad_fn.saved
+    assert mask.dtype == np.bool_ and mask.shape == x.shape
+    y.backward(np.full((2, 2), 3.0, dtype=np.float32))
+    np.testing.assert_array_equal(x.grad.data, [[3.0, 0.0], [0.0, 3.0]])
