@@ -161,9 +161,9 @@ class Optimizer:
 
     def _grad(self, p: Tensor, maximize: bool) -> np.ndarray:
         """The gradient as an array in the parameter's dtype, negated for ``maximize`` (a fresh array then)."""
-        g = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
-        if g.dtype != p.dtype:
-            g = g.astype(p.dtype)
+        g = p.grad._data  # (``step`` checked that it is a Tensor; only read here)
+        if g.dtype != p._data.dtype:
+            g = g.astype(p._data.dtype)
         return -g if maximize else g
 
     # ------------------------------------------------------------------ checkpoints

@@ -29,6 +29,10 @@ class SGD(Optimizer):
 
     def _update(self, group, params: list[Tensor]) -> None:
         lr, mu, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
+        if mu == 0 and wd == 0 and not group["maximize"]:  # plain SGD, θ -= lr·g: the loop below with nothing else
+            for p in params:
+                _subtract(p, np.multiply(self._grad(p, False), lr, out=self._scratch(p)))
+            return
         for p in params:
             g = self._grad(p, group["maximize"])  # may be p.grad's own array: never written into
             d = self._scratch(p)  # reused work space, so the update allocates no temporaries
