@@ -9,7 +9,7 @@ from autograd.op import INPUT, Op
 from autograd.ops.base import as_float
 from autograd.ops.elementwise import _exp
 from autograd.ops.index import _scatter_add  # getitem's backward: the same values, recorded under create_graph
-from autograd.ops.reduce import _short_rows
+from autograd.ops.reduce import _short_rows, finite_max
 from autograd.tensor import Tensor
 
 
@@ -78,10 +78,7 @@ class SoftmaxCrossEntropy(Op):
         # several times faster (``_short_rows``); ``axis`` is the class axis of ``w`` and ``at`` picks the targets.
         axis = 0 if _short_rows(z, (1,)) else 1
         w, at = (z.T.copy(), index[::-1]) if axis == 0 else (z, index)
-        m = w.max(axis=axis, keepdims=True, initial=-np.inf)  # (initial: an empty row gives -inf, not an error)
-        finite = np.isfinite(m).all()
-        if not finite:  # a row of -inf (or NaN, inf): shift it by 0, so exp(-inf) = 0 and NaN stays NaN
-            m = np.where(np.isfinite(m), m, 0).astype(w.dtype, copy=False)
+        m, finite = finite_max(w, (axis,))
         shifted = w - m
         e = np.exp(shifted)  # at most 1: no overflow
         s = e.sum(axis=axis, keepdims=True)  # at least 1 where the row's max is finite

@@ -208,13 +208,20 @@ def _shifted_lse(a, axes):
     if _short_rows(a, axes):  # NumPy reduces short rows one by one, the leading axis of their transpose at once
         m, log_sum = _shifted_lse(a.reshape(-1, a.shape[-1]).T.copy(), (0,))
         return m.T.reshape(a.shape[:-1] + (1,)), log_sum.T.reshape(a.shape[:-1] + (1,))
-    m = a.max(axis=axes, keepdims=True, initial=-np.inf)  # initial: empty groups give -inf, not an error
-    finite = np.isfinite(m)
-    if finite.all():  # every group holds its max, exp(0) = 1: the sum is at least 1
+    m, finite = finite_max(a, axes)
+    if finite:  # every group holds its max, exp(0) = 1: the sum is at least 1
         return m, np.log(np.exp(a - m).sum(axis=axes, keepdims=True))
-    m = np.where(finite, m, 0).astype(a.dtype, copy=False)
     with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for all -inf (or empty) input
         return m, np.log(np.exp(a - m).sum(axis=axes, keepdims=True))
+
+
+def finite_max(a, axes):
+    """The max over ``axes`` with keepdims, 0 where it is not finite (an all -inf or empty group, an inf, a NaN),
+    and whether every one was: the shift that keeps exp(a - m) from overflowing and lets NaN stay NaN."""
+    m = a.max(axis=axes, keepdims=True, initial=-np.inf)  # initial: empty groups give -inf, not an error
+    if np.isfinite(m).all():
+        return m, True
+    return np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False), False
 
 
 def _short_rows(a, axes):
