@@ -25,20 +25,29 @@ def check_class_range(t: np.ndarray, x_shape: tuple, fn: str, ignore_index: int 
 
 def _targets(name, a, target, ignore_index, fn, x_shape):
     """(rows, classes) picking each row's target of a (M, C) ``a``, class 0 where it is ``ignore_index``; 1 where
-    a row counts and 0 where not (in ``a``'s dtype), and whether all do; the counted targets checked to lie in
-    [0, C) (errors name ``fn`` and ``x_shape``)."""
+    a row counts and 0 where not (in ``a``'s dtype; None when every row counts), and whether all do; the counted
+    targets checked to lie in [0, C) (errors name ``fn`` and ``x_shape``)."""
     if a.ndim != 2 or target.size != a.shape[0]:
         raise ValueError(f"{name}: expects (M, C) values and M targets, got shapes {a.shape} and {target.shape}")
     tf, c = target.reshape(-1), a.shape[1]
     can_ignore = ignore_index is not None and 0 <= ignore_index < c
-    if tf.size and not can_ignore and tf.min() >= 0 and tf.max() < c:  # the common case: every row counts
-        return (np.arange(tf.shape[0]), tf), np.ones(tf.shape, dtype=a.dtype), True
+    if tf.size and not can_ignore and _all_below(tf, c):  # the common case: every row counts
+        return (np.arange(tf.shape[0]), tf), None, True
     valid = tf != ignore_index
     every = valid.all()
     check = tf if every else tf[valid]
     if check.size and (check.min() < 0 or check.max() >= c):
         check_class_range(target, a.shape if x_shape is None else x_shape, fn, ignore_index)  # raises, naming them
     return (np.arange(tf.shape[0]), tf if every else np.where(valid, tf, 0)), valid.astype(a.dtype), every
+
+
+def _all_below(t: np.ndarray, c: int) -> bool:
+    """Whether every class index in ``t`` lies in [0, c), with one max: viewed as unsigned, a negative is huge."""
+    if t.dtype.kind == "i":
+        t = t.view(t.dtype.str.replace("i", "u"))  # (same size and byte order)
+    elif t.dtype.kind != "u":
+        return bool(t.min() >= 0 and t.max() < c)
+    return bool(t.max() < c)
 
 
 class ClassPick(Op):
@@ -51,9 +60,9 @@ class ClassPick(Op):
     name = "class_pick"
 
     def forward(self, a, target, ignore_index=-100, fn="class_pick", x_shape=None):
-        index, counted, _ = _targets(self.name, a, target, ignore_index, fn, x_shape)
+        index, counted, every = _targets(self.name, a, target, ignore_index, fn, x_shape)
         self.saved = (a.shape, index)
-        return a[index], counted
+        return a[index], (np.ones(target.size, dtype=a.dtype) if every else counted)
 
     rule = "∂a[n, tₙ]/∂a = 1 at the picked element of each row, 0 elsewhere"
     def backward(self, g, g_counted):
@@ -96,7 +105,7 @@ class SoftmaxCrossEntropy(Op):
         elif reduction == "sum":
             per_row, out = (one if every else counted), losses.sum()
         else:
-            n = z.dtype.type(counted.size) if every else counted.sum()  # (the same scalar the sum gives)
+            n = z.dtype.type(index[1].size) if every else counted.sum()  # (the same scalar the sum gives)
             if n:
                 per_row, out = (one / n if every else counted / n), losses.sum() / n
             else:  # no row counts: a NaN mean (0 / 0) and a zero gradient, as PyTorch

@@ -219,7 +219,7 @@ def finite_max(a, axes):
     """The max over ``axes`` with keepdims, 0 where it is not finite (an all -inf or empty group, an inf, a NaN),
     and whether every one was: the shift that keeps exp(a - m) from overflowing and lets NaN stay NaN."""
     m = a.max(axis=axes, keepdims=True, initial=-np.inf)  # initial: empty groups give -inf, not an error
-    if np.isfinite(m).all():
+    if np.logical_and.reduce(np.isfinite(m), axis=None):  # (``.all()`` without its Python wrapper)
         return m, True
     return np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False), False
 

@@ -1,12 +1,14 @@
 """The fast paths of the softmax family: log-sum-exp over short rows reduced on their transpose (64 rows or more
 of at most 32 columns), and cross_entropy's plain backward from the softmax its forward saved. Each is checked
 against an independent NumPy computation, against the general path, and by gradcheck to second order."""
+import warnings
+
 import numpy as np
 import pytest
 
 import autograd as ag
 import nn
-from autograd.ops.reduce import _shifted_lse, _short_rows
+from autograd.ops.reduce import _shifted_lse, _short_rows, finite_max
 from autograd.testing import check_gradients
 
 
@@ -157,3 +159,37 @@ def test_cross_entropy_row_of_minus_infinity_is_nan_on_both_layouts():
         with pytest.warns(RuntimeWarning, match="invalid value"):
             loss = nn.functional.cross_entropy(ag.tensor(x), t, reduction="none").data
         assert np.isnan(loss[3]) and np.all(np.isfinite(np.delete(loss, 3)))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int32, ">i8", "<i8", np.uint64])
+def test_cross_entropy_target_check_in_every_integer_dtype(dtype):
+    """The fast range check takes one max over the targets viewed as unsigned (a negative becomes huge): every
+    integer dtype and byte order gives the int64 loss, and a negative or too-large class still raises."""
+    z = np.random.default_rng(8).standard_normal((70, 5))
+    t = np.arange(70) % 5
+    want = nn.functional.cross_entropy(ag.tensor(z), t).data
+    np.testing.assert_array_equal(nn.functional.cross_entropy(ag.tensor(z), t.astype(dtype)).data, want)
+    too_big = t.astype(dtype)
+    too_big[9] = 5
+    with pytest.raises(ValueError, match=r"cross_entropy: target class indices must be in \[0, 5\).*\[5\]"):
+        nn.functional.cross_entropy(ag.tensor(z), too_big)
+    if np.dtype(dtype).kind == "i":
+        negative = t.astype(dtype)
+        negative[9] = -1
+        with pytest.raises(ValueError, match=r"\[-1\]"):
+            nn.functional.cross_entropy(ag.tensor(z), negative)
+
+
+
+def test_finite_max_replaces_infinities_and_nan_by_zero_without_a_warning():
+    """The shift is the max where it is finite and 0 where not (an inf, a NaN, an all -inf row); finding that
+    out raises no floating-point warning, even where inf and -inf maxima meet."""
+    b = np.array([[1.0, np.inf], [-np.inf, -np.inf], [2.0, 3.0], [np.nan, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m, finite = finite_max(b, (1,))
+        assert not finite
+        np.testing.assert_array_equal(m[:, 0], [0.0, 0.0, 3.0, 0.0])
+        m, finite = finite_max(np.array([[1.0, 2.0], [5.0, -1.0]], dtype=np.float16), (1,))
+        assert finite and m.dtype == np.float16
+        np.testing.assert_array_equal(m[:, 0], [2.0, 5.0])
