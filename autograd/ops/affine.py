@@ -35,7 +35,8 @@ class Linear(Op):
         rows = math.prod(x.shape[:-1])  # every leading axis of x is a row of the batch (explicit: sizes may be 0)
         g2 = g.reshape(rows, n_out)
         gw = g2.T @ x.reshape(rows, n_in) if self.needs_grad(1) else None
-        gb = g2.sum(axis=0) if len(self._inputs) == 3 and self.needs_grad(2) else None
+        if len(self._inputs) == 3:
+            gb = g2.sum(axis=0) if self.needs_grad(2) else None
         # gx last, so it is still in cache for the next node's backward (about 1% of an MLP step)
         gx = (g2 @ w).reshape(x.shape) if self.needs_grad(0) else None  # (a single BLAS call too)
         return (gx, gw) if len(self._inputs) == 2 else (gx, gw, gb)

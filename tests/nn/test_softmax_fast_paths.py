@@ -180,7 +180,6 @@ def test_cross_entropy_target_check_in_every_integer_dtype(dtype):
             nn.functional.cross_entropy(ag.tensor(z), negative)
 
 
-
 def test_finite_max_replaces_infinities_and_nan_by_zero_without_a_warning():
     """The shift is the max where it is finite and 0 where not (an inf, a NaN, an all -inf row); finding that
     out raises no floating-point warning, even where inf and -inf maxima meet."""
