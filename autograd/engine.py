@@ -314,17 +314,18 @@ def _run_hooks(hooks, g, create_graph, dtype):
 
 def accumulate_grad(t, g, create_graph, copy=False):
     """Add gradient ``g`` into ``t.grad``, in ``t``'s dtype, never aliasing another array; thread-safe."""
-    if g.dtype != t.dtype:
-        g = g.astype(t.dtype)
+    if g.dtype != t._data.dtype:
+        g = g.astype(t._data.dtype)
     with _grad_lock:
         old = t.grad
         if create_graph:
             if g.grad_fn is None:  # a constant may be shared by several leaves or be a read-only view: own a copy
                 g = Tensor._wrap(np.array(g._data, copy=True))
             t.grad = g if old is None else old + g
-        elif old is None or old.shape != t.shape:
+        elif old is None or old._data.shape != t._data.shape:
             # Own the array: a gradient may be shared by several inputs or be a read-only view.
-            own = copy or not g.flags.owndata or not g.flags.writeable
+            flags = g.flags
+            own = copy or not flags.owndata or not flags.writeable
             t.grad = Tensor._wrap(np.array(g, copy=True) if own else g)
         elif old.grad_fn is not None or not old._data.flags.writeable:
             t.grad = Tensor._wrap(old._data + g)  # old is part of a recorded graph (create_graph): add out of place

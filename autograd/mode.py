@@ -55,7 +55,12 @@ class _ThreadState(threading.local):
             self._changed()
         return set_value
 
-    grad_enabled = property(lambda self: self._grad_enabled, _setter("_grad_enabled"),
+    def _set_grad_enabled(self, value):
+        """Grad mode alone changes what ``plain_scope`` is, not what watches (the setter run by every no_grad)."""
+        self._grad_enabled = value
+        self.plain_scope = None if self.watched else self._scope if value else False
+
+    grad_enabled = property(lambda self: self._grad_enabled, _set_grad_enabled,
                             doc="Whether new operations are recorded.")
     scope = property(lambda self: self._scope, _setter("_scope"),
                      doc="The modules the current op runs inside, outermost first.")

@@ -7,6 +7,7 @@ import numpy as np
 
 import autograd as ag
 from autograd.checks import float_dtype
+from autograd.ops.affine import linear as _linear
 
 from .. import functional as F
 from .. import init
@@ -60,6 +61,8 @@ class Linear(Module):
         if not shape or shape[-1] != self.in_features:
             raise ValueError(f"{self!r}: input of shape {shape} has last dimension "
                              f"{shape[-1] if shape else 'none'}, expected in_features={self.in_features}")
+        if type(x) is ag.Tensor:  # (nothing to convert: straight to the op, which checks the parameters' shapes)
+            return _linear(x, self.weight, self.bias)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

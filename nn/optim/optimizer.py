@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor, enable_grad, no_grad
+from autograd import Tensor, enable_grad
+from autograd.mode import state
 
 from ..utils import _write_grad
 
@@ -126,7 +127,7 @@ class Optimizer:
                 if not isinstance(p.grad, Tensor):
                     raise TypeError(f"{type(self).__name__}.step: the gradient of the parameter of shape {p.shape} "
                                     f"is a {type(p.grad).__name__}; .grad must be a Tensor (or None)")
-                if p.grad.shape != p.shape:
+                if p.grad._data.shape != p._data.shape:
                     raise ValueError(f"{type(self).__name__}.step: gradient of shape {p.grad.shape} does not match "
                                      f"its parameter of shape {p.shape}")
                 if not p._data.flags.writeable:
@@ -134,20 +135,27 @@ class Optimizer:
                                        "array and cannot be updated in place")
             if live:
                 work.append((group, live))
-        with no_grad():
+        previous, state.grad_enabled = state.grad_enabled, False  # (``no_grad()``'s work, without its object)
+        try:
             for group, live in work:
                 self._update(group, live)
+        finally:
+            state.grad_enabled = previous
         return loss
 
     def _update(self, group: dict[str, Any], params: list[Tensor]) -> None:
         raise NotImplementedError
+
+    _views = None  # the work space's view per (dtype, slot, shape), made by the first ``_scratch``
 
     def _scratch(self, p: Tensor, slot: int = 0) -> np.ndarray:
         """Work space of ``p``'s shape and dtype for an update's intermediate values: per dtype and ``slot``
         one buffer, as large as the largest parameter, shared by all (never part of ``state``); its view for
         each shape is kept, and dropped when the buffer grows."""
         data = p._data
-        views = self.__dict__.setdefault("_views", {})
+        views = self._views
+        if views is None:
+            views = self._views = {}
         view = views.get((data.dtype, slot, data.shape))
         if view is None:
             work = self.__dict__.setdefault("_work", {})

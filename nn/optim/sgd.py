@@ -30,8 +30,12 @@ class SGD(Optimizer):
     def _update(self, group, params: list[Tensor]) -> None:
         lr, mu, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
         if mu == 0 and wd == 0 and not group["maximize"]:  # plain SGD, θ -= lr·g: the loop below with nothing else
-            for p in params:
-                _subtract(p, np.multiply(self._grad(p, False), lr, out=self._scratch(p)))
+            for p in params:  # (``_grad`` and ``_subtract`` written out: one call per parameter fewer each)
+                data, g = p._data, p.grad._data
+                if g.dtype != data.dtype:
+                    g = g.astype(data.dtype)
+                np.subtract(data, np.multiply(g, lr, out=self._scratch(p)), out=data)
+                p._updated()
             return
         for p in params:
             g = self._grad(p, group["maximize"])  # may be p.grad's own array: never written into

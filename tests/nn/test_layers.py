@@ -75,6 +75,20 @@ def test_linear_errors_name_the_shapes():
         nn.Linear(-1, 2)
 
 
+@pytest.mark.parametrize("kind", ["tensor", "ndarray"])
+def test_linear_module_checks_replaced_parameters_for_either_input_kind(kind):
+    m = nn.Linear(3, 2)
+    a = rng.normal(size=(4, 3)).astype(np.float32)
+    x = ag.tensor(a) if kind == "tensor" else a
+    np.testing.assert_allclose(m(x).data, a @ m.weight.data.T + m.bias.data, rtol=1e-6)
+    m.bias = nn.Parameter(np.zeros(3, dtype=np.float32))
+    with pytest.raises(ValueError, match=r"linear: bias shape \(3,\) does not match weight shape \(2, 3\)"):
+        m(x)
+    m.weight = nn.Parameter(np.zeros((2, 4), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"linear: input shape \(4, 3\) does not match weight shape \(2, 4\)"):
+        m(x)
+
+
 def test_mlp_structure_keys_and_forward_vs_numpy():
     ag.manual_seed(1)
     mlp = nn.MLP([4, 8, 6, 3], activation="tanh")

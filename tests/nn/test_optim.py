@@ -305,6 +305,31 @@ def test_closure_is_called_with_grad_enabled_and_its_loss_returned():
     assert w.data[0] == pytest.approx(2.0 - 0.25 * 4.0)
 
 
+@pytest.mark.parametrize("outer", [True, False])
+def test_updates_run_with_grad_mode_off_and_step_restores_it_even_on_error(outer):
+    class Probe(optim.SGD):
+        seen, fail = [], False
+
+        def _update(self, group, params):
+            self.seen.append(ag.is_grad_enabled())
+            if self.fail:
+                raise RuntimeError("update failed")
+            super()._update(group, params)
+
+    p = ag.Tensor(np.array([1.0]), requires_grad=True)
+    opt = Probe([p], lr=0.5)
+    p.grad = ag.Tensor(np.array([2.0]))
+    with ag.set_grad_enabled(outer):
+        opt.step()
+        assert ag.is_grad_enabled() is outer
+        Probe.fail = True
+        with pytest.raises(RuntimeError, match="update failed"):
+            opt.step()
+        assert ag.is_grad_enabled() is outer
+    assert Probe.seen == [False, False]
+    assert p.data[0] == 0.0 and p._version == 1  # the one update that ran, counted as an in-place change
+
+
 @pytest.mark.parametrize("make, match", [
     (lambda p: optim.SGD([p], lr=-0.1), "lr"),
     (lambda p: optim.SGD([p], momentum=-1), "momentum"),
