@@ -132,7 +132,8 @@ class Tensor:
             if self._data.size != 1:
                 raise RuntimeError(f"backward: grad can be implicitly created only for tensors with one element, "
                                    f"but this tensor has shape {self.shape}; pass gradient= of that shape")
-            g = np.ones(self.shape, dtype=self.dtype)
+            g = np.empty(self._data.shape, dtype=self._data.dtype)  # (np.ones is a Python wrapper: ~0.5 µs more)
+            g.fill(1)
         else:
             g = _gradient_array(gradient, self)
             if create_graph and isinstance(gradient, Tensor):
