@@ -367,8 +367,7 @@ class Op:
         """Free the saved values and the input and output arrays; keep the graph's structure (edges, shapes
         and dtypes) for drawings and for clear errors."""
         rec = self._rec
-        outs = rec[2]
-        rec[4] = (outs[0].shape, outs[0].dtype) if len(outs) == 1 else shapes_and_dtypes(outs)
+        rec[4] = shapes_and_dtypes(rec[2])
         self.saved = ()
         rec[1] = rec[2] = None  # (``_freed`` from now on)
 

@@ -68,9 +68,7 @@ class Tensor:
 
     def _updated(self):
         """Count an in-place change of the value (and stamp it with the clock); returns self."""
-        box = self._vbox  # (``_version_box()``, written out: every optimiser update of every parameter runs this)
-        if box is None:
-            box = self._vbox = [0, -1]
+        box = self._version_box()
         box[0] += 1
         box[1] = next(clock)
         return self

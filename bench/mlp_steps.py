@@ -6,8 +6,9 @@
 (difference of the two totals) / 10 is the instructions per step: ``train`` is a full ``nn`` training
 step (forward, cross-entropy, backward, SGD), ``ops`` the forward + backward written with autograd ops,
 ``numpy`` the training step written by hand in NumPy (``bench.targets``), ``loss`` the step's cross-entropy
-alone (forward + backward on its (128, 10) scores) and ``sgd`` the optimiser's step alone (the MLP's six
-parameters, their gradients fixed).
+alone (forward + backward on its (128, 10) scores), ``sgd`` the optimiser's step alone (the MLP's six
+parameters, their gradients fixed) and ``toy`` the ``train`` step at sizes 4-4-4-3, batch 2, where the
+arrays are tiny and nearly every instruction is the engine's and the layers' own bookkeeping.
 """
 from __future__ import annotations
 
@@ -19,14 +20,17 @@ import autograd as ag
 
 from .mlp import BATCH, SIZES, _graphgrad_fwd_bwd, _params, _train_step_graphgrad
 
+TOY_SIZES, TOY_BATCH = (4, 4, 4, 3), 2
+
 
 def main(mode: str, repeats: int) -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
-    labels = rng.integers(0, SIZES[-1], BATCH)
+    sizes, batch = (TOY_SIZES, TOY_BATCH) if mode == "toy" else (SIZES, BATCH)
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    labels = rng.integers(0, sizes[-1], batch)
     ws, bs = _params(rng)
     xt, yt = ag.tensor(x), ag.tensor(labels)
     if mode == "numpy":
@@ -44,7 +48,7 @@ def main(mode: str, repeats: int) -> None:
     import nn
     from nn import optim
 
-    model = nn.MLP(list(SIZES), activation="relu")
+    model = nn.MLP(list(sizes), activation="relu")
     opt = optim.SGD(model.parameters(), lr=0.01)
     if mode == "loss":
         z = ag.tensor(rng.standard_normal((BATCH, SIZES[-1])).astype(np.float32), requires_grad=True)
@@ -63,6 +67,6 @@ def main(mode: str, repeats: int) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("ops", "train", "numpy", "loss", "sgd"):
-        raise SystemExit("usage: python -m bench.mlp_steps ops|train|numpy|loss|sgd N")
+    if len(sys.argv) != 3 or sys.argv[1] not in ("ops", "train", "numpy", "loss", "sgd", "toy"):
+        raise SystemExit("usage: python -m bench.mlp_steps ops|train|numpy|loss|sgd|toy N")
     main(sys.argv[1], int(sys.argv[2]))
